@@ -1,0 +1,32 @@
+"""Validated patient records: what imports, the demo and the web app hand to the store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+from sijreg.domain.types import Value
+
+Values = dict[str, Value]
+"""A record's values by field name, as :meth:`Field.parse` returned them."""
+
+
+@dataclass
+class PatientRecord:
+    """One patient with everything the registry holds about them."""
+
+    site_code: str
+    patient: Values
+    fusion: Values | None = None
+    prior_procedures: list[Values] = field(default_factory=list)
+    visits: list[Values] = field(default_factory=list)
+    adverse_events: list[Values] = field(default_factory=list)
+
+    @property
+    def study_id(self) -> str:
+        return str(self.patient["study_id"])
+
+    @property
+    def fusion_date(self) -> date | None:
+        value = self.fusion.get("fusion_date") if self.fusion else None
+        return value if isinstance(value, date) else None

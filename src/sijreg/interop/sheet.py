@@ -1,0 +1,195 @@
+"""The flat study sheet: one row per patient, as the seed study's sites kept it.
+
+Columns (any order): site, study_id, age, sex, bmi, fbss, prior_scs, prior_iss,
+prior_idds, prior_mild, fusion_date, last_followup_date, pain_relief_pct.
+Each column's rule is its data-dictionary field's rule. Rows are numbered as a
+spreadsheet shows them: the header is row 1, the first patient row 2.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from sijreg.domain import dictionary as dd
+from sijreg.domain.records import PatientRecord, Values
+from sijreg.domain.types import Field, FieldError, Kind, Value
+from sijreg.interop.problems import InputRejected, Problem
+from sijreg.store.writer import SaveSummary, save_patients
+
+
+@dataclass(frozen=True)
+class Column:
+    """A sheet column and the dictionary field whose rule it follows."""
+
+    name: str
+    field: Field
+
+
+def _flag(code: str) -> Field:
+    label = dd.PRIOR_PROCEDURE.field("procedure").choice_label(code)
+    return Field(f"prior_{code}", f"Prior {label}", Kind.BOOLEAN, required=True)
+
+
+COLUMNS: tuple[Column, ...] = (
+    Column("site", dd.field("site_code")),
+    Column("study_id", dd.field("study_id")),
+    Column("age", dd.field("age")),
+    Column("sex", dd.field("sex")),
+    Column("bmi", dd.field("bmi")),
+    Column("fbss", dd.field("fbss")),
+    *(Column(f"prior_{code}", _flag(code)) for code in dd.ADVANCED_PROCEDURES),
+    Column("fusion_date", dd.field("fusion_date")),
+    Column("last_followup_date", replace(dd.field("visit_date"), required=False)),
+    Column("pain_relief_pct", dd.field("pain_relief_pct")),
+)
+"""The sheet's columns. The follow-up date may be empty: a patient not yet seen."""
+
+COLUMN_NAMES = tuple(c.name for c in COLUMNS)
+
+
+def _decode(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputRejected(
+            str(path), [Problem(0, "-", "", f"cannot read: {error.strerror}")]
+        ) from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputRejected(
+            str(path), [Problem(0, "-", "", "not UTF-8 text: save the sheet as 'CSV UTF-8'")]
+        ) from None
+
+
+def _reader(text: str) -> Iterable[list[str]]:
+    first = text.split("\n", 1)[0]
+    delimiter = max(",;\t", key=first.count)
+    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+
+
+def _check_header(header: list[str]) -> list[Problem]:
+    names = [h.strip() for h in header]
+    missing = [c for c in COLUMN_NAMES if c not in names]
+    unknown = [n for n in names if n not in COLUMN_NAMES]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    problems = [Problem(1, c, "", "column is missing") for c in missing]
+    problems += [
+        Problem(1, n, n, "unknown column (expected: " + ", ".join(COLUMN_NAMES) + ")")
+        for n in unknown
+    ]
+    problems += [Problem(1, n, n, "column appears more than once") for n in repeated]
+    return problems
+
+
+def _parse_row(number: int, cells: dict[str, str], problems: list[Problem]) -> dict[str, Value]:
+    values: dict[str, Value] = {}
+    for column in COLUMNS:
+        raw = cells.get(column.name, "")
+        try:
+            values[column.name] = column.field.parse(raw)
+        except FieldError as error:
+            problems.append(Problem(number, column.name, raw, str(error)))
+    fusion_date, followup = values.get("fusion_date"), values.get("last_followup_date")
+    if isinstance(fusion_date, date) and fusion_date > date.today():
+        problems.append(Problem(number, "fusion_date", cells["fusion_date"], "is in the future"))
+    if isinstance(fusion_date, date) and isinstance(followup, date) and followup <= fusion_date:
+        problems.append(
+            Problem(
+                number,
+                "last_followup_date",
+                cells["last_followup_date"],
+                f"must be after the fusion date {fusion_date.isoformat()}",
+            )
+        )
+    if (
+        values.get("pain_relief_pct") is not None
+        and "last_followup_date" in values
+        and followup is None
+    ):
+        problems.append(
+            Problem(
+                number,
+                "pain_relief_pct",
+                cells["pain_relief_pct"],
+                "a pain relief needs the last_followup_date it was reported at",
+            )
+        )
+    return values
+
+
+def _record(values: dict[str, Value]) -> PatientRecord:
+    visits: list[Values] = []
+    if values["last_followup_date"] is not None:
+        visits.append(
+            {
+                "visit_date": values["last_followup_date"],
+                "pain_relief_pct": values["pain_relief_pct"],
+            }
+        )
+    return PatientRecord(
+        site_code=str(values["site"]),
+        patient={name: values[name] for name in ("study_id", "sex", "age", "bmi", "fbss")},
+        fusion={"fusion_date": values["fusion_date"]},
+        prior_procedures=[
+            {"procedure": code} for code in dd.ADVANCED_PROCEDURES if values[f"prior_{code}"]
+        ],
+        visits=visits,
+    )
+
+
+def read_sheet(path: Path) -> list[PatientRecord]:
+    """Parse and validate a study sheet; raise :class:`InputRejected` listing every problem."""
+    rows = list(_reader(_decode(path)))
+    if not rows:
+        raise InputRejected(str(path), [Problem(1, "-", "", "the sheet is empty")])
+    header = [h.strip() for h in rows[0]]
+    problems = _check_header(header)
+    if problems:
+        raise InputRejected(str(path), problems)
+    records: list[PatientRecord] = []
+    first_row: dict[tuple[str, str], int] = {}
+    for number, cells in enumerate(rows[1:], start=2):
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) != len(header):
+            problems.append(
+                Problem(number, "-", "", f"has {len(cells)} cells, the header has {len(header)}")
+            )
+            continue
+        before = len(problems)
+        values = _parse_row(number, dict(zip(header, cells, strict=True)), problems)
+        key = (str(values.get("site")), str(values.get("study_id")))
+        if values.get("site") is not None and values.get("study_id") is not None:
+            if key in first_row:
+                problems.append(
+                    Problem(
+                        number,
+                        "study_id",
+                        key[1],
+                        f"duplicate study id at site {key[0]} (first on row {first_row[key]})",
+                    )
+                )
+            else:
+                first_row[key] = number
+        if len(problems) == before:
+            records.append(_record(values))
+    if not records and not problems:
+        problems.append(Problem(2, "-", "", "the sheet has a header but no patient rows"))
+    if problems:
+        raise InputRejected(str(path), problems)
+    return records
+
+
+def import_sheet(engine: sa.Engine, path: Path) -> SaveSummary:
+    """Validate the whole sheet, then save it in one transaction (all or nothing)."""
+    records = read_sheet(path)
+    with engine.begin() as conn:
+        return save_patients(conn, records, owned_procedures=dd.ADVANCED_PROCEDURES)

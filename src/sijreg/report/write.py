@@ -1,0 +1,24 @@
+"""Writing a report folder: report.html, tables.md and tables.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sijreg.analysis.tables import StudyTables
+from sijreg.report import document, html, markdown
+
+FILES = ("report.html", "tables.md", "tables.json")
+
+
+def write_report(tables: StudyTables, out: Path, database: str) -> dict[str, Any]:
+    """Write the three report files into ``out`` (created if needed); return the document."""
+    doc = document.build(tables, database)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "tables.json").write_text(
+        json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    (out / "tables.md").write_text(markdown.render(doc), encoding="utf-8")
+    (out / "report.html").write_text(html.render(doc, tables.cohort.frame), encoding="utf-8")
+    return doc

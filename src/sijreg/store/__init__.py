@@ -1,0 +1,1 @@
+"""Persistence: the schema derived from the data dictionary, migrations, reads and writes."""

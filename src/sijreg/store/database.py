@@ -1,0 +1,107 @@
+"""Opening a registry database: URL resolution, engine set-up and migrations.
+
+SQLite (a file, WAL mode) is the default; PostgreSQL is used when a URL names it.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import exc as sa_exc
+
+ENV_VAR = "SIJREG_DATABASE_URL"
+DEFAULT_PATH = "sijreg.db"
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+# SQLite has no decimal type; Numeric columns declare their scale, and SQLAlchemy
+# rounds what SQLite returns to that scale, which is exact for our 0-2 decimals.
+warnings.filterwarnings(
+    "ignore",
+    message=r"Dialect sqlite\+pysqlite does \*not\* support Decimal",
+    category=sa_exc.SAWarning,
+)
+
+
+class DatabaseError(Exception):
+    """The database cannot be opened or is not a sijreg registry; the message says why."""
+
+
+def resolve_url(database: str | None = None) -> sa.URL:
+    """The registry URL: the argument, else ``$SIJREG_DATABASE_URL``, else ./sijreg.db.
+
+    A plain path means a SQLite file; ``postgresql://`` URLs use the psycopg 3 driver.
+    """
+    raw = database or os.environ.get(ENV_VAR) or DEFAULT_PATH
+    if "://" not in raw:
+        return sa.make_url(f"sqlite:///{Path(raw).expanduser().resolve()}")
+    url = sa.make_url(raw)
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise DatabaseError(
+            f"unsupported database {url.get_backend_name()!r}: "
+            "use a SQLite file or a postgresql:// URL"
+        )
+    return url
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def create_engine(url: sa.URL) -> sa.Engine:
+    """An engine for ``url``; SQLite connections get WAL mode and foreign keys."""
+    engine = sa.create_engine(url)
+    if url.get_backend_name() == "sqlite":
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def alembic_config(engine: sa.Engine) -> Config:
+    """An Alembic configuration that runs the packaged migrations on ``engine``."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: sa.Engine) -> bool:
+    """Bring the schema to the newest migration; True when anything was applied."""
+    config = alembic_config(engine)
+    head = ScriptDirectory.from_config(config).get_current_head()
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current == head:
+        return False
+    command.upgrade(config, "head")
+    return True
+
+
+def open_database(database: str | None = None) -> sa.Engine:
+    """Open (creating and migrating when needed) the registry at ``database``."""
+    url = resolve_url(database)
+    if url.get_backend_name() == "sqlite" and url.database:
+        parent = Path(url.database).parent
+        if not parent.is_dir():
+            raise DatabaseError(f"cannot create {url.database}: folder {parent} does not exist")
+    engine = create_engine(url)
+    try:
+        upgrade(engine)
+    except sa_exc.OperationalError as error:
+        engine.dispose()
+        raise DatabaseError(
+            f"cannot open {url.render_as_string(hide_password=True)}: {error.orig}"
+        ) from None
+    return engine

@@ -1,0 +1,116 @@
+"""SQLAlchemy tables derived from the data dictionary.
+
+Each form becomes a table whose data columns are the form's fields. Every
+per-patient table also carries ``site_id``, so that site isolation is one column
+test on any table, and ``version`` for optimistic concurrency.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+from sijreg.domain.dictionary import ADVERSE_EVENT, FUSION, PATIENT, PRIOR_PROCEDURE, SITE, VISIT
+from sijreg.domain.types import Field, Form, Kind
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def column_type(f: Field) -> sa.types.TypeEngine[Any]:
+    """The SQL type that holds a field's values exactly."""
+    if f.kind is Kind.INTEGER:
+        return sa.Integer()
+    if f.kind is Kind.DECIMAL:
+        return sa.Numeric(precision=12, scale=f.decimals, asdecimal=True)
+    if f.kind is Kind.BOOLEAN:
+        return sa.Boolean()
+    if f.kind is Kind.DATE:
+        return sa.Date()
+    if f.kind is Kind.CHOICE:
+        return sa.String(max(len(code) for code in f.codes))
+    return sa.String(f.max_length or 200)
+
+
+def _data_columns(form: Form) -> list[sa.Column[Any]]:
+    return [
+        sa.Column(f.name, column_type(f), nullable=not f.required, comment=f.label)
+        for f in form.fields
+    ]
+
+
+def _bookkeeping() -> list[sa.Column[Any]]:
+    return [
+        sa.Column("version", sa.Integer, nullable=False, server_default="1"),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            nullable=False,
+            server_default=sa.func.current_timestamp(),
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            nullable=False,
+            server_default=sa.func.current_timestamp(),
+        ),
+    ]
+
+
+site = sa.Table(
+    SITE.name,
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    *_data_columns(SITE),
+    sa.UniqueConstraint("site_code"),
+)
+
+patient = sa.Table(
+    PATIENT.name,
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("site_id", sa.ForeignKey("site.id"), nullable=False, index=True),
+    *_data_columns(PATIENT),
+    *_bookkeeping(),
+    sa.UniqueConstraint("site_id", "study_id", name="uq_patient_site_study_id"),
+)
+
+
+def _child(form: Form, *extra: sa.schema.SchemaItem) -> sa.Table:
+    return sa.Table(
+        form.name,
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("site_id", sa.ForeignKey("site.id"), nullable=False, index=True),
+        sa.Column(
+            "patient_id",
+            sa.ForeignKey("patient.id", ondelete="CASCADE"),
+            nullable=False,
+            index=not form.repeating or None,
+        ),
+        *_data_columns(form),
+        *_bookkeeping(),
+        *extra,
+    )
+
+
+prior_procedure = _child(
+    PRIOR_PROCEDURE,
+    sa.Index("ix_prior_procedure_patient_procedure", "patient_id", "procedure"),
+)
+fusion = _child(FUSION, sa.UniqueConstraint("patient_id", name="uq_fusion_patient_id"))
+visit = _child(VISIT, sa.UniqueConstraint("patient_id", "visit_date", name="uq_visit_patient_date"))
+adverse_event = _child(
+    ADVERSE_EVENT, sa.Index("ix_adverse_event_patient_date", "patient_id", "event_date")
+)
+
+TABLES: dict[str, sa.Table] = {
+    t.name: t for t in (site, patient, prior_procedure, fusion, visit, adverse_event)
+}

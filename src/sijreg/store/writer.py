@@ -1,0 +1,214 @@
+"""Saving patient records: insert new patients, merge into existing ones, in one transaction.
+
+The merge rule, shared by sheet imports and the demo, is that a record is the
+source's whole truth about what it covers: its patient and fusion values replace
+the stored ones, its visits are matched by date, and the prior procedures it
+*owns* (for the study sheet: SCS, ISS, IDDS, MILD) are made equal to its list.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from sijreg.domain.records import PatientRecord, Values
+from sijreg.store import schema
+
+
+@dataclass
+class SaveSummary:
+    """What a save did, patient by patient."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    sites_created: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        """One sentence for the user."""
+        text = (
+            f"{len(self.created)} patients created, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged"
+        )
+        if self.sites_created:
+            text += f"; new sites: {', '.join(self.sites_created)}"
+        return text
+
+
+def _site_ids(conn: sa.Connection, codes: Iterable[str], summary: SaveSummary) -> dict[str, int]:
+    wanted = sorted(set(codes))
+    found = dict(
+        conn.execute(
+            sa.select(schema.site.c.site_code, schema.site.c.id).where(
+                schema.site.c.site_code.in_(wanted)
+            )
+        )
+        .tuples()
+        .all()
+    )
+    for code in wanted:
+        if code not in found:
+            found[code] = conn.execute(
+                sa.insert(schema.site).values(site_code=code).returning(schema.site.c.id)
+            ).scalar_one()
+            summary.sites_created.append(code)
+    return found
+
+
+def _rows(table: sa.Table, where: sa.ColumnElement[bool], conn: sa.Connection) -> list[Any]:
+    return list(conn.execute(sa.select(table).where(where)).mappings())
+
+
+def _changed(stored: Any, values: Values) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if stored[k] != v}
+
+
+def _update(conn: sa.Connection, table: sa.Table, row_id: int, values: dict[str, Any]) -> None:
+    conn.execute(
+        sa.update(table)
+        .where(table.c.id == row_id)
+        .values(**values, version=table.c.version + 1, updated_at=sa.func.current_timestamp())
+    )
+
+
+def _merge(
+    conn: sa.Connection,
+    patient_id: int,
+    site_id: int,
+    record: PatientRecord,
+    owned_procedures: frozenset[str],
+) -> bool:
+    """Merge ``record`` into the stored patient; True when anything changed."""
+    changed = False
+    stored = _rows(schema.patient, schema.patient.c.id == patient_id, conn)[0]
+    if diff := _changed(stored, record.patient):
+        _update(conn, schema.patient, patient_id, diff)
+        changed = True
+    keys = {"site_id": site_id, "patient_id": patient_id}
+    if record.fusion is not None:
+        fusions = _rows(schema.fusion, schema.fusion.c.patient_id == patient_id, conn)
+        if not fusions:
+            conn.execute(sa.insert(schema.fusion).values(**keys, **record.fusion))
+            changed = True
+        elif diff := _changed(fusions[0], record.fusion):
+            _update(conn, schema.fusion, fusions[0]["id"], diff)
+            changed = True
+    stored_visits = {
+        v["visit_date"]: v
+        for v in _rows(schema.visit, schema.visit.c.patient_id == patient_id, conn)
+    }
+    for visit in record.visits:
+        existing = stored_visits.get(visit["visit_date"])
+        if existing is None:
+            conn.execute(sa.insert(schema.visit).values(**keys, **visit))
+            changed = True
+        elif diff := _changed(existing, visit):
+            _update(conn, schema.visit, existing["id"], diff)
+            changed = True
+    changed |= _merge_procedures(conn, patient_id, keys, record, owned_procedures)
+    return changed
+
+
+def _merge_procedures(
+    conn: sa.Connection,
+    patient_id: int,
+    keys: dict[str, int],
+    record: PatientRecord,
+    owned: frozenset[str],
+) -> bool:
+    table = schema.prior_procedure
+    stored = Counter(
+        r["procedure"]
+        for r in _rows(
+            table, sa.and_(table.c.patient_id == patient_id, table.c.procedure.in_(owned)), conn
+        )
+    )
+    wanted = Counter(p["procedure"] for p in record.prior_procedures if p["procedure"] in owned)
+    if stored == wanted:
+        return False
+    conn.execute(
+        sa.delete(table).where(table.c.patient_id == patient_id, table.c.procedure.in_(owned))
+    )
+    _insert_all(
+        conn, table, [{**keys, **p} for p in record.prior_procedures if p["procedure"] in owned]
+    )
+    return True
+
+
+def _insert_all(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows grouped by their set of keys (executemany needs one shape per batch)."""
+    by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        by_shape.setdefault(tuple(sorted(row)), []).append(row)
+    for batch in by_shape.values():
+        conn.execute(sa.insert(table), batch)
+
+
+def save_patients(
+    conn: sa.Connection, records: Sequence[PatientRecord], owned_procedures: Iterable[str] = ()
+) -> SaveSummary:
+    """Create or merge ``records`` on ``conn`` (the caller owns the transaction)."""
+    summary = SaveSummary()
+    owned = frozenset(owned_procedures)
+    site_ids = _site_ids(conn, (r.site_code for r in records), summary)
+    existing = {
+        (site_id, study_id): patient_id
+        for patient_id, site_id, study_id in conn.execute(
+            sa.select(
+                schema.patient.c.id, schema.patient.c.site_id, schema.patient.c.study_id
+            ).where(schema.patient.c.site_id.in_(site_ids.values()))
+        ).tuples()
+    }
+    new: list[PatientRecord] = []
+    for record in records:
+        site_id = site_ids[record.site_code]
+        patient_id = existing.get((site_id, record.study_id))
+        label = f"{record.site_code}/{record.study_id}"
+        if patient_id is None:
+            new.append(record)
+            summary.created.append(label)
+        elif _merge(conn, patient_id, site_id, record, owned):
+            summary.updated.append(label)
+        else:
+            summary.unchanged.append(label)
+    _insert_new(conn, new, site_ids)
+    return summary
+
+
+def _insert_new(
+    conn: sa.Connection, records: Sequence[PatientRecord], site_ids: dict[str, int]
+) -> None:
+    if not records:
+        return
+    _insert_all(
+        conn, schema.patient, [{"site_id": site_ids[r.site_code], **r.patient} for r in records]
+    )
+    ids = {
+        (site_id, study_id): patient_id
+        for patient_id, site_id, study_id in conn.execute(
+            sa.select(
+                schema.patient.c.id, schema.patient.c.site_id, schema.patient.c.study_id
+            ).where(schema.patient.c.site_id.in_(set(site_ids.values())))
+        ).tuples()
+    }
+    children: dict[str, list[dict[str, Any]]] = {
+        "fusion": [],
+        "prior_procedure": [],
+        "visit": [],
+        "adverse_event": [],
+    }
+    for r in records:
+        site_id = site_ids[r.site_code]
+        keys = {"site_id": site_id, "patient_id": ids[(site_id, r.study_id)]}
+        if r.fusion is not None:
+            children["fusion"].append({**keys, **r.fusion})
+        children["prior_procedure"] += [{**keys, **p} for p in r.prior_procedures]
+        children["visit"] += [{**keys, **v} for v in r.visits]
+        children["adverse_event"] += [{**keys, **a} for a in r.adverse_events]
+    for name, rows in children.items():
+        if rows:
+            _insert_all(conn, schema.TABLES[name], rows)

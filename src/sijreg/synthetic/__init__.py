@@ -1,0 +1,1 @@
+"""Synthetic cohorts made by the project. sijreg never ships or needs real patient data."""
