@@ -17,8 +17,9 @@ import sqlalchemy as sa
 
 from sijreg.store.database import open_database
 
-ADMIN_URL = os.environ.get("SIJREG_TEST_POSTGRES_URL",
-                           "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+ADMIN_URL = os.environ.get(
+    "SIJREG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 
 
 @pytest.fixture(scope="session")
@@ -39,14 +40,17 @@ def postgres_server() -> Iterator[sa.URL]:
         yield admin_url.set(database=name)
     finally:
         with admin.connect() as conn:
-            conn.execute(sa.text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"),
-                {"n": name})
+            conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n"
+                ),
+                {"n": name},
+            )
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}"'))
         admin.dispose()
 
 
-def _reset_postgres(url: sa.URL) -> None:
+def reset_postgres(url: sa.URL) -> None:
     engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(sa.text("DROP SCHEMA public CASCADE"))
@@ -60,7 +64,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "registry.db")
     url: sa.URL = request.getfixturevalue("postgres_server")
-    _reset_postgres(url)
+    reset_postgres(url)
     return url.render_as_string(hide_password=False)
 
 

@@ -7,7 +7,6 @@ registry is counted under the first reason that excludes them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
@@ -44,60 +43,56 @@ class Cohort:
         return self.frame.height
 
 
-def _select() -> sa.Select[*tuple[Any, ...]]:
-    p, f, v, pp, s = (
-        schema.patient,
-        schema.fusion,
-        schema.visit,
-        schema.prior_procedure,
-        schema.site,
-    )
-    last = (
-        sa.select(v.c.patient_id, sa.func.max(v.c.visit_date).label("last_followup_date"))
-        .join(f, f.c.patient_id == v.c.patient_id)
-        .where(v.c.visit_date > f.c.fusion_date)
-        .group_by(v.c.patient_id)
-        .subquery("last_fu")
-    )
-    lv = v.alias("lv")
-
-    def column(table: sa.FromClause, name: str) -> sa.ColumnElement[Any]:
-        col = table.c[name]
-        # Decimals travel as doubles (exact again after scaling); booleans as 0/1.
-        if dd.field(name).kind is Kind.DECIMAL:
-            return sa.cast(col, sa.Float).label(name)
-        if dd.field(name).kind is Kind.BOOLEAN:
-            return sa.cast(col, sa.Integer).label(name)
-        return col
-
-    flags = [
-        sa.cast(
-            sa.exists().where(
-                pp.c.patient_id == p.c.id, pp.c.procedure == flag.name.removeprefix("prior_")
-            ),
-            sa.Integer,
-        ).label(flag.name)
-        for flag in PRIOR_FLAGS
-    ]
-    return (
+def _patients(engine: sa.Engine) -> pl.DataFrame:
+    p, s = schema.patient, schema.site
+    return read_frame(
+        engine,
         sa.select(
             p.c.id.label("patient_id"),
             s.c.site_code.label("site"),
-            *(column(p, var.name) for var in PATIENT_FIELDS),
-            *flags,
-            *(column(f, var.name) for var in FUSION_FIELDS),
-            last.c.last_followup_date,
-            column(lv, "pain_relief_pct"),
+            *(p.c[var.name] for var in PATIENT_FIELDS),
+        ).join_from(p, s, s.c.id == p.c.site_id),
+    )
+
+
+def _fusions(engine: sa.Engine) -> pl.DataFrame:
+    f = schema.fusion
+    return read_frame(engine, sa.select(f.c.patient_id, *(f.c[var.name] for var in FUSION_FIELDS)))
+
+
+def _prior_flags(engine: sa.Engine) -> pl.DataFrame:
+    """One row per patient with any advanced procedure: a boolean column per procedure."""
+    pp = schema.prior_procedure
+    rows = read_frame(
+        engine,
+        sa.select(pp.c.patient_id, pp.c.procedure).where(
+            pp.c.procedure.in_(dd.ADVANCED_PROCEDURES)
+        ),
+    )
+    return rows.group_by("patient_id").agg(
+        (pl.col("procedure") == flag.name.removeprefix("prior_")).any().alias(flag.name)
+        for flag in PRIOR_FLAGS
+    )
+
+
+def _last_followups(engine: sa.Engine, fusions: pl.DataFrame) -> pl.DataFrame:
+    """Each fused patient's last visit after the fusion date, with its pain relief."""
+    v = schema.visit
+    visits = _normalise(
+        read_frame(
+            engine,
+            sa.select(
+                v.c.patient_id, v.c.visit_date.label("last_followup_date"), v.c.pain_relief_pct
+            ),
         )
-        .select_from(
-            p.join(s, s.c.id == p.c.site_id)
-            .outerjoin(f, f.c.patient_id == p.c.id)
-            .outerjoin(last, last.c.patient_id == p.c.id)
-            .outerjoin(
-                lv, sa.and_(lv.c.patient_id == p.c.id, lv.c.visit_date == last.c.last_followup_date)
-            )
-        )
-        .order_by(p.c.id)
+    )
+    return (
+        visits.join(fusions.select("patient_id", "fusion_date"), on="patient_id")
+        .filter(pl.col("last_followup_date") > pl.col("fusion_date"))
+        .sort("patient_id", "last_followup_date")
+        .group_by("patient_id", maintain_order=True)
+        .last()
+        .drop("fusion_date")
     )
 
 
@@ -126,7 +121,15 @@ def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
 
 def build_cohort(engine: sa.Engine, min_followup_days: int = DEFAULT_MIN_FOLLOWUP_DAYS) -> Cohort:
     """Read the registry and split it into the analysis cohort and the excluded."""
-    every = _normalise(read_frame(engine, _select())).with_columns(
+    fusions = _normalise(_fusions(engine))
+    every = (
+        _normalise(_patients(engine))
+        .join(fusions, on="patient_id", how="left")
+        .join(_prior_flags(engine), on="patient_id", how="left")
+        .join(_last_followups(engine, fusions), on="patient_id", how="left")
+        .with_columns(pl.col(flag.name).fill_null(False) for flag in PRIOR_FLAGS)
+        .sort("patient_id")
+    ).with_columns(
         (pl.col("last_followup_date") - pl.col("fusion_date"))
         .dt.total_days()
         .cast(pl.Int64)

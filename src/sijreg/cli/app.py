@@ -23,7 +23,7 @@ from sijreg.analysis.tables import DEFAULT_SUBGROUP, Settings, study_tables
 from sijreg.analysis.variables import grouping_variable
 from sijreg.interop.problems import InputRejected
 from sijreg.interop.sheet import import_sheet
-from sijreg.report import terminal
+from sijreg.report import dictionary_doc, terminal
 from sijreg.report.write import FILES, write_report
 from sijreg.store.database import DatabaseError, open_database
 from sijreg.store.writer import save_patients
@@ -69,6 +69,7 @@ def _step(text: str) -> Iterator[None]:
         TimeElapsedColumn(),
         console=errors,
         transient=True,
+        disable=not errors.is_terminal,
     ) as progress:
         progress.add_task(text, total=None)
         yield
@@ -164,6 +165,9 @@ MinFollowupOption = Annotated[
 ]
 
 
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the tables.")]
+
+
 @app.command()
 def report(
     out: Annotated[
@@ -173,7 +177,7 @@ def report(
     min_followup_days: MinFollowupOption = DEFAULT_MIN_FOLLOWUP_DAYS,
     threshold: ThresholdOption = None,
     subgroup: SubgroupOption = DEFAULT_SUBGROUP,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the tables.")] = False,
+    quiet: QuietOption = False,
 ) -> None:
     """Compute the study's Tables 1-3 and write the report."""
     try:
@@ -192,6 +196,7 @@ def demo(
         "report"
     ),
     database: DatabaseOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Load the synthetic 8-centre seed-study cohort and write its report (Tables 1-3)."""
     try:
@@ -222,9 +227,15 @@ def demo(
                 ),
             )
         console.print(f"Demo cohort in {_label(engine)}: {summary.describe()}.")
-        _report(engine, out, Settings(), quiet=False)
+        _report(engine, out, Settings(), quiet)
     except (UserError, DatabaseError) as error:
         raise _fail(str(error)) from None
+
+
+@app.command()
+def dictionary() -> None:
+    """Print the data dictionary as Markdown (the source of docs/data-dictionary.md)."""
+    typer.echo(dictionary_doc.render(), nl=False)
 
 
 def main() -> None:

@@ -188,6 +188,40 @@ def read_sheet(path: Path) -> list[PatientRecord]:
     return records
 
 
+def sheet_row(record: PatientRecord) -> dict[str, str]:
+    """A patient as one sheet row: the last visit after the fusion is the follow-up."""
+    fusion_date = record.fusion_date
+    last = record.last_followup() or {}
+    codes = {p["procedure"] for p in record.prior_procedures}
+    values: dict[str, Value] = {
+        "site": record.site_code,
+        **record.patient,
+        "fusion_date": fusion_date,
+        "last_followup_date": last.get("visit_date"),
+        "pain_relief_pct": last.get("pain_relief_pct"),
+        **{f"prior_{code}": code in codes for code in dd.ADVANCED_PROCEDURES},
+    }
+    return {c.name: _cell(values.get(c.name)) for c in COLUMNS}
+
+
+def _cell(value: Value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def write_sheet(records: Iterable[PatientRecord], path: Path) -> None:
+    """Write ``records`` as a study sheet (what ``read_sheet`` reads back)."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=COLUMN_NAMES)
+        writer.writeheader()
+        writer.writerows(sheet_row(r) for r in records)
+
+
 def import_sheet(engine: sa.Engine, path: Path) -> SaveSummary:
     """Validate the whole sheet, then save it in one transaction (all or nothing)."""
     records = read_sheet(path)

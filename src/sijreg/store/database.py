@@ -6,7 +6,6 @@ SQLite (a file, WAL mode) is the default; PostgreSQL is used when a URL names it
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +19,6 @@ from sqlalchemy import exc as sa_exc
 ENV_VAR = "SIJREG_DATABASE_URL"
 DEFAULT_PATH = "sijreg.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
-
-# SQLite has no decimal type; Numeric columns declare their scale, and SQLAlchemy
-# rounds what SQLite returns to that scale, which is exact for our 0-2 decimals.
-warnings.filterwarnings(
-    "ignore",
-    message=r"Dialect sqlite\+pysqlite does \*not\* support Decimal",
-    category=sa_exc.SAWarning,
-)
 
 
 class DatabaseError(Exception):

@@ -29,7 +29,11 @@ def column_type(f: Field) -> sa.types.TypeEngine[Any]:
     if f.kind is Kind.INTEGER:
         return sa.Integer()
     if f.kind is Kind.DECIMAL:
-        return sa.Numeric(precision=12, scale=f.decimals, asdecimal=True)
+        # SQLite has no decimal type; a double holds our few decimals exactly enough
+        # to round back, and its declared type lets Arrow readers type the column.
+        return sa.Numeric(precision=12, scale=f.decimals, asdecimal=True).with_variant(
+            sa.Float(asdecimal=True, decimal_return_scale=f.decimals), "sqlite"
+        )
     if f.kind is Kind.BOOLEAN:
         return sa.Boolean()
     if f.kind is Kind.DATE:

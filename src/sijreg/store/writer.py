@@ -46,9 +46,7 @@ def _site_ids(conn: sa.Connection, codes: Iterable[str], summary: SaveSummary) -
             sa.select(schema.site.c.site_code, schema.site.c.id).where(
                 schema.site.c.site_code.in_(wanted)
             )
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     for code in wanted:
         if code not in found:
@@ -161,7 +159,7 @@ def save_patients(
             sa.select(
                 schema.patient.c.id, schema.patient.c.site_id, schema.patient.c.study_id
             ).where(schema.patient.c.site_id.in_(site_ids.values()))
-        ).tuples()
+        )
     }
     new: list[PatientRecord] = []
     for record in records:
@@ -193,7 +191,7 @@ def _insert_new(
             sa.select(
                 schema.patient.c.id, schema.patient.c.site_id, schema.patient.c.study_id
             ).where(schema.patient.c.site_id.in_(set(site_ids.values())))
-        ).tuples()
+        )
     }
     children: dict[str, list[dict[str, Any]]] = {
         "fusion": [],

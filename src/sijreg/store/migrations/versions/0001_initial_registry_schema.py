@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 07:36:09.905474
+Create Date: 2026-11-21 07:42:16.320547
 """
 
 from __future__ import annotations
@@ -34,7 +34,14 @@ def upgrade() -> None:
         sa.Column("sex", sa.String(length=1), nullable=True, comment="Sex"),
         sa.Column("age", sa.Integer(), nullable=True, comment="Age at fusion"),
         sa.Column("birth_year", sa.Integer(), nullable=True, comment="Year of birth"),
-        sa.Column("bmi", sa.Numeric(precision=12, scale=1), nullable=True, comment="BMI"),
+        sa.Column(
+            "bmi",
+            sa.Numeric(precision=12, scale=1).with_variant(
+                sa.Float(asdecimal=True, decimal_return_scale=1), "sqlite"
+            ),
+            nullable=True,
+            comment="BMI",
+        ),
         sa.Column(
             "fbss", sa.Boolean(), nullable=True, comment="History of failed back surgery syndrome"
         ),
@@ -192,19 +199,28 @@ def upgrade() -> None:
         sa.Column("visit_date", sa.Date(), nullable=False, comment="Visit date"),
         sa.Column(
             "pain_relief_pct",
-            sa.Numeric(precision=12, scale=1),
+            sa.Numeric(precision=12, scale=1).with_variant(
+                sa.Float(asdecimal=True, decimal_return_scale=1), "sqlite"
+            ),
             nullable=True,
             comment="Patient-reported pain relief",
         ),
         sa.Column("nrs_pain", sa.Integer(), nullable=True, comment="Pain (NRS)"),
         sa.Column(
             "odi",
-            sa.Numeric(precision=12, scale=1),
+            sa.Numeric(precision=12, scale=1).with_variant(
+                sa.Float(asdecimal=True, decimal_return_scale=1), "sqlite"
+            ),
             nullable=True,
             comment="Oswestry Disability Index",
         ),
         sa.Column(
-            "medd", sa.Numeric(precision=12, scale=1), nullable=True, comment="Opioid use (MEDD)"
+            "medd",
+            sa.Numeric(precision=12, scale=1).with_variant(
+                sa.Float(asdecimal=True, decimal_return_scale=1), "sqlite"
+            ),
+            nullable=True,
+            comment="Opioid use (MEDD)",
         ),
         sa.Column("version", sa.Integer(), server_default="1", nullable=False),
         sa.Column(

@@ -1,0 +1,41 @@
+# sijreg: the two commands of the README, and their parts.
+# Everything is installed from the lock file into .venv with uv (itself installed into .tools).
+
+PYTHON ?= python3
+UV := .tools/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(shell command -v $(PYTHON))
+
+.PHONY: demo test setup system-deps lint typecheck pytest benchmark clean
+
+demo: setup                 ## set up, then load the synthetic seed study and write ./report/
+	$(VENV)/bin/sijreg demo --database sijreg.db --out report
+
+test: setup system-deps lint typecheck pytest   ## set up, then pass every check
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
+
+setup: $(UV)
+	$(UV) sync --frozen --quiet
+
+system-deps:                ## what the tests drive for real: Chromium and GNU PSPP
+	scripts/system-deps
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck:
+	$(VENV)/bin/mypy
+
+pytest:
+	$(VENV)/bin/pytest -n 2 --dist loadgroup
+
+benchmark: setup            ## the report at 100k and 1M patients against tableone
+	$(VENV)/bin/python benchmarks/run.py
+
+clean:
+	rm -rf .venv .tools report sijreg.db sijreg.db-wal sijreg.db-shm

@@ -1,0 +1,5 @@
+"""``python -m sijreg``."""
+
+from sijreg.cli.app import main
+
+main()

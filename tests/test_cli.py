@@ -1,0 +1,88 @@
+"""The command line as a newcomer meets it: help, version, the demo, clear errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sijreg import __version__
+from tests.helpers import HEADER, PUBLISHED_FIGURES, run
+
+COMMANDS = ("import-sheet", "report", "demo", "dictionary")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command: str) -> None:
+    result = run(command, "--help")
+    assert result.exit_code == 0
+    assert "Usage" in result.output
+    assert "--database" in result.output
+
+
+def test_version() -> None:
+    assert run("--version").output.strip() == f"sijreg {__version__}"
+
+
+def test_demo_reproduces_the_seed_paper(database_url: str, tmp_path: Path) -> None:
+    result = run("demo", "--database", database_url, "--out", str(tmp_path / "r"))
+    assert result.exit_code == 0, result.output
+    for figure in PUBLISHED_FIGURES:
+        assert figure in result.output, figure
+    html = (tmp_path / "r" / "report.html").read_text()
+    assert html.count("<svg") == 2
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html)  # self-contained
+    assert "Analysed: 111 of 117 registered patients" in " ".join(result.output.split())
+    again = run("demo", "--database", database_url, "--out", str(tmp_path / "r"))
+    assert "0 patients created, 0 updated, 117 unchanged" in " ".join(again.output.split())
+
+
+def test_demo_data_is_deterministic(tmp_path: Path) -> None:
+    for name in ("a", "b"):
+        assert (
+            run(
+                "demo", "-d", str(tmp_path / f"{name}.db"), "-o", str(tmp_path / name), "-q"
+            ).exit_code
+            == 0
+        )
+    first, second = (json.loads((tmp_path / n / "tables.json").read_text()) for n in "ab")
+    first.pop("database")
+    second.pop("database")
+    assert first == second
+
+
+def test_demo_refuses_a_registry_with_other_sites(tmp_path: Path) -> None:
+    sheet = tmp_path / "s.csv"
+    sheet.write_text(HEADER + "\nZ9,P1,70,F,30,0,1,0,0,0,2020-01-01,2020-06-01,50\n")
+    database = str(tmp_path / "r.db")
+    assert run("import-sheet", str(sheet), "-d", database).exit_code == 0
+    result = run("demo", "-d", database)
+    assert result.exit_code == 1
+    assert "already holds other sites (Z9)" in " ".join(result.output.split())
+
+
+def test_errors_are_one_message_without_traceback(tmp_path: Path) -> None:
+    """Run as a real process: what a user at a terminal sees."""
+    cases = [
+        ["import-sheet", str(tmp_path / "missing.csv"), "-d", str(tmp_path / "r.db")],
+        ["report", "-d", str(tmp_path / "no" / "such" / "dir.db")],
+        ["report", "-d", "postgresql://nobody@127.0.0.1:1/none"],
+        ["report", "-d", str(tmp_path / "r.db"), "-t", "130"],
+    ]
+    for args in cases:
+        done = subprocess.run(
+            [sys.executable, "-m", "sijreg", *args], capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 1, args
+        assert "Traceback" not in done.stderr + done.stdout
+        assert "Error:" in done.stderr
+
+
+def test_the_data_dictionary_page_is_current() -> None:
+    """docs/data-dictionary.md is what `sijreg dictionary` prints: regenerate it if this fails."""
+    page = Path(__file__).parent.parent / "docs" / "data-dictionary.md"
+    assert run("dictionary").output == page.read_text()

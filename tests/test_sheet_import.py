@@ -1,0 +1,130 @@
+"""Importing the study sheet: all or nothing, every problem listed, no duplicates."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from sijreg.interop.sheet import write_sheet
+from sijreg.store import schema
+from sijreg.synthetic.seed_study import seed_study_cohort
+from tests.helpers import HEADER, PUBLISHED_FIGURES, run, write_csv
+
+GOOD = "S1,P001,70,F,30.5,1,1,0,0,0,2020-01-10,2020-07-10,80"
+
+
+def _patients(database_url: str) -> int:
+    engine = sa.create_engine(
+        database_url if "://" in database_url else f"sqlite:///{database_url}"
+    )
+    with engine.connect() as conn:
+        count = conn.execute(sa.select(sa.func.count()).select_from(schema.patient)).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
+def test_a_sheet_consistent_with_the_paper_reproduces_every_figure(
+    database_url: str, tmp_path: Path
+) -> None:
+    records = [r for r in seed_study_cohort(seed=7) if r.fusion is not None]
+    demo_rows = {(r.study_id, r.fusion_date) for r in seed_study_cohort()}
+    assert {(r.study_id, r.fusion_date) for r in records} != demo_rows  # not the demo's data
+    sheet = tmp_path / "study.csv"
+    write_sheet(records, sheet)
+
+    imported = run("import-sheet", str(sheet), "--database", database_url)
+    assert imported.exit_code == 0, imported.output
+    assert "116 patients created" in imported.output
+    reported = run("report", "--database", database_url, "--out", str(tmp_path / "out"))
+    assert reported.exit_code == 0, reported.output
+    markdown = (tmp_path / "out" / "tables.md").read_text()
+    for figure in PUBLISHED_FIGURES:
+        assert figure in reported.output, figure
+        assert figure in markdown, figure
+    document = json.loads((tmp_path / "out" / "tables.json").read_text())
+    assert document["table1"]["n"] == 111
+    assert document["table3"]["panels"]["yes"]["n"] == 51
+    assert document["cohort"]["excluded"]["no_followup"]["n"] == 2
+    assert document["cohort"]["excluded"]["short_followup"]["n"] == 3
+
+
+def test_every_bad_row_is_listed_and_nothing_is_written(database_url: str, tmp_path: Path) -> None:
+    sheet = write_csv(
+        tmp_path / "bad.csv",
+        [
+            GOOD,
+            "S1,P002,70,F,30.5,0,1,0,0,0,2020-13-01,2020-07-10,50",  # bad date
+            "S1,P003,70,F,30.5,0,1,0,0,0,2020-01-10,2020-07-10,130",  # relief 130
+            "S1,P004,70,X,30.5,0,1,0,0,0,2020-01-10,2020-07-10,50",  # unknown sex
+            "S1,P005,70,M,30.5,0,1,0,0,0,2020-06-10,2020-01-10,50",  # follow-up before fusion
+            "S1,P001,71,M,28.0,0,0,1,0,0,2020-02-10,2020-08-10,40",  # duplicate study id
+            "S2,P001,71,M,28.0,0,0,1,0,0,2020-02-10,2020-08-10,40",  # same id, other site: fine
+        ],
+    )
+    result = run("import-sheet", str(sheet), "--database", database_url)
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    for expected in (
+        "5 problems, nothing was imported",
+        "row 3, column fusion_date: '2020-13-01'",
+        "row 4, column pain_relief_pct: '130': must be at most 100",
+        "row 5, column sex: 'X': expected one of F, M",
+        "row 6, column last_followup_date: '2020-01-10': must be after the fusion",
+        "row 7, column study_id: 'P001': duplicate study id at site S1 (first on row 2)",
+    ):
+        assert expected in " ".join(result.output.split()), expected
+    assert _patients(database_url) == 0
+
+
+def test_a_wrong_header_is_named(tmp_path: Path) -> None:
+    header = HEADER.replace("pain_relief_pct", "relief").replace(",bmi", "")
+    sheet = write_csv(tmp_path / "h.csv", [GOOD], header=header)
+    result = run("import-sheet", str(sheet), "--database", str(tmp_path / "r.db"))
+    assert result.exit_code == 1
+    flat = " ".join(result.output.split())
+    assert "column bmi: (empty): column is missing" in flat
+    assert "column pain_relief_pct: (empty): column is missing" in flat
+    assert "column relief: 'relief': unknown column" in flat
+
+
+def test_reimporting_does_not_duplicate_and_says_what_it_did(
+    database_url: str, tmp_path: Path
+) -> None:
+    sheet = write_csv(tmp_path / "s.csv", [GOOD, GOOD.replace("P001", "P002")])
+    assert "2 patients created" in run("import-sheet", str(sheet), "-d", database_url).output
+    again = run("import-sheet", str(sheet), "-d", database_url)
+    assert "0 patients created, 0 updated, 2 unchanged" in " ".join(again.output.split())
+    write_csv(sheet, [GOOD.replace(",80", ",85"), GOOD.replace("P001", "P002")])
+    changed = run("import-sheet", str(sheet), "-d", database_url)
+    assert "0 patients created, 1 updated, 1 unchanged" in " ".join(changed.output.split())
+    assert _patients(database_url) == 2
+
+
+def test_spreadsheet_exports_are_understood(tmp_path: Path) -> None:
+    """Excel writes a byte-order mark and, in many countries, semicolons."""
+    sheet = tmp_path / "excel.csv"
+    sheet.write_text(
+        "\ufeff" + HEADER.replace(",", ";") + "\n" + GOOD.replace(",", ";") + "\n", encoding="utf-8"
+    )
+    result = run("import-sheet", str(sheet), "-d", str(tmp_path / "r.db"))
+    assert result.exit_code == 0, result.output
+
+
+def test_a_file_that_is_not_utf8_is_refused_clearly(tmp_path: Path) -> None:
+    sheet = tmp_path / "latin1.csv"
+    sheet.write_bytes((HEADER + "\n" + GOOD.replace("S1", "Sé") + "\n").encode("latin-1"))
+    result = run("import-sheet", str(sheet), "-d", str(tmp_path / "r.db"))
+    assert result.exit_code == 1
+    assert "not UTF-8" in result.output
+
+
+def test_short_rows_and_empty_sheets(tmp_path: Path) -> None:
+    short = write_csv(tmp_path / "short.csv", [GOOD, "S1,P009,70"])
+    result = run("import-sheet", str(short), "-d", str(tmp_path / "r.db"))
+    assert "row 3, column -: (empty): has 3 cells, the header has 13" in " ".join(
+        result.output.split()
+    )
+    empty = write_csv(tmp_path / "empty.csv", [])
+    assert "no patient rows" in run("import-sheet", str(empty), "-d", str(tmp_path / "r.db")).output
