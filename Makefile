@@ -35,7 +35,7 @@ pytest:
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
 benchmark: setup            ## the report at 100k and 1M patients against tableone
-	$(VENV)/bin/python benchmarks/run.py
+	$(VENV)/bin/python -m benchmarks.run
 
 clean:
 	rm -rf .venv .tools report sijreg.db sijreg.db-wal sijreg.db-shm

@@ -6,6 +6,7 @@ registry is counted under the first reason that excludes them.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import polars as pl
@@ -57,7 +58,7 @@ def _patients(engine: sa.Engine) -> pl.DataFrame:
 
 def _fusions(engine: sa.Engine) -> pl.DataFrame:
     f = schema.fusion
-    return read_frame(engine, sa.select(f.c.patient_id, *(f.c[var.name] for var in FUSION_FIELDS)))
+    return read_frame(engine, sa.select(f.c.patient_id, *(f.c[v.name] for v in FUSION_FIELDS)))
 
 
 def _prior_flags(engine: sa.Engine) -> pl.DataFrame:
@@ -75,17 +76,16 @@ def _prior_flags(engine: sa.Engine) -> pl.DataFrame:
     )
 
 
-def _last_followups(engine: sa.Engine, fusions: pl.DataFrame) -> pl.DataFrame:
-    """Each fused patient's last visit after the fusion date, with its pain relief."""
+def _visits(engine: sa.Engine) -> pl.DataFrame:
     v = schema.visit
-    visits = _normalise(
-        read_frame(
-            engine,
-            sa.select(
-                v.c.patient_id, v.c.visit_date.label("last_followup_date"), v.c.pain_relief_pct
-            ),
-        )
+    return read_frame(
+        engine,
+        sa.select(v.c.patient_id, v.c.visit_date.label("last_followup_date"), v.c.pain_relief_pct),
     )
+
+
+def _last_followups(visits: pl.DataFrame, fusions: pl.DataFrame) -> pl.DataFrame:
+    """Each fused patient's last visit after the fusion date, with its pain relief."""
     return (
         visits.join(fusions.select("patient_id", "fusion_date"), on="patient_id")
         .filter(pl.col("last_followup_date") > pl.col("fusion_date"))
@@ -121,12 +121,14 @@ def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
 
 def build_cohort(engine: sa.Engine, min_followup_days: int = DEFAULT_MIN_FOLLOWUP_DAYS) -> Cohort:
     """Read the registry and split it into the analysis cohort and the excluded."""
-    fusions = _normalise(_fusions(engine))
+    # The four reads are independent and spend their time outside Python: run them together.
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        reads = [pool.submit(read, engine) for read in (_patients, _fusions, _prior_flags, _visits)]
+        patients, fusions, priors, visits = (_normalise(r.result()) for r in reads)
     every = (
-        _normalise(_patients(engine))
-        .join(fusions, on="patient_id", how="left")
-        .join(_prior_flags(engine), on="patient_id", how="left")
-        .join(_last_followups(engine, fusions), on="patient_id", how="left")
+        patients.join(fusions, on="patient_id", how="left")
+        .join(priors, on="patient_id", how="left")
+        .join(_last_followups(visits, fusions), on="patient_id", how="left")
         .with_columns(pl.col(flag.name).fill_null(False) for flag in PRIOR_FLAGS)
         .sort("patient_id")
     ).with_columns(

@@ -6,7 +6,9 @@ never a traceback.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from fractions import Fraction
 from pathlib import Path
@@ -24,7 +26,6 @@ from sijreg.analysis.variables import grouping_variable
 from sijreg.interop.problems import InputRejected
 from sijreg.interop.sheet import import_sheet
 from sijreg.report import dictionary_doc, terminal
-from sijreg.report.write import FILES, write_report
 from sijreg.store.database import DatabaseError, open_database
 from sijreg.store.writer import save_patients
 from sijreg.synthetic.seed_study import seed_study_cohort
@@ -36,8 +37,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 DatabaseOption = Annotated[
     str | None,
@@ -120,13 +121,19 @@ def _settings(min_followup_days: int, thresholds: list[float] | None, subgroup: 
 
 
 def _report(engine: sa.Engine, out: Path, settings: Settings, quiet: bool) -> None:
+    # The renderers pull in matplotlib, a slow import that holds the interpreter lock;
+    # the database reads mostly do not. Importing while reading saves a second at scale.
+    renderers = ThreadPoolExecutor(max_workers=1)
+    loading = renderers.submit(importlib.import_module, "sijreg.report.write")
     with _step("Computing the study tables"):
         tables = study_tables(build_cohort(engine, settings.min_followup_days), settings)
+    write = loading.result()
+    renderers.shutdown()
     with _step("Writing the report"):
-        document = write_report(tables, out, _label(engine))
+        document = write.write_report(tables, out, _label(engine))
     if not quiet:
         terminal.show(document, console)
-    console.print(f"Report written to {out}/ ({', '.join(FILES)})")
+    console.print(f"Report written to {out}/ ({', '.join(write.FILES)})")
 
 
 @app.command("import-sheet")

@@ -5,22 +5,19 @@ from __future__ import annotations
 import io
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+import matplotlib as mpl
 import numpy as np
 import polars as pl
+from matplotlib.figure import Figure
 
 from sijreg.analysis.variables import RELIEF
 
-plt.rcParams.update({"svg.hashsalt": "sijreg", "font.size": 9})
+mpl.rcParams.update({"svg.hashsalt": "sijreg", "font.size": 9})
 
 
-def _svg(figure: Any) -> str:
+def _svg(figure: Figure) -> str:
     buffer = io.StringIO()
     figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(figure)
     text = buffer.getvalue()
     return text[text.index("<svg") :]
 
@@ -29,7 +26,8 @@ def relief_histogram(frame: pl.DataFrame) -> str:
     """Patients per 10-point band of pain relief at the last follow-up (90-100 includes 100)."""
     values = frame.get_column(RELIEF.name).drop_nulls().to_numpy()
     counts, edges = np.histogram(values, bins=np.arange(0, 101, 10))
-    figure, axes = plt.subplots(figsize=(6, 3))
+    figure = Figure(figsize=(6, 3))
+    axes = figure.subplots()
     axes.bar(edges[:-1], counts, width=10, align="edge", color="#3a6ea5", edgecolor="white")
     axes.set_xlabel("Patient-reported pain relief at last follow-up (%)")
     axes.set_ylabel("Patients")
@@ -45,7 +43,8 @@ def responder_bars(document: dict[str, Any]) -> str:
         for panel in document["table3"]["panels"].values()
     ]
     keys = document["threshold_keys"]
-    figure, axes = plt.subplots(figsize=(6, 3))
+    figure = Figure(figsize=(6, 3))
+    axes = figure.subplots()
     width = 0.8 / len(groups)
     for index, (name, table) in enumerate(groups):
         shares = [table["rows"][k]["percent"] or 0.0 for k in keys]

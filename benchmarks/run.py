@@ -1,0 +1,172 @@
+"""Time ``sijreg report`` at 100k and 1M patients against tableone and a raw SQL aggregate.
+
+Everything is measured side by side in one run on one machine, so the ratios mean
+more than the seconds. Results go to benchmarks/RESULTS.md.
+
+    python -m benchmarks.run            # 100k and 1M patients, 3 repetitions
+    python -m benchmarks.run 20000 --repeat 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+from importlib.metadata import version
+from pathlib import Path
+
+import pandas as pd
+from tableone import TableOne
+
+from benchmarks.generate import generate
+from sijreg.analysis.cohort import build_cohort
+from sijreg.store.database import open_database
+
+HERE = Path(__file__).parent
+DATA = HERE / "data"
+TARGET_SECONDS_AT_1M = 5.0
+COLUMNS = [
+    "age",
+    "sex",
+    "bmi",
+    "prior_scs",
+    "prior_iss",
+    "prior_idds",
+    "prior_mild",
+    "followup_days",
+    "pain_relief_pct",
+]
+CATEGORICAL = ["sex", "prior_scs", "prior_iss", "prior_idds", "prior_mild"]
+
+
+def _median_seconds(action: Callable[[], object], repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _sijreg_report(database: Path) -> None:
+    subprocess.run(
+        [
+            str(Path(sys.executable).with_name("sijreg")),
+            "report",
+            "--database",
+            str(database),
+            "--out",
+            str(DATA / "report"),
+            "--quiet",
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+def _tableone(frame: pd.DataFrame) -> None:
+    TableOne(frame, columns=COLUMNS, categorical=CATEGORICAL, groupby="fbss", pval=True)
+
+
+def _raw_sql(database: Path) -> None:
+    with sqlite3.connect(database) as con:
+        con.execute(
+            "SELECT fbss, count(*), avg(age), avg(bmi), sum(sex = 'F') FROM patient GROUP BY fbss"
+        ).fetchall()
+
+
+def _machine() -> list[str]:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = next(
+        (
+            line.split()[1]
+            for line in Path("/proc/meminfo").read_text().splitlines()
+            if line.startswith("MemTotal")
+        ),
+        "?",
+    )
+    packages = ", ".join(
+        f"{name} {version(name)}"
+        for name in (
+            "sijreg",
+            "polars",
+            "connectorx",
+            "sqlalchemy",
+            "matplotlib",
+            "tableone",
+            "pandas",
+            "scipy",
+        )
+    )
+    return [
+        f"- Date: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- Machine: {platform.node()}, {cpu}, {os.cpu_count()} cores, "
+        f"{int(memory) // 1024 // 1024} GiB, {platform.platform()}",
+        f"- Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}; {packages}",
+        f"- Load average at the start: {', '.join(f'{x:.2f}' for x in os.getloadavg())}",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sizes", nargs="*", type=int, default=[100_000, 1_000_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    DATA.mkdir(exist_ok=True)
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `benchmarks/run.py` (`make benchmark`).",
+        "",
+        *_machine(),
+        "",
+        "Each figure is the median of the repetitions, measured in one run:",
+        "- **sijreg report**: the whole command in a new process (start-up, reading the "
+        "SQLite registry, Tables 1-3, report.html with figures, tables.md, tables.json).",
+        "- **tableone**: `TableOne(…, groupby='fbss', pval=True)` over the same analysis "
+        "cohort already in a pandas DataFrame (reading the data is not counted for it).",
+        "- **raw SQL**: one `GROUP BY fbss` aggregate of four patient columns in SQLite, a "
+        "floor no report can beat.",
+        "",
+        "| patients | sijreg report (s) | tableone (s) | raw SQL (s) | tableone / sijreg |",
+        "| ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for n in args.sizes:
+        database = DATA / f"registry-{n}.db"
+        if not database.exists():
+            print(f"generating {n} patients …", flush=True)
+            generate(n, database)
+        engine = open_database(str(database))
+        frame = build_cohort(engine).frame.to_pandas()
+        engine.dispose()
+        print(f"timing {n} patients ({len(frame)} analysed) …", flush=True)
+        ours = _median_seconds(partial(_sijreg_report, database), args.repeat)
+        theirs = _median_seconds(partial(_tableone, frame), args.repeat)
+        floor = _median_seconds(partial(_raw_sql, database), args.repeat)
+        lines.append(f"| {n:,} | {ours:.2f} | {theirs:.2f} | {floor:.2f} | {theirs / ours:.1f}x |")
+        print(lines[-1], flush=True)
+    lines += [
+        "",
+        f"Target: 1,000,000 patients in at most {TARGET_SECONDS_AT_1M:.0f} s, at least "
+        "10x faster than tableone.",
+    ]
+    (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
