@@ -67,11 +67,15 @@ def test_demo_refuses_a_registry_with_other_sites(tmp_path: Path) -> None:
 
 def test_errors_are_one_message_without_traceback(tmp_path: Path) -> None:
     """Run as a real process: what a user at a terminal sees."""
+    not_a_database = tmp_path / "notes.txt"
+    not_a_database.write_text("these are not the droids you are looking for\n" * 100)
     cases = [
         ["import-sheet", str(tmp_path / "missing.csv"), "-d", str(tmp_path / "r.db")],
         ["report", "-d", str(tmp_path / "no" / "such" / "dir.db")],
         ["report", "-d", "postgresql://nobody@127.0.0.1:1/none"],
         ["report", "-d", str(tmp_path / "r.db"), "-t", "130"],
+        ["report", "-d", str(not_a_database)],
+        ["report", "-d", str(tmp_path / "never-created.db")],
     ]
     for args in cases:
         done = subprocess.run(

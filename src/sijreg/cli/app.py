@@ -7,6 +7,8 @@ never a traceback.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -94,9 +96,9 @@ def main_options(
     """sijreg: an outcomes registry for sacroiliac-joint fusion."""
 
 
-def _open(database: str | None) -> sa.Engine:
+def _open(database: str | None, *, create: bool = True) -> sa.Engine:
     with _step("Opening the registry"):
-        return open_database(database)
+        return open_database(database, create=create)
 
 
 def _label(engine: sa.Engine) -> str:
@@ -189,7 +191,7 @@ def report(
     """Compute the study's Tables 1-3 and write the report."""
     try:
         settings = _settings(min_followup_days, threshold, subgroup)
-        engine = _open(database)
+        engine = _open(database, create=False)
         _report(engine, out, settings, quiet)
     except (UserError, DatabaseError) as error:
         raise _fail(str(error)) from None
@@ -246,5 +248,16 @@ def dictionary() -> None:
 
 
 def main() -> None:
-    """The console-script entry point."""
-    app()
+    """The console-script entry point.
+
+    A failure nobody foresaw still ends as one message (and exit code 2); set
+    SIJREG_DEBUG=1 to see the traceback when reporting it.
+    """
+    try:
+        app(standalone_mode=True)
+    except Exception as error:
+        if os.environ.get("SIJREG_DEBUG"):
+            raise
+        errors.print(f"[bold red]Error:[/bold red] unexpected {type(error).__name__}: {error}. "
+                     "Run again with SIJREG_DEBUG=1 to see where it happened.", highlight=False)
+        sys.exit(2)

@@ -80,17 +80,24 @@ def upgrade(engine: sa.Engine) -> bool:
     return True
 
 
-def open_database(database: str | None = None) -> sa.Engine:
-    """Open (creating and migrating when needed) the registry at ``database``."""
+def open_database(database: str | None = None, *, create: bool = True) -> sa.Engine:
+    """Open (migrating when needed) the registry at ``database``.
+
+    A SQLite file that does not exist yet is created, unless ``create`` is false
+    (for commands that only read: an empty new registry would be no answer).
+    """
     url = resolve_url(database)
     if url.get_backend_name() == "sqlite" and url.database:
+        if not create and not Path(url.database).exists():
+            raise DatabaseError(f"there is no registry at {url.database}: import a sheet or run "
+                                "`sijreg demo` first, or name another with --database")
         parent = Path(url.database).parent
         if not parent.is_dir():
             raise DatabaseError(f"cannot create {url.database}: folder {parent} does not exist")
     engine = create_engine(url)
     try:
         upgrade(engine)
-    except sa_exc.OperationalError as error:
+    except sa_exc.DBAPIError as error:
         engine.dispose()
         raise DatabaseError(
             f"cannot open {url.render_as_string(hide_password=True)}: {error.orig}"
