@@ -258,6 +258,9 @@ def main() -> None:
     except Exception as error:
         if os.environ.get("SIJREG_DEBUG"):
             raise
-        errors.print(f"[bold red]Error:[/bold red] unexpected {type(error).__name__}: {error}. "
-                     "Run again with SIJREG_DEBUG=1 to see where it happened.", highlight=False)
+        errors.print(
+            f"[bold red]Error:[/bold red] unexpected {type(error).__name__}: {error}. "
+            "Run again with SIJREG_DEBUG=1 to see where it happened.",
+            highlight=False,
+        )
         sys.exit(2)

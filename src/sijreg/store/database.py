@@ -89,8 +89,10 @@ def open_database(database: str | None = None, *, create: bool = True) -> sa.Eng
     url = resolve_url(database)
     if url.get_backend_name() == "sqlite" and url.database:
         if not create and not Path(url.database).exists():
-            raise DatabaseError(f"there is no registry at {url.database}: import a sheet or run "
-                                "`sijreg demo` first, or name another with --database")
+            raise DatabaseError(
+                f"there is no registry at {url.database}: import a sheet or run "
+                "`sijreg demo` first, or name another with --database"
+            )
         parent = Path(url.database).parent
         if not parent.is_dir():
             raise DatabaseError(f"cannot create {url.database}: folder {parent} does not exist")
