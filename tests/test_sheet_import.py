@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import tempfile
 from pathlib import Path
 
 import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sijreg.interop.sheet import write_sheet
+from sijreg.interop.problems import InputRejected, Problem
+from sijreg.interop.sheet import COLUMN_NAMES, read_sheet, write_sheet
 from sijreg.store import schema
 from sijreg.synthetic.seed_study import seed_study_cohort
 from tests.helpers import HEADER, PUBLISHED_FIGURES, run, write_csv
@@ -128,3 +133,28 @@ def test_short_rows_and_empty_sheets(tmp_path: Path) -> None:
     )
     empty = write_csv(tmp_path / "empty.csv", [])
     assert "no patient rows" in run("import-sheet", str(empty), "-d", str(tmp_path / "r.db")).output
+
+
+cells = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), max_size=12)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.lists(cells, min_size=13, max_size=13), min_size=1, max_size=5))
+def test_any_pasted_garbage_gives_problems_never_a_crash(rows: list[list[str]]) -> None:
+    """Whatever a tired coordinator pastes, the answer is records or a list of problems."""
+    with tempfile.TemporaryDirectory() as folder:
+        sheet = Path(folder) / "s.csv"
+        with sheet.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(COLUMN_NAMES)
+            writer.writerows(rows)
+        problems: list[Problem] = []
+        try:
+            records = read_sheet(sheet)
+        except InputRejected as rejected:
+            problems = rejected.problems
+            records = []
+        if problems:
+            assert all(p.row >= 1 and p.column and p.reason for p in problems)
+        else:
+            assert len(records) == sum(any(c.strip() for c in row) for row in rows)
