@@ -30,3 +30,20 @@ class PatientRecord:
     def fusion_date(self) -> date | None:
         value = self.fusion.get("fusion_date") if self.fusion else None
         return value if isinstance(value, date) else None
+
+
+@dataclass
+class ScreeningRecord:
+    """One screening log entry: a candidate judged against the protocol, enrolled or not.
+
+    ``values`` holds the screening form's fields (the screening number among them);
+    ``study_id`` names the enrolled patient at the same site, when there is one.
+    """
+
+    site_code: str
+    values: Values
+    study_id: str | None = None
+
+    @property
+    def screening_number(self) -> str:
+        return str(self.values["screening_number"])
