@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from sijreg.analysis.variables import RELIEF
+from sijreg.report.document import flow_boxes
 
 plt.rcParams.update({"svg.hashsalt": "sijreg", "font.size": 9})
 
@@ -64,3 +65,59 @@ def responder_bars(document: dict[str, Any]) -> str:
     axes.legend(fontsize=7, loc="lower left")
     axes.set_title("Responders at last follow-up", loc="left")
     return _svg(figure)
+
+
+def flow_diagram(flow: dict[str, Any]) -> str:
+    """The study flow as boxes and arrows: stages down the middle, who leaves beside them.
+
+    Text stays text in the SVG (not paths), so the counts can be read and searched.
+    """
+    boxes = flow_boxes(flow)
+    gaps = [max(3.0, len(notes) + 1.5) for _, notes in boxes[:-1]]
+    heights = [0.0]
+    for gap in gaps:
+        heights.append(heights[-1] - gap)
+    total = -heights[-1] + 2
+    with plt.rc_context({"svg.fonttype": "none"}):
+        figure, axes = plt.subplots(figsize=(7.5, 0.22 * total + 0.6))
+        axes.set_xlim(0, 1)
+        axes.set_ylim(heights[-1] - 1, 1)
+        axes.axis("off")
+        main_x, side_x = 0.2, 0.45
+        for index, ((text, notes), y) in enumerate(zip(boxes, heights, strict=True)):
+            axes.text(
+                main_x,
+                y,
+                text,
+                ha="center",
+                va="center",
+                wrap=True,
+                bbox={"boxstyle": "round,pad=0.5", "fc": "#e8eef6", "ec": "#3a6ea5"},
+            )
+            if index + 1 < len(boxes):
+                below = heights[index + 1]
+                axes.annotate(
+                    "",
+                    xy=(main_x, below + 0.7),
+                    xytext=(main_x, y - 0.7),
+                    arrowprops={"arrowstyle": "-|>", "color": "#3a6ea5"},
+                )
+                if notes:
+                    middle = (y + below) / 2
+                    axes.annotate(
+                        "",
+                        xy=(side_x - 0.01, middle),
+                        xytext=(main_x, middle),
+                        arrowprops={"arrowstyle": "-|>", "color": "#8a94a6"},
+                    )
+                    axes.text(
+                        side_x,
+                        middle,
+                        "\n".join(notes),
+                        ha="left",
+                        va="center",
+                        fontsize=8,
+                        bbox={"boxstyle": "square,pad=0.4", "fc": "white", "ec": "#8a94a6"},
+                    )
+        axes.set_title("Study flow", loc="left")
+        return _svg(figure)

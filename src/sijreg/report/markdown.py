@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sijreg.report.document import cohort_sentence, lines, tables_in_order
+from sijreg.report.document import (
+    cohort_sentence,
+    flow_boxes,
+    flow_caption,
+    lines,
+    tables_in_order,
+)
 
 
 def _cell(text: str) -> str:
@@ -23,6 +29,12 @@ def render(document: dict[str, Any]) -> str:
             shown = f"**{label}**" if not cell else _cell(label.strip())
             out.append(f"| {shown} | {cell} |" + (f" {missing} |" if with_missing else ""))
         out += [""] + [f"{note}" for note in table["notes"]] + ([""] if table["notes"] else [])
+    if "flow" in document:
+        out += ["## Study flow", ""]
+        for box, notes in flow_boxes(document["flow"]):
+            out.append(f"- **{box}**")
+            out += [("    - " if note.startswith(" ") else "  - ") + note.strip() for note in notes]
+        out += ["", flow_caption(document["flow"]), ""]
     settings = document["settings"]
     out.append(
         f"SD: {settings['sd']}; percentages of {settings['percent_of']}; "
