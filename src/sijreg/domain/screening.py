@@ -140,6 +140,8 @@ def shown(f: Field, value: Value) -> str:
         value = value.quantize(Decimal(1).scaleb(-f.decimals))
     if f.unit == "%":
         return f"{value}%"
+    if f.unit and f.unit[0].isdigit():
+        return f"{value} (scale {f.unit})"
     return f"{value} {f.unit}" if f.unit else str(value)
 
 
@@ -159,12 +161,11 @@ def requirement(criterion: Criterion) -> str:
     wanted = shown(first, criterion.value)
     if criterion.kind is CriterionKind.EQUALS:
         return wanted
-    names = ", ".join(f.label for f in criterion.fields)
     if criterion.kind is CriterionKind.COUNT_AT_LEAST:
         return f"at least {criterion.threshold} of {len(criterion.fields)} {wanted.lower()}"
     if criterion.kind is CriterionKind.ANY_OF:
-        return f"{wanted} for at least one of {names}"
-    return f"{wanted} for all of {names}"
+        return f"{wanted.lower()} for at least one"
+    return f"{wanted.lower()} for all"
 
 
 def _read(f: Field, values: Mapping[str, object]) -> tuple[Value, str]:
@@ -201,7 +202,10 @@ def _judge(criterion: Criterion, values: Mapping[str, object]) -> tuple[Status, 
         if len(hits) + len(pending) >= criterion.threshold:
             return Status.MISSING, found, pending
         return Status.NOT_MET, found, []
-    found = "; ".join(f"{f.label}: {text}" for f, _, text in read)
+    grouped: dict[str, list[str]] = {}
+    for f, _, text in read:
+        grouped.setdefault(text, []).append(f.label)
+    found = "; ".join(f"{text}: {', '.join(labels)}" for text, labels in grouped.items())
     if criterion.kind is CriterionKind.ANY_OF:
         if hits:
             return Status.MET, found, []

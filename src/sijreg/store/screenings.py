@@ -69,7 +69,7 @@ def _patients(conn: sa.Connection, site_id_by_code: dict[str, int]) -> dict[tupl
         sa.select(p.c.site_id, p.c.study_id, p.c.id).where(
             p.c.site_id.in_(site_id_by_code.values())
         )
-    ).tuples()
+    )
     return {(site_id, study_id): patient_id for site_id, study_id, patient_id in rows}
 
 
@@ -85,7 +85,7 @@ def _links(
             sa.select(s.c.patient_id, s.c.site_id, s.c.screening_number).where(
                 s.c.patient_id.is_not(None)
             )
-        ).tuples()
+        )
     }
     links: list[int | None] = []
     problems: list[tuple[int, str]] = []
@@ -183,7 +183,7 @@ def judge(
                 r.c.protocol_sha256 == protocol.sha256,
                 r.c.screening_id.in_([s.id for s in screenings]),
             )
-        ).tuples()
+        )
     )
     rows = [
         {

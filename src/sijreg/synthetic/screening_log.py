@@ -52,7 +52,7 @@ NOT_ENROLLED: tuple[Values, ...] = (
     {},
     {},
 )
-"""What sets each never-enrolled candidate apart from an eligible one: 17 fail at least
+"""What sets each never-enrolled candidate apart from an eligible one: 16 fail at least
 one criterion, 6 are incomplete (one with 2 positive manoeuvres and one not done: the
 third could still be positive), 3 were eligible and not enrolled."""
 
