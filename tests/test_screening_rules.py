@@ -9,18 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from seed_judge import ADVANCED, MANOEUVRES, seed_rules, seed_verdict
 from sijreg.domain.protocol import Protocol
 from sijreg.domain.screening import Decision, Status, Verdict, evaluate
 from sijreg.interop.protocol_file import load_protocol
-
-MANOEUVRES = (
-    "test_distraction",
-    "test_thigh_thrust",
-    "test_faber",
-    "test_compression",
-    "test_gaenslen",
-)
-ADVANCED = ("advanced_scs", "advanced_iss", "advanced_idds", "advanced_mild")
 
 
 @pytest.fixture(scope="module")
@@ -241,36 +233,6 @@ def test_an_invalid_entry_is_missing_with_its_reason(protocol: Protocol) -> None
     assert decision.verdict is Verdict.INCOMPLETE
 
 
-# An independent judge: the seed protocol written out by hand, for the property test.
-
-
-def _seed_rules(v: dict[str, Any]) -> dict[str, Status]:
-    def single(value: Any, ok: bool) -> Status:
-        return Status.MISSING if value is None else (Status.MET if ok else Status.NOT_MET)
-
-    relief, months = v["block_relief_pct"], v["conservative_months"]
-    results = [v[m] for m in MANOEUVRES]
-    positive = sum(r == "positive" for r in results)
-    open_ = sum(r is None or r == "not_done" for r in results)
-    block = [v["block_image_guided"], v["block_local_anaesthetic"]]
-    advanced = [v[a] for a in ADVANCED]
-    return {
-        "below_belt_line": single(v["pain_below_belt_line"], v["pain_below_belt_line"] is True),
-        "non_radicular": single(v["pain_character"], v["pain_character"] == "non_radicular"),
-        "provocative_manoeuvres": Status.MET
-        if positive >= 3
-        else (Status.MISSING if positive + open_ >= 3 else Status.NOT_MET),
-        "diagnostic_block": Status.NOT_MET
-        if False in block
-        else (Status.MISSING if None in block else Status.MET),
-        "block_relief": single(relief, relief is not None and relief * 10 > 500),
-        "conservative_care": single(months, months is not None and months * 10 >= 60),
-        "prior_advanced": Status.MET
-        if True in advanced
-        else (Status.MISSING if None in advanced else Status.NOT_MET),
-    }
-
-
 _tenths = st.integers(0, 1000).map(lambda n: Decimal(n) / 10)
 _flag = st.sampled_from([True, False, None])
 screenings = st.fixed_dictionaries(
@@ -298,15 +260,9 @@ screenings = st.fixed_dictionaries(
 def test_evaluate_agrees_with_a_hand_written_judge(
     protocol: Protocol, values: dict[str, Any]
 ) -> None:
-    expected = _seed_rules(values)
+    expected = seed_rules(values)
     decision = evaluate(protocol, values)
     assert {c.key: c.status for c in decision.criteria} == expected
-    statuses = set(expected.values())
-    verdict = (
-        Verdict.NOT_ELIGIBLE
-        if Status.NOT_MET in statuses
-        else (Verdict.INCOMPLETE if Status.MISSING in statuses else Verdict.ELIGIBLE)
-    )
-    assert decision.verdict is verdict
+    assert decision.verdict is seed_verdict(expected)
     for result in decision.criteria:
         assert bool(result.missing) == (result.status is Status.MISSING)
