@@ -245,7 +245,7 @@ def demo(
             log = save_screenings(conn, seed_study_screenings(records))
             judge(conn, protocol, load_screenings(conn))
         console.print(f"Demo cohort in {_label(engine)}: {summary.describe()}.")
-        console.print(f"Demo screening log: {log.describe().replace('patients', 'screenings')}.")
+        console.print(f"Demo screening log: {log.describe('screenings')}.")
         _report(engine, out, Settings(), quiet=False, protocol=protocol)
     except (UserError, DatabaseError) as error:
         raise _fail(str(error)) from None

@@ -26,7 +26,7 @@ from sijreg.interop.screening_sheet import (
 )
 from sijreg.store.database import DatabaseError
 from sijreg.store.reader import load_patient
-from sijreg.store.screenings import judge, load_screenings, stored_results
+from sijreg.store.screenings import StoredResult, judge, load_screenings, stored_results
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
@@ -50,13 +50,19 @@ def _report(
     protocol: Protocol,
     rows: Sequence[tuple[str, dict[str, object], Decision]],
     as_json: bool,
+    history: Sequence[StoredResult] = (),
 ) -> None:
+    """Print the decisions; ``history`` lists what is stored for a single screening."""
     if as_json:
         payload = {
             "protocol": {"id": protocol.id, "version": protocol.version, "sha256": protocol.sha256},
             "disclaimer": DISCLAIMER,
             "screenings": [{**keys, **d.as_dict()} for _, keys, d in rows],
         }
+        if history:
+            payload["stored_decisions"] = [
+                {k: v for k, v in vars(r).items() if k != "criteria"} for r in history
+            ]
         console.print_json(json.dumps(payload, default=str))
         return
     console.print(f"Protocol {protocol.name} ({protocol.source}, sha256 {protocol.sha256[:12]})")
@@ -67,6 +73,15 @@ def _report(
         f"{len(rows)} screened: " + ", ".join(f"{counts[v]} {v.text}" for v in Verdict),
         highlight=False,
     )
+    if history:
+        console.print("Stored decisions on this screening:")
+    for r in history:
+        console.print(
+            f"  {r.judged_at:%Y-%m-%d %H:%M} · record version {r.screening_version} · "
+            f"{r.protocol_id} version {r.protocol_version} ({r.protocol_sha256[:12]}): "
+            f"{r.decision.replace('_', ' ')}",
+            highlight=False,
+        )
     console.print(DISCLAIMER, style="dim")
 
 
@@ -126,7 +141,7 @@ def screen(
             rows, summary, decisions = import_screening_sheet(engine, sheet, protocol)
             _report(protocol, _sheet_rows(rows, decisions), as_json)
             if not as_json:
-                console.print(f"Saved to {_label(engine)}: {summary.describe()}.")
+                console.print(f"Saved to {_label(engine)}: {summary.describe('screenings')}.")
             return
         with engine.begin() as conn:
             stored = load_screenings(conn, site, number)
@@ -146,16 +161,8 @@ def screen(
                 for s, d in zip(stored, decisions, strict=True)
             ],
             as_json,
+            history,
         )
-        if history and not as_json:
-            console.print("Stored decisions on this screening:")
-            for r in history:
-                console.print(
-                    f"  {r.judged_at:%Y-%m-%d %H:%M} · record version {r.screening_version} · "
-                    f"{r.protocol_id} version {r.protocol_version} ({r.protocol_sha256[:12]}): "
-                    f"{r.decision.replace('_', ' ')}",
-                    highlight=False,
-                )
     except (ProtocolError, InputRejected, DatabaseError) as error:
         raise _fail(str(error)) from None
 
