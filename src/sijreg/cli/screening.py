@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from sijreg.cli.app import DatabaseOption, ProtocolOption, _fail, _label, _open, app, console
-from sijreg.domain.pathway import Pathway, care_pathway
+from sijreg.domain.pathway import Pathway
 from sijreg.domain.protocol import Protocol, ProtocolError
 from sijreg.domain.screening import DISCLAIMER, Decision, Status, Verdict, evaluate
 from sijreg.interop.problems import InputRejected
@@ -25,7 +25,7 @@ from sijreg.interop.screening_sheet import (
     read_screening_sheet,
 )
 from sijreg.store.database import DatabaseError
-from sijreg.store.reader import load_patient
+from sijreg.store.reader import patient_pathway
 from sijreg.store.screenings import StoredResult, judge, load_screenings, stored_results
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
@@ -200,19 +200,11 @@ def pathway(
         protocol = load_protocol(protocol_file)
         engine = _open(database)
         with engine.connect() as conn:
-            patient = load_patient(conn, site, study_id)
-            linked = [s for s in load_screenings(conn, site) if s.study_id == study_id]
+            view = patient_pathway(conn, site, study_id, protocol)
     except (ProtocolError, DatabaseError) as error:
         raise _fail(str(error)) from None
-    if patient is None:
+    if view is None:
         raise _fail(f"no patient {site}/{study_id} in {_label(engine)}")
-    screening = linked[0] if linked else None
-    view = care_pathway(
-        patient,
-        protocol,
-        screening.values if screening else None,
-        screening.label if screening else "",
-    )
     if as_json:
         console.print_json(json.dumps(view.as_dict(), default=str))
     else:

@@ -19,7 +19,7 @@ from sijreg.domain.records import ScreeningRecord
 from sijreg.domain.screening import Decision
 from sijreg.domain.types import Field, FieldError
 from sijreg.interop.problems import InputRejected, Problem
-from sijreg.interop.sheet import _decode, _reader
+from sijreg.interop.sheet import data_rows
 from sijreg.store.screenings import LinkError, judge, load_screenings, save_screenings
 from sijreg.store.writer import SaveSummary
 
@@ -59,25 +59,13 @@ def _header_problems(header: list[str]) -> list[Problem]:
 
 def read_screening_sheet(path: Path) -> list[SheetRow]:
     """Parse and validate a screening sheet; InputRejected lists every problem."""
-    rows = list(_reader(_decode(path)))
-    if not rows:
-        raise InputRejected(str(path), [Problem(1, "-", "", "the sheet is empty")])
-    header = [h.strip() for h in rows[0]]
-    if problems := _header_problems(header):
-        raise InputRejected(str(path), problems)
+    problems: list[Problem] = []
     out: list[SheetRow] = []
     first_row: dict[tuple[object, object], int] = {}
-    for number, cells in enumerate(rows[1:], start=2):
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) != len(header):
-            problems.append(
-                Problem(number, "-", "", f"has {len(cells)} cells, the header has {len(header)}")
-            )
-            continue
+    for number, cells in data_rows(path, _header_problems, problems):
         before = len(problems)
         values = {}
-        for name, raw in zip(header, cells, strict=True):
+        for name, raw in cells.items():
             try:
                 values[name] = COLUMNS[name].parse(raw)
             except FieldError as error:

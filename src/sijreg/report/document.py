@@ -152,7 +152,7 @@ def flow_boxes(flow: dict[str, Any]) -> list[tuple[str, list[str]]]:
         ("with an incomplete screening", enrolled["incomplete_screening"]),
     ]
     eligible_notes = [f"Eligible, not enrolled: {flow['eligible_not_enrolled']}"]
-    eligible_notes += [f"Also enrolled {what}: {n}" for what, n in joined if n]
+    eligible_notes += [f"+ also enrolled {what}: {n}" for what, n in joined if n]
     return [
         (f"Screened: {flow['screened']}", screened_notes),
         (f"Eligible: {flow['eligible']}", eligible_notes),
@@ -165,7 +165,7 @@ def flow_boxes(flow: dict[str, Any]) -> list[tuple[str, list[str]]]:
             [f"Left out, {e['label']}: {e['n']}" for e in flow["not_followed"].values()],
         ),
         (
-            f"Followed >= {flow['min_followup_days']} days, analysed (Tables 1-3): "
+            f"Followed ≥ {flow['min_followup_days']} days, analysed (Tables 1-3): "
             f"{flow['analysed']}",
             [],
         ),

@@ -7,7 +7,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from sijreg.report.document import cohort_sentence, lines, tables_in_order
+from sijreg.report.document import (
+    cohort_sentence,
+    flow_boxes,
+    flow_caption,
+    lines,
+    tables_in_order,
+)
 
 
 def show(document: dict[str, Any], console: Console) -> None:
@@ -26,3 +32,10 @@ def show(document: dict[str, Any], console: Console) -> None:
         console.print(grid)
         for note in table["notes"]:
             console.print(note, style="dim")
+    if "flow" in document:
+        console.print("[bold]Study flow[/bold]")
+        for box, notes in flow_boxes(document["flow"]):
+            console.print(f"  {box}", highlight=False)
+            for note in notes:
+                console.print(f"      {note}", style="dim", highlight=False)
+        console.print(flow_caption(document["flow"]), style="dim")

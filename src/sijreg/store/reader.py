@@ -1,13 +1,16 @@
-"""Reading one patient back as a :class:`PatientRecord`, for views of a single patient."""
+"""Reading one patient back, for views of a single patient (the care pathway)."""
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
 from sijreg.domain import dictionary as dd
+from sijreg.domain.pathway import Pathway, care_pathway
+from sijreg.domain.protocol import Protocol
 from sijreg.domain.records import PatientRecord, Values
 from sijreg.domain.types import Form
 from sijreg.store import schema
+from sijreg.store.screenings import load_screenings
 
 
 def _values(conn: sa.Connection, form: Form, patient_id: int, order: str) -> list[Values]:
@@ -44,3 +47,16 @@ def load_patient(conn: sa.Connection, site: str, study_id: str) -> PatientRecord
         visits=_values(conn, dd.VISIT, patient_id, "visit_date"),
         adverse_events=_values(conn, dd.ADVERSE_EVENT, patient_id, "event_date"),
     )
+
+
+def patient_pathway(
+    conn: sa.Connection, site: str, study_id: str, protocol: Protocol
+) -> Pathway | None:
+    """The care pathway of one stored patient with their linked screening, or None."""
+    patient = load_patient(conn, site, study_id)
+    if patient is None:
+        return None
+    linked = [s for s in load_screenings(conn, site) if s.study_id == study_id]
+    if not linked:
+        return care_pathway(patient, protocol)
+    return care_pathway(patient, protocol, linked[0].values, linked[0].label)
