@@ -65,7 +65,9 @@ def _report(
             ]
         console.print_json(json.dumps(payload, default=str))
         return
-    console.print(f"Protocol {protocol.name} ({protocol.source}, sha256 {protocol.sha256[:12]})")
+    console.print(
+        f"Protocol {protocol.name} from {protocol.source} (sha256 {protocol.sha256[:12]})"
+    )
     for title, _, decision in rows:
         _show(title, decision)
     counts = Counter(d.verdict for _, _, d in rows)

@@ -14,7 +14,7 @@ def load_protocol(path: Path | None = None) -> Protocol:
     """The protocol in ``path``; without one, the default (the seed study's) protocol."""
     if path is None:
         resource = resources.files("sijreg.domain").joinpath("protocols", DEFAULT_PROTOCOL)
-        return parse_protocol(resource.read_bytes(), f"(default) {DEFAULT_PROTOCOL}")
+        return parse_protocol(resource.read_bytes(), f"{DEFAULT_PROTOCOL} (the default)")
     try:
         data = path.read_bytes()
     except OSError as error:
