@@ -6,6 +6,7 @@ it too, so every output shows the same figures. docs/report.md documents the key
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from sijreg import __version__
@@ -131,43 +132,57 @@ def cohort_sentence(document: dict[str, Any]) -> str:
     return text + ("; left out: " + "; ".join(left) if left else "; none left out") + "."
 
 
-def flow_boxes(flow: dict[str, Any]) -> list[tuple[str, list[str]]]:
-    """The flow as (main box, side notes) per stage, in order; the figure and the text share it.
+@dataclass(frozen=True)
+class FlowStage:
+    """A stage of the flow and who leaves or joins between it and the next."""
 
-    Side notes of a stage describe who leaves (or joins) between it and the next.
+    box: str
+    leaving: list[str] = field(default_factory=list)
+    joining: list[str] = field(default_factory=list)
+
+
+def flow_stages(flow: dict[str, Any]) -> list[FlowStage]:
+    """The flow's stages in order, worded once for the figure and the text reports.
+
+    Sub-items of a note start with two spaces.
     """
     enrolled = flow["enrolled"]
     not_eligible = flow["not_eligible"]
     incomplete = flow["incomplete"]
-    screened_notes = [f"Not eligible: {not_eligible['n']}"]
-    screened_notes += [f"  – {c['label']}: {c['n']}" for c in not_eligible["by_criterion"].values()]
-    screened_notes.append(f"Screening incomplete: {incomplete['n']}")
-    screened_notes += [
-        f"  – cannot decide {c['label'][0].lower()}{c['label'][1:]}: {c['n']}"
+    screened = [f"Not eligible: {not_eligible['n']}"]
+    screened += [f"  {c['label']}: {c['n']}" for c in not_eligible["by_criterion"].values()]
+    screened.append(f"Screening incomplete: {incomplete['n']}")
+    screened += [
+        f"  cannot decide {c['label'][0].lower()}{c['label'][1:]}: {c['n']}"
         for c in incomplete["by_criterion"].values()
     ]
-    joined = [
-        ("without a screening record", enrolled["without_screening_record"]),
-        ("not eligible at screening", enrolled["not_eligible_at_screening"]),
-        ("with an incomplete screening", enrolled["incomplete_screening"]),
+    joining = [f"Enrolled without a screening record: {enrolled['without_screening_record']}"]
+    joining += [
+        f"Enrolled {what}: {n}"
+        for what, n in (
+            ("although not eligible at screening", enrolled["not_eligible_at_screening"]),
+            ("with an incomplete screening", enrolled["incomplete_screening"]),
+        )
+        if n
     ]
-    eligible_notes = [f"Eligible, not enrolled: {flow['eligible_not_enrolled']}"]
-    eligible_notes += [f"+ also enrolled {what}: {n}" for what, n in joined if n]
     return [
-        (f"Screened: {flow['screened']}", screened_notes),
-        (f"Eligible: {flow['eligible']}", eligible_notes),
-        (
+        FlowStage(f"Screened: {flow['screened']}", screened),
+        FlowStage(
+            f"Eligible: {flow['eligible']}",
+            [f"Eligible, not enrolled: {flow['eligible_not_enrolled']}"],
+            joining,
+        ),
+        FlowStage(
             f"Enrolled (registered): {enrolled['n']}",
             [f"Not fused ({flow['not_fused']['label']}): {flow['not_fused']['n']}"],
         ),
-        (
+        FlowStage(
             f"Fused: {flow['fused']}",
             [f"Left out, {e['label']}: {e['n']}" for e in flow["not_followed"].values()],
         ),
-        (
+        FlowStage(
             f"Followed ≥ {flow['min_followup_days']} days, analysed (Tables 1-3): "
-            f"{flow['analysed']}",
-            [],
+            f"{flow['analysed']}"
         ),
     ]
 

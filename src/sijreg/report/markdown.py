@@ -6,8 +6,8 @@ from typing import Any
 
 from sijreg.report.document import (
     cohort_sentence,
-    flow_boxes,
     flow_caption,
+    flow_stages,
     lines,
     tables_in_order,
 )
@@ -31,9 +31,13 @@ def render(document: dict[str, Any]) -> str:
         out += [""] + [f"{note}" for note in table["notes"]] + ([""] if table["notes"] else [])
     if "flow" in document:
         out += ["## Study flow", ""]
-        for box, notes in flow_boxes(document["flow"]):
-            out.append(f"- **{box}**")
-            out += [("    - " if note.startswith(" ") else "  - ") + note.strip() for note in notes]
+        for stage in flow_stages(document["flow"]):
+            out.append(f"- **{stage.box}**")
+            for sign, notes in (("−", stage.leaving), ("+", stage.joining)):
+                out += [
+                    f"    - {note.strip()}" if note.startswith(" ") else f"  - {sign} {note}"
+                    for note in notes
+                ]
         out += ["", flow_caption(document["flow"]), ""]
     settings = document["settings"]
     out.append(

@@ -9,8 +9,8 @@ from rich.table import Table
 
 from sijreg.report.document import (
     cohort_sentence,
-    flow_boxes,
     flow_caption,
+    flow_stages,
     lines,
     tables_in_order,
 )
@@ -34,8 +34,10 @@ def show(document: dict[str, Any], console: Console) -> None:
             console.print(note, style="dim")
     if "flow" in document:
         console.print("[bold]Study flow[/bold]")
-        for box, notes in flow_boxes(document["flow"]):
-            console.print(f"  {box}", highlight=False)
-            for note in notes:
-                console.print(f"      {note}", style="dim", highlight=False)
+        for stage in flow_stages(document["flow"]):
+            console.print(f"  {stage.box}", highlight=False)
+            for sign, notes in (("−", stage.leaving), ("+", stage.joining)):
+                for note in notes:
+                    shown = f"  – {note.strip()}" if note.startswith(" ") else f"{sign} {note}"
+                    console.print(f"      {shown}", style="dim", highlight=False)
         console.print(flow_caption(document["flow"]), style="dim")
