@@ -22,6 +22,7 @@ from sijreg.cli.app import app
 from sijreg.domain.records import PatientRecord, ScreeningRecord
 from sijreg.domain.screening import Status, Verdict
 from sijreg.interop.protocol_file import load_protocol
+from sijreg.report.charts import flow_diagram
 from sijreg.report.document import build
 from sijreg.store.screenings import save_screenings
 from sijreg.store.writer import save_patients
@@ -136,6 +137,14 @@ def test_flow_counts_reconcile_with_the_tables(engine: sa.Engine, seed: int) -> 
         == enrolled["n"] - flow["not_fused"]["n"]
     )
     assert flow["fused"] - sum(e["n"] for e in flow["not_followed"].values()) == flow["analysed"]
+    figure = flow_diagram(flow)
+    for text in (
+        f"Screened: {len(screenings)}",
+        f"Enrolled without a screening record: {enrolled['without_screening_record']}",
+        f"Enrolled (registered): {len(patients)}",
+        f"analysed (Tables 1-3): {analysed}",
+    ):
+        assert text in figure
 
 
 def test_the_demo_report_has_the_flow_and_unchanged_tables(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from protocol_edits import edited
 from sijreg.domain.pathway import care_pathway, injection_flag, rfa_flag
@@ -117,3 +120,28 @@ def test_pathway_rules_are_protocol_data(tmp_path: Path) -> None:
     assert view.flags == ()
     assert view.standing[-1] == "Care-pathway rules: nothing flagged."
     assert view.standing[0].startswith("No screening record is linked to this patient")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    offsets=st.lists(st.integers(0, 2000), max_size=12),
+    most=st.integers(1, 5),
+    window=st.integers(30, 730),
+)
+def test_injection_flag_matches_a_sliding_window_over_sorted_dates(
+    offsets: list[int], most: int, window: int
+) -> None:
+    dates = sorted(days(*offsets))
+    ends = [bisect_left(dates, d + timedelta(days=window)) for d in dates]
+    counts = [end - start for start, end in enumerate(ends)]
+    busiest = max(counts, default=0)
+    text, flagged = injection_flag(
+        dates, PathwayRules(steroid_injection_max=most, steroid_injection_window_days=window)
+    )
+    assert bool(text) == (busiest > most)
+    if busiest > most:
+        first = counts.index(busiest)
+        assert flagged == set(dates[first : ends[first]])
+        assert text.startswith(f"{busiest} steroid SIJ injections within {window} days")
+    else:
+        assert flagged == set()
