@@ -177,31 +177,42 @@ def _read(f: Field, values: Mapping[str, object]) -> tuple[Value, str]:
     return value, shown(f, value)
 
 
-def _judge(criterion: Criterion, values: Mapping[str, object]) -> tuple[Status, str, list[str]]:
-    read = [(f, *_read(f, values)) for f in criterion.fields]
-    unknown = [f.name for f, value, _ in read if value is None]
-    if criterion.kind in SINGLE_FIELD_KINDS:
-        _, value, text = read[0]
-        if value is None:
-            return Status.MISSING, text, unknown
-        if criterion.kind is CriterionKind.EQUALS:
-            met = value == criterion.value
-        else:
-            met = COMPARISONS[criterion.kind][1](value, criterion.threshold)
-        return (Status.MET if met else Status.NOT_MET), text, []
+Judgement = tuple[Status, str, list[str]]
+"""A criterion's status, the value(s) that decided it in words, and the missing fields."""
+Read = tuple[Field, Value, str]
+
+
+def _single(criterion: Criterion, read: Read) -> Judgement:
+    f, value, text = read
+    if value is None:
+        return Status.MISSING, text, [f.name]
+    if criterion.kind is CriterionKind.EQUALS:
+        met = value == criterion.value
+    else:
+        met = COMPARISONS[criterion.kind][1](value, criterion.threshold)
+    return (Status.MET if met else Status.NOT_MET), text, []
+
+
+def _count(criterion: Criterion, read: list[Read]) -> Judgement:
+    """At least ``threshold`` hits; missing while blanks and undecided values could get there."""
+    assert criterion.threshold is not None
     hits = [f.label for f, value, _ in read if value == criterion.value]
-    if criterion.kind is CriterionKind.COUNT_AT_LEAST:
-        assert criterion.threshold is not None
-        pending = [f.name for f, value, _ in read if value is None or value in criterion.undecided]
-        found = f"{len(hits)} of {len(read)} {shown(read[0][0], criterion.value).lower()}"
-        found += f" ({', '.join(hits)})" if hits else ""
-        others = [f"{f.label}: {text}" for f, value, text in read if f.name in pending]
-        found += "; " + ", ".join(others) if others else ""
-        if len(hits) >= criterion.threshold:
-            return Status.MET, found, []
-        if len(hits) + len(pending) >= criterion.threshold:
-            return Status.MISSING, found, pending
-        return Status.NOT_MET, found, []
+    pending = [f.name for f, value, _ in read if value is None or value in criterion.undecided]
+    found = f"{len(hits)} of {len(read)} {shown(read[0][0], criterion.value).lower()}"
+    found += f" ({', '.join(hits)})" if hits else ""
+    others = [f"{f.label}: {text}" for f, _, text in read if f.name in pending]
+    found += "; " + ", ".join(others) if others else ""
+    if len(hits) >= criterion.threshold:
+        return Status.MET, found, []
+    if len(hits) + len(pending) >= criterion.threshold:
+        return Status.MISSING, found, pending
+    return Status.NOT_MET, found, []
+
+
+def _any_or_all(criterion: Criterion, read: list[Read]) -> Judgement:
+    """Any (or all) of the fields hold the value; missing while blanks could still decide it."""
+    hits = sum(1 for _, value, _ in read if value == criterion.value)
+    unknown = [f.name for f, value, _ in read if value is None]
     grouped: dict[str, list[str]] = {}
     for f, _, text in read:
         grouped.setdefault(text, []).append(f.label)
@@ -209,10 +220,20 @@ def _judge(criterion: Criterion, values: Mapping[str, object]) -> tuple[Status, 
     if criterion.kind is CriterionKind.ANY_OF:
         if hits:
             return Status.MET, found, []
-        return (Status.MISSING, found, unknown) if unknown else (Status.NOT_MET, found, [])
-    if len(hits) + len(unknown) < len(read):
+    elif hits + len(unknown) < len(read):
         return Status.NOT_MET, found, []
-    return (Status.MISSING, found, unknown) if unknown else (Status.MET, found, [])
+    if unknown:
+        return Status.MISSING, found, unknown
+    return (Status.MET if hits else Status.NOT_MET), found, []
+
+
+def _judge(criterion: Criterion, values: Mapping[str, object]) -> Judgement:
+    read = [(f, *_read(f, values)) for f in criterion.fields]
+    if criterion.kind in SINGLE_FIELD_KINDS:
+        return _single(criterion, read[0])
+    if criterion.kind is CriterionKind.COUNT_AT_LEAST:
+        return _count(criterion, read)
+    return _any_or_all(criterion, read)
 
 
 def evaluate(protocol: Protocol, values: Mapping[str, object]) -> Decision:
