@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from sijreg.domain.screening import Status, Verdict
@@ -16,8 +17,13 @@ MANOEUVRES = (
 ADVANCED = ("advanced_scs", "advanced_iss", "advanced_idds", "advanced_mild")
 
 
-def seed_rules(v: dict[str, Any]) -> dict[str, Status]:
-    """Each criterion's status, by the seed paper's inclusion criteria."""
+def seed_rules(
+    v: dict[str, Any],
+    manoeuvres: int = 3,
+    relief_above: Decimal = Decimal(50),
+    months_at_least: Decimal = Decimal(6),
+) -> dict[str, Status]:
+    """Each criterion's status, by the seed paper's inclusion criteria (or other thresholds)."""
 
     def single(value: Any, ok: bool) -> Status:
         return Status.MISSING if value is None else (Status.MET if ok else Status.NOT_MET)
@@ -32,13 +38,13 @@ def seed_rules(v: dict[str, Any]) -> dict[str, Status]:
         "below_belt_line": single(v["pain_below_belt_line"], v["pain_below_belt_line"] is True),
         "non_radicular": single(v["pain_character"], v["pain_character"] == "non_radicular"),
         "provocative_manoeuvres": Status.MET
-        if positive >= 3
-        else (Status.MISSING if positive + open_ >= 3 else Status.NOT_MET),
+        if positive >= manoeuvres
+        else (Status.MISSING if positive + open_ >= manoeuvres else Status.NOT_MET),
         "diagnostic_block": Status.NOT_MET
         if False in block
         else (Status.MISSING if None in block else Status.MET),
-        "block_relief": single(relief, relief is not None and relief * 10 > 500),
-        "conservative_care": single(months, months is not None and months * 10 >= 60),
+        "block_relief": single(relief, relief is not None and relief > relief_above),
+        "conservative_care": single(months, months is not None and months >= months_at_least),
         "prior_advanced": Status.MET
         if True in advanced
         else (Status.MISSING if None in advanced else Status.NOT_MET),

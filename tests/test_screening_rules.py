@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from protocol_edits import DEFAULT_TEXT
 from seed_judge import ADVANCED, MANOEUVRES, seed_rules, seed_verdict
-from sijreg.domain.protocol import Protocol
+from sijreg.domain.protocol import Protocol, parse_protocol
 from sijreg.domain.screening import Decision, Status, Verdict, evaluate
 from sijreg.interop.protocol_file import load_protocol
 
@@ -266,3 +267,24 @@ def test_evaluate_agrees_with_a_hand_written_judge(
     assert decision.verdict is seed_verdict(expected)
     for result in decision.criteria:
         assert bool(result.missing) == (result.status is Status.MISSING)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    values=screenings,
+    manoeuvres=st.integers(1, 5),
+    relief=st.integers(0, 1000).map(lambda n: Decimal(n) / 10),
+    months=st.integers(0, 240).map(lambda n: Decimal(n) / 10),
+)
+def test_another_studys_thresholds_are_applied_as_written(
+    values: dict[str, Any], manoeuvres: int, relief: Decimal, months: Decimal
+) -> None:
+    text = DEFAULT_TEXT
+    for old, new in (("3", manoeuvres), ("50", relief), ("6", months)):
+        text = text.replace(f"threshold = {old}\n", f"threshold = <{new}>\n")
+    text = text.replace("<", "").replace(">", "")
+    protocol = parse_protocol(text.encode("utf-8"), "study.toml")
+    expected = seed_rules(values, manoeuvres, relief, months)
+    decision = evaluate(protocol, values)
+    assert {c.key: c.status for c in decision.criteria} == expected
+    assert decision.verdict is seed_verdict(expected)
