@@ -61,7 +61,7 @@ ProtocolOption = Annotated[
     typer.Option(
         "--protocol",
         "-p",
-        help="A protocol file (TOML, see docs/screening.md) [default: the seed study's].",
+        help="A protocol file (TOML, see docs/screening.md); by default the seed study's.",
     ),
 ]
 

@@ -108,7 +108,10 @@ def screen(
         typer.Argument(help="A screening sheet (CSV, see docs/screening.md) to judge."),
     ] = None,
     site: Annotated[
-        str | None, typer.Option("--site", help="Judge the stored screenings of this site.")
+        str | None,
+        typer.Option(
+            "--site", help="Judge the stored screenings of this site (decisions are stored)."
+        ),
     ] = None,
     number: Annotated[
         str | None, typer.Option("--number", "-n", help="Only this screening number (with --site).")
