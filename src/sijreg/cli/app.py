@@ -23,13 +23,18 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from sijreg import __version__
 from sijreg.analysis.cohort import DEFAULT_MIN_FOLLOWUP_DAYS, build_cohort
+from sijreg.analysis.flow import read_flow
 from sijreg.analysis.tables import DEFAULT_SUBGROUP, Settings, study_tables
 from sijreg.analysis.variables import grouping_variable
+from sijreg.domain.protocol import Protocol, ProtocolError
 from sijreg.interop.problems import InputRejected
+from sijreg.interop.protocol_file import load_protocol
 from sijreg.interop.sheet import import_sheet
 from sijreg.report import dictionary_doc, terminal
 from sijreg.store.database import DatabaseError, open_database
+from sijreg.store.screenings import judge, load_screenings, save_screenings
 from sijreg.store.writer import save_patients
+from sijreg.synthetic.screening_log import seed_study_screenings
 from sijreg.synthetic.seed_study import seed_study_cohort
 
 app = typer.Typer(
@@ -50,6 +55,16 @@ DatabaseOption = Annotated[
         envvar="SIJREG_DATABASE_URL",
         show_envvar=True,
         help="A SQLite file path or a postgresql:// URL [default: ./sijreg.db].",
+    ),
+]
+
+
+ProtocolOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--protocol",
+        "-p",
+        help="A protocol file (TOML, see docs/screening.md); by default the seed study's.",
     ),
 ]
 
@@ -122,17 +137,20 @@ def _settings(min_followup_days: int, thresholds: list[float] | None, subgroup: 
     )
 
 
-def _report(engine: sa.Engine, out: Path, settings: Settings, quiet: bool) -> None:
+def _report(
+    engine: sa.Engine, out: Path, settings: Settings, quiet: bool, protocol: Protocol
+) -> None:
     # The renderers pull in matplotlib, a slow import that holds the interpreter lock;
     # the database reads mostly do not. Importing while reading saves a second at scale.
     renderers = ThreadPoolExecutor(max_workers=1)
     loading = renderers.submit(importlib.import_module, "sijreg.report.write")
     with _step("Computing the study tables"):
         tables = study_tables(build_cohort(engine, settings.min_followup_days), settings)
+        flow = read_flow(engine, tables.cohort, protocol)
     write = loading.result()
     renderers.shutdown()
     with _step("Writing the report"):
-        document = write.write_report(tables, out, _label(engine))
+        document = write.write_report(tables, out, _label(engine), flow)
     if not quiet:
         terminal.show(document, console)
     console.print(f"Report written to {out}/ ({', '.join(write.FILES)})")
@@ -187,13 +205,15 @@ def report(
     threshold: ThresholdOption = None,
     subgroup: SubgroupOption = DEFAULT_SUBGROUP,
     quiet: QuietOption = False,
+    protocol_file: ProtocolOption = None,
 ) -> None:
-    """Compute the study's Tables 1-3 and write the report."""
+    """Compute the study's Tables 1-3 and the study flow, and write the report."""
     try:
         settings = _settings(min_followup_days, threshold, subgroup)
+        protocol = load_protocol(protocol_file)
         engine = _open(database, create=False)
-        _report(engine, out, settings, quiet)
-    except (UserError, DatabaseError) as error:
+        _report(engine, out, settings, quiet, protocol)
+    except (UserError, DatabaseError, ProtocolError) as error:
         raise _fail(str(error)) from None
     except OSError as error:
         raise _fail(f"cannot write the report to {out}: {error.strerror}") from None
@@ -235,8 +255,12 @@ def demo(
                     "rfa",
                 ),
             )
+            protocol = load_protocol()
+            log = save_screenings(conn, seed_study_screenings(records))
+            judge(conn, protocol, load_screenings(conn))
         console.print(f"Demo cohort in {_label(engine)}: {summary.describe()}.")
-        _report(engine, out, Settings(), quiet)
+        console.print(f"Demo screening log: {log.describe('screenings')}.")
+        _report(engine, out, Settings(), quiet, protocol)
     except (UserError, DatabaseError) as error:
         raise _fail(str(error)) from None
 
@@ -264,3 +288,6 @@ def main() -> None:
             highlight=False,
         )
         sys.exit(2)
+
+
+from sijreg.cli import screening as _screening  # noqa: E402, F401  (registers screen, pathway)

@@ -315,7 +315,130 @@ ADVERSE_EVENT = Form(
     ),
 )
 
-FORMS: tuple[Form, ...] = (SITE, PATIENT, PRIOR_PROCEDURE, FUSION, VISIT, ADVERSE_EVENT)
+MANOEUVRE_RESULT = (
+    Choice("positive", "Positive"),
+    Choice("negative", "Negative"),
+    Choice("not_done", "Not done"),
+)
+
+
+def _manoeuvre(name: str, label: str) -> Field:
+    return Field(
+        f"test_{name}",
+        label,
+        Kind.CHOICE,
+        choices=MANOEUVRE_RESULT,
+        description=f"Result of the {label} provocation test for SIJ pain.",
+    )
+
+
+def _advanced(code: str) -> Field:
+    label = PRIOR_PROCEDURE.field("procedure").choice_label(code)
+    return Field(
+        f"advanced_{code}",
+        f"Prior {label}",
+        Kind.BOOLEAN,
+        description=f"Had a {label.lower()} before and relief stayed incomplete.",
+    )
+
+
+def _conservative(name: str, label: str) -> Field:
+    return Field(
+        f"conservative_{name}",
+        f"Failed conservative care: {label}",
+        Kind.BOOLEAN,
+        description=f"{label} was tried and did not bring enough relief.",
+    )
+
+
+SCREENING = Form(
+    name="screening",
+    label="Screening",
+    per_patient=False,
+    description="One screening of a candidate against the study protocol. Candidates who are "
+    "never enrolled keep their record too (the screening log), identified only by the site and "
+    "a site-local screening number; an enrolled patient's record is linked to the patient.",
+    fields=(
+        Field(
+            "screening_number",
+            "Screening number",
+            Kind.TEXT,
+            required=True,
+            max_length=40,
+            pattern=CODE_PATTERN,
+            disclosure=Disclosure.PSEUDONYM,
+            description="Site-local number of the screening log entry, unique within the site.",
+        ),
+        Field(
+            "screening_date",
+            "Screening date",
+            Kind.DATE,
+            disclosure=Disclosure.DATE,
+        ),
+        Field(
+            "pain_below_belt_line",
+            "Pain primarily below the belt line",
+            Kind.BOOLEAN,
+            description="Low back pain located primarily below the belt line.",
+        ),
+        Field(
+            "pain_character",
+            "Pain character",
+            Kind.CHOICE,
+            choices=(Choice("non_radicular", "Non-radicular"), Choice("radicular", "Radicular")),
+            description="Whether the pain is primarily radicular (radiating along a nerve root).",
+        ),
+        _manoeuvre("distraction", "Distraction"),
+        _manoeuvre("thigh_thrust", "Thigh thrust"),
+        _manoeuvre("faber", "FABER"),
+        _manoeuvre("compression", "Compression"),
+        _manoeuvre("gaenslen", "Gaenslen's"),
+        Field(
+            "block_image_guided",
+            "Diagnostic block image-guided",
+            Kind.BOOLEAN,
+            description="The diagnostic SIJ injection was placed under imaging (fluoroscopy/CT).",
+        ),
+        Field(
+            "block_local_anaesthetic",
+            "Diagnostic block with local anaesthetic",
+            Kind.BOOLEAN,
+        ),
+        Field(
+            "block_date",
+            "Diagnostic block date",
+            Kind.DATE,
+            disclosure=Disclosure.DATE,
+        ),
+        Field(
+            "block_relief_pct",
+            "Pain relief after the diagnostic block",
+            Kind.DECIMAL,
+            unit="%",
+            decimals=1,
+            minimum=Decimal(0),
+            maximum=Decimal(100),
+            description="Pain reduction reported after the diagnostic SIJ injection.",
+        ),
+        Field(
+            "conservative_months",
+            "Months of failed conservative care",
+            Kind.DECIMAL,
+            unit="months",
+            decimals=1,
+            minimum=Decimal(0),
+            maximum=Decimal(600),
+            description="How long conservative treatment was tried in all (physical therapy, "
+            "medications, injections; months when several ran together count once).",
+        ),
+        _conservative("physical_therapy", "Physical therapy"),
+        _conservative("medications", "Medications"),
+        _conservative("injections", "Injections"),
+        *(_advanced(code) for code in ADVANCED_PROCEDURES),
+    ),
+)
+
+FORMS: tuple[Form, ...] = (SITE, PATIENT, PRIOR_PROCEDURE, FUSION, VISIT, ADVERSE_EVENT, SCREENING)
 
 
 def form(name: str) -> Form:

@@ -37,3 +37,20 @@ class PatientRecord:
         dated = [(v["visit_date"], v) for v in self.visits]
         after = [(d, v) for d, v in dated if isinstance(d, date) and fusion and d > fusion]
         return max(after, key=lambda pair: pair[0])[1] if after else None
+
+
+@dataclass
+class ScreeningRecord:
+    """One screening log entry: a candidate judged against the protocol, enrolled or not.
+
+    ``values`` holds the screening form's fields (the screening number among them);
+    ``study_id`` names the enrolled patient at the same site, when there is one.
+    """
+
+    site_code: str
+    values: Values
+    study_id: str | None = None
+
+    @property
+    def screening_number(self) -> str:
+        return str(self.values["screening_number"])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -145,17 +145,20 @@ def _record(values: dict[str, Value]) -> PatientRecord:
     )
 
 
-def read_sheet(path: Path) -> list[PatientRecord]:
-    """Parse and validate a study sheet; raise :class:`InputRejected` listing every problem."""
+def data_rows(
+    path: Path, header_problems: Callable[[list[str]], list[Problem]], problems: list[Problem]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """A CSV sheet's non-blank rows as (spreadsheet row number, cells by column name).
+
+    A header with problems is refused at once (InputRejected); a row whose number
+    of cells does not match the header is added to ``problems``, in row order.
+    """
     rows = list(_reader(_decode(path)))
     if not rows:
         raise InputRejected(str(path), [Problem(1, "-", "", "the sheet is empty")])
     header = [h.strip() for h in rows[0]]
-    problems = _check_header(header)
-    if problems:
-        raise InputRejected(str(path), problems)
-    records: list[PatientRecord] = []
-    first_row: dict[tuple[str, str], int] = {}
+    if refused := header_problems(header):
+        raise InputRejected(str(path), refused)
     for number, cells in enumerate(rows[1:], start=2):
         if not any(c.strip() for c in cells):
             continue
@@ -164,8 +167,17 @@ def read_sheet(path: Path) -> list[PatientRecord]:
                 Problem(number, "-", "", f"has {len(cells)} cells, the header has {len(header)}")
             )
             continue
+        yield number, dict(zip(header, cells, strict=True))
+
+
+def read_sheet(path: Path) -> list[PatientRecord]:
+    """Parse and validate a study sheet; raise :class:`InputRejected` listing every problem."""
+    problems: list[Problem] = []
+    records: list[PatientRecord] = []
+    first_row: dict[tuple[str, str], int] = {}
+    for number, cells in data_rows(path, _check_header, problems):
         before = len(problems)
-        values = _parse_row(number, dict(zip(header, cells, strict=True)), problems)
+        values = _parse_row(number, cells, problems)
         key = (str(values.get("site")), str(values.get("study_id")))
         if values.get("site") is not None and values.get("study_id") is not None:
             if key in first_row:

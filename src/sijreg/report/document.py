@@ -6,10 +6,12 @@ it too, so every output shows the same figures. docs/report.md documents the key
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from sijreg import __version__
 from sijreg.analysis.describe import Continuous, Count
+from sijreg.analysis.flow import Flow
 from sijreg.analysis.tables import Row, StudyTables, Table, threshold_text
 from sijreg.report.spss import display
 
@@ -52,11 +54,11 @@ def _table(table: Table) -> dict[str, Any]:
     }
 
 
-def build(tables: StudyTables, database: str) -> dict[str, Any]:
-    """The whole report as JSON-ready data."""
+def build(tables: StudyTables, database: str, flow: Flow | None = None) -> dict[str, Any]:
+    """The whole report as JSON-ready data; with ``flow``, the study flow under "flow"."""
     cohort = tables.cohort
     settings = tables.settings
-    return {
+    document = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "software": {"name": "sijreg", "version": __version__},
@@ -82,6 +84,9 @@ def build(tables: StudyTables, database: str) -> dict[str, Any]:
         },
         "threshold_keys": [f"responders_{threshold_text(t)}" for t in settings.thresholds],
     }
+    if flow is not None:
+        document["flow"] = flow.as_dict()
+    return document
 
 
 def lines(table: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -125,3 +130,68 @@ def cohort_sentence(document: dict[str, Any]) -> str:
     left = [f"{e['n']} with {e['label']}" for e in cohort["excluded"].values() if e["n"]]
     text = f"Analysed: {cohort['analysed']} of {cohort['registered']} registered patients"
     return text + ("; left out: " + "; ".join(left) if left else "; none left out") + "."
+
+
+@dataclass(frozen=True)
+class FlowStage:
+    """A stage of the flow and who leaves or joins between it and the next."""
+
+    box: str
+    leaving: list[str] = field(default_factory=list)
+    joining: list[str] = field(default_factory=list)
+
+
+def flow_stages(flow: dict[str, Any]) -> list[FlowStage]:
+    """The flow's stages in order, worded once for the figure and the text reports.
+
+    Sub-items of a note start with two spaces.
+    """
+    enrolled = flow["enrolled"]
+    not_eligible = flow["not_eligible"]
+    incomplete = flow["incomplete"]
+    screened = [f"Not eligible: {not_eligible['n']}"]
+    screened += [f"  {c['label']}: {c['n']}" for c in not_eligible["by_criterion"].values()]
+    screened.append(f"Screening incomplete: {incomplete['n']}")
+    screened += [
+        f"  cannot decide {c['label'][0].lower()}{c['label'][1:]}: {c['n']}"
+        for c in incomplete["by_criterion"].values()
+    ]
+    joining = [f"Enrolled without a screening record: {enrolled['without_screening_record']}"]
+    joining += [
+        f"Enrolled {what}: {n}"
+        for what, n in (
+            ("although not eligible at screening", enrolled["not_eligible_at_screening"]),
+            ("with an incomplete screening", enrolled["incomplete_screening"]),
+        )
+        if n
+    ]
+    return [
+        FlowStage(f"Screened: {flow['screened']}", screened),
+        FlowStage(
+            f"Eligible: {flow['eligible']}",
+            [f"Eligible, not enrolled: {flow['eligible_not_enrolled']}"],
+            joining,
+        ),
+        FlowStage(
+            f"Enrolled (registered): {enrolled['n']}",
+            [f"Not fused ({flow['not_fused']['label']}): {flow['not_fused']['n']}"],
+        ),
+        FlowStage(
+            f"Fused: {flow['fused']}",
+            [f"Left out, {e['label']}: {e['n']}" for e in flow["not_followed"].values()],
+        ),
+        FlowStage(
+            f"Followed ≥ {flow['min_followup_days']} days, analysed (Tables 1-3): "
+            f"{flow['analysed']}"
+        ),
+    ]
+
+
+def flow_caption(flow: dict[str, Any]) -> str:
+    """Which protocol judged the screenings in the flow."""
+    protocol = flow["protocol"]
+    return (
+        f"Screenings judged by protocol {protocol['id']} version {protocol['version']} "
+        f"(sha256 {protocol['sha256'][:12]}); a screening that fails several criteria is "
+        "counted under each."
+    )

@@ -9,7 +9,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from sijreg.report import charts
-from sijreg.report.document import cohort_sentence, lines, tables_in_order
+from sijreg.report.document import cohort_sentence, flow_caption, lines, tables_in_order
 
 _ENV = Environment(
     loader=PackageLoader("sijreg.report", "templates"), autoescape=select_autoescape(["html", "j2"])
@@ -35,6 +35,8 @@ def render(document: dict[str, Any], frame: pl.DataFrame) -> str:
         tables=tables,
         histogram=Markup(charts.relief_histogram(frame)),
         responders=Markup(charts.responder_bars(document)),
+        flow=Markup(charts.flow_diagram(document["flow"])) if "flow" in document else None,
+        flow_caption=flow_caption(document["flow"]) if "flow" in document else "",
         settings=document["settings"],
         software=document["software"],
         database=document["database"],

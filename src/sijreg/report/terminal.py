@@ -7,7 +7,13 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from sijreg.report.document import cohort_sentence, lines, tables_in_order
+from sijreg.report.document import (
+    cohort_sentence,
+    flow_caption,
+    flow_stages,
+    lines,
+    tables_in_order,
+)
 
 
 def show(document: dict[str, Any], console: Console) -> None:
@@ -26,3 +32,12 @@ def show(document: dict[str, Any], console: Console) -> None:
         console.print(grid)
         for note in table["notes"]:
             console.print(note, style="dim")
+    if "flow" in document:
+        console.print("[bold]Study flow[/bold]")
+        for stage in flow_stages(document["flow"]):
+            console.print(f"  {stage.box}", highlight=False)
+            for sign, notes in (("−", stage.leaving), ("+", stage.joining)):
+                for note in notes:
+                    shown = f"  – {note.strip()}" if note.startswith(" ") else f"{sign} {note}"
+                    console.print(f"      {shown}", style="dim", highlight=False)
+        console.print(flow_caption(document["flow"]), style="dim")

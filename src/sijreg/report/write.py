@@ -6,15 +6,18 @@ import json
 from pathlib import Path
 from typing import Any
 
+from sijreg.analysis.flow import Flow
 from sijreg.analysis.tables import StudyTables
 from sijreg.report import document, html, markdown
 
 FILES = ("report.html", "tables.md", "tables.json")
 
 
-def write_report(tables: StudyTables, out: Path, database: str) -> dict[str, Any]:
+def write_report(
+    tables: StudyTables, out: Path, database: str, flow: Flow | None = None
+) -> dict[str, Any]:
     """Write the three report files into ``out`` (created if needed); return the document."""
-    doc = document.build(tables, database)
+    doc = document.build(tables, database, flow)
     out.mkdir(parents=True, exist_ok=True)
     (out / "tables.json").write_text(
         json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"

@@ -11,7 +11,15 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sijreg.domain.dictionary import ADVERSE_EVENT, FUSION, PATIENT, PRIOR_PROCEDURE, SITE, VISIT
+from sijreg.domain.dictionary import (
+    ADVERSE_EVENT,
+    FUSION,
+    PATIENT,
+    PRIOR_PROCEDURE,
+    SCREENING,
+    SITE,
+    VISIT,
+)
 from sijreg.domain.types import Field, Form, Kind
 
 metadata = sa.MetaData(
@@ -115,6 +123,62 @@ adverse_event = _child(
     ADVERSE_EVENT, sa.Index("ix_adverse_event_patient_date", "patient_id", "event_date")
 )
 
+screening = sa.Table(
+    SCREENING.name,
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("site_id", sa.ForeignKey("site.id"), nullable=False, index=True),
+    sa.Column(
+        "patient_id",
+        sa.ForeignKey("patient.id", ondelete="SET NULL"),
+        nullable=True,
+        comment="The enrolled patient, when the candidate was enrolled",
+    ),
+    *_data_columns(SCREENING),
+    *_bookkeeping(),
+    sa.UniqueConstraint("site_id", "screening_number", name="uq_screening_site_number"),
+    sa.UniqueConstraint("patient_id", name="uq_screening_patient_id"),
+)
+"""The screening log: one row per screening, enrolled or not (``patient_id`` is then NULL)."""
+
+screening_result = sa.Table(
+    "screening_result",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("screening_id", sa.ForeignKey("screening.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("screening_version", sa.Integer, nullable=False, comment="The record version judged"),
+    sa.Column("protocol_id", sa.String(80), nullable=False),
+    sa.Column("protocol_version", sa.String(40), nullable=False),
+    sa.Column(
+        "protocol_sha256", sa.String(64), nullable=False, comment="Hash of the protocol file"
+    ),
+    sa.Column("decision", sa.String(20), nullable=False),
+    sa.Column("criteria", sa.JSON, nullable=False, comment="Every criterion's result and reason"),
+    sa.Column(
+        "judged_at",
+        sa.DateTime(timezone=True),
+        nullable=False,
+        server_default=sa.func.current_timestamp(),
+    ),
+    sa.UniqueConstraint(
+        "screening_id",
+        "screening_version",
+        "protocol_sha256",
+        name="uq_screening_result_judgement",
+    ),
+)
+"""Decisions as they were made: never updated, one per record version and protocol file."""
+
 TABLES: dict[str, sa.Table] = {
-    t.name: t for t in (site, patient, prior_procedure, fusion, visit, adverse_event)
+    t.name: t
+    for t in (
+        site,
+        patient,
+        prior_procedure,
+        fusion,
+        visit,
+        adverse_event,
+        screening,
+        screening_result,
+    )
 }

@@ -28,10 +28,10 @@ class SaveSummary:
     unchanged: list[str] = field(default_factory=list)
     sites_created: list[str] = field(default_factory=list)
 
-    def describe(self) -> str:
+    def describe(self, records: str = "patients") -> str:
         """One sentence for the user."""
         text = (
-            f"{len(self.created)} patients created, {len(self.updated)} updated, "
+            f"{len(self.created)} {records} created, {len(self.updated)} updated, "
             f"{len(self.unchanged)} unchanged"
         )
         if self.sites_created:
