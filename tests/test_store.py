@@ -10,10 +10,18 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from sijreg.domain.records import PatientRecord
 from sijreg.store import schema
-from sijreg.store.database import DatabaseError, open_database, resolve_url
+from sijreg.store.database import (
+    SCHEMA_REVISION,
+    DatabaseError,
+    alembic_config,
+    current_revision,
+    open_database,
+    resolve_url,
+)
 from sijreg.store.writer import save_patients
 
 
@@ -23,6 +31,13 @@ def test_migrations_build_exactly_the_dictionary_schema(engine: sa.Engine) -> No
             MigrationContext.configure(conn, opts={"compare_type": True}), schema.metadata
         )
     assert diff == []
+
+
+def test_the_known_schema_revision_is_alembics_head(engine: sa.Engine) -> None:
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    assert head == SCHEMA_REVISION
+    with engine.connect() as conn:
+        assert current_revision(conn) == head
 
 
 def test_sqlite_file_uses_wal(tmp_path: Path) -> None:

@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import exc as sa_exc
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 ENV_VAR = "SIJREG_DATABASE_URL"
 DEFAULT_PATH = "sijreg.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
+SCHEMA_REVISION = "0002"
+"""The newest migration (a test checks it against Alembic's scripts). Knowing it lets an
+up-to-date registry open without loading Alembic, a third of a second of every command."""
 
 
 class DatabaseError(Exception):
@@ -62,21 +64,29 @@ def create_engine(url: sa.URL) -> sa.Engine:
 
 def alembic_config(engine: sa.Engine) -> Config:
     """An Alembic configuration that runs the packaged migrations on ``engine``."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["engine"] = engine
     return config
 
 
+def current_revision(connection: sa.Connection) -> str | None:
+    """The migration the database is at; None for a new, empty database."""
+    if not sa.inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+
+
 def upgrade(engine: sa.Engine) -> bool:
     """Bring the schema to the newest migration; True when anything was applied."""
-    config = alembic_config(engine)
-    head = ScriptDirectory.from_config(config).get_current_head()
     with engine.connect() as connection:
-        current = MigrationContext.configure(connection).get_current_revision()
-    if current == head:
-        return False
-    command.upgrade(config, "head")
+        if current_revision(connection) == SCHEMA_REVISION:
+            return False
+    from alembic import command
+
+    command.upgrade(alembic_config(engine), "head")
     return True
 
 
