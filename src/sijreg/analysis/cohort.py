@@ -6,12 +6,13 @@ registry is counted under the first reason that excludes them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
 
+from sijreg.analysis.describe import members
 from sijreg.analysis.variables import FUSION_FIELDS, PATIENT_FIELDS, PRIOR_FLAGS, VARIABLES
 from sijreg.domain import dictionary as dd
 from sijreg.domain.types import Kind
@@ -28,6 +29,7 @@ class Exclusion:
     key: str
     label: str
     n: int
+    members: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,9 @@ class Cohort:
     registered: int
     exclusions: tuple[Exclusion, ...]
     min_followup_days: int
+    visits: pl.DataFrame = field(default_factory=pl.DataFrame)
+    """Every visit of the analysed patients (patient_id, visit_date, the measures, days)."""
+    registered_members: int = field(default=0, compare=False)
 
     @property
     def n(self) -> int:
@@ -139,13 +144,75 @@ def build_cohort(engine: sa.Engine, min_followup_days: int = DEFAULT_MIN_FOLLOWU
         no_fusion.sum().alias("a"), no_followup.sum().alias("b"), too_short.sum().alias("c")
     ).row(0)
     exclusions = (
-        Exclusion("no_fusion", "no index fusion recorded", int(counts[0])),
-        Exclusion("no_followup", "no follow-up visit after the fusion", int(counts[1])),
+        Exclusion(
+            "no_fusion", "no index fusion recorded", int(counts[0]), members(every, no_fusion)
+        ),
+        Exclusion(
+            "no_followup",
+            "no follow-up visit after the fusion",
+            int(counts[1]),
+            members(every, no_followup),
+        ),
         Exclusion(
             "short_followup",
             f"the last follow-up less than {min_followup_days} days after the fusion",
             int(counts[2]),
+            members(every, too_short),
         ),
     )
     analysed = every.filter(~no_fusion & ~no_followup & ~too_short)
-    return Cohort(analysed, every.height, exclusions, min_followup_days)
+    return Cohort(
+        analysed,
+        every.height,
+        exclusions,
+        min_followup_days,
+        _visits(engine, analysed),
+        members(every),
+    )
+
+
+VISIT_MEASURES = tuple(f.name for f in dd.VISIT.fields if f.kind is not Kind.DATE)
+
+
+def _visits(engine: sa.Engine, analysed: pl.DataFrame) -> pl.DataFrame:
+    """The analysed patients' visits with days since their fusion, read through Arrow.
+
+    Each measure is read on its own, non-missing rows only: the SQLite reader infers a
+    computed column's type from its first value, which must therefore not be null.
+    """
+    v = schema.visit
+    keys = [v.c.patient_id, v.c.visit_date]
+    frame = _typed(read_frame(engine, sa.select(*keys)))
+    for name in VISIT_MEASURES:
+        values = read_frame(
+            engine,
+            sa.select(*keys, sa.cast(v.c[name], sa.Float).label(name)).where(
+                v.c[name].is_not(None)
+            ),
+        )
+        frame = frame.join(
+            _typed(values).with_columns(pl.col(name).cast(pl.Float64)),
+            on=["patient_id", "visit_date"],
+            how="left",
+        )
+    return (
+        frame.join(analysed.select("patient_id", "fusion_date"), on="patient_id", how="inner")
+        .with_columns(
+            (pl.col("visit_date") - pl.col("fusion_date"))
+            .dt.total_days()
+            .cast(pl.Int64)
+            .alias("days_since_fusion")
+        )
+        .drop("fusion_date")
+        .sort("patient_id", "visit_date")
+    )
+
+
+def _typed(frame: pl.DataFrame) -> pl.DataFrame:
+    date = pl.col("visit_date")
+    return frame.with_columns(
+        pl.col("patient_id").cast(pl.Int64),
+        date.str.to_date("%Y-%m-%d")
+        if frame.schema["visit_date"] == pl.String
+        else date.cast(pl.Date),
+    )

@@ -6,82 +6,127 @@ it too, so every output shows the same figures. docs/report.md documents the key
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sijreg import __version__
-from sijreg.analysis.describe import Continuous, Count
+from sijreg.analysis import extended as ext
+from sijreg.analysis.describe import Count
+from sijreg.analysis.provenance import provenance
 from sijreg.analysis.tables import Row, StudyTables, Table, threshold_text
-from sijreg.report.spss import display
+from sijreg.report import sections
+from sijreg.report.disclosure import Cells, Weight
+from sijreg.report.fields import row_fields
 
 FORMAT = "sijreg.tables"
 FORMAT_VERSION = 1
 
 
-def _row(row: Row) -> dict[str, Any]:
-    stat = row.stat
+@dataclass(frozen=True)
+class Options:
+    """How a report is shown: intervals in the displayed tables, small-cell suppression."""
+
+    ci: bool = False
+    min_cell: int | None = None
+    """Counts from 1 to min_cell - 1 are suppressed; None shows every count."""
+
+
+def _row(row: Row, tables: StudyTables, cells: Cells) -> dict[str, Any]:
     out: dict[str, Any] = {"label": row.label}
     if row.section:
         out["section"] = row.section
-    if isinstance(stat, Continuous):
-        out |= {
-            "type": "continuous",
-            "n": stat.n,
-            "missing": stat.missing,
-            "mean": None if stat.mean is None else float(stat.mean),
-            "sd": stat.sd,
-        }
-    else:
-        assert isinstance(stat, Count)
-        out |= {
-            "type": "count",
-            "count": stat.count,
-            "n": stat.n,
-            "missing": stat.missing,
-            "percent": None if stat.percent is None else float(stat.percent),
-        }
-    out["display"] = display(stat, row.suffix)
-    return out
+    fields = row_fields(row.stat, row.suffix, tables, cells)
+    keys = ("type", "n", "missing", "mean", "sd", "display")
+    if isinstance(row.stat, Count):
+        keys = ("type", "count", "n", "missing", "percent", "display")
+    return out | {k: fields[k] for k in keys} | {k: v for k, v in fields.items() if k not in keys}
 
 
-def _table(table: Table) -> dict[str, Any]:
+def method_note(tables: StudyTables) -> str:
+    """The sentence under each table that names the interval methods."""
+    method = tables.settings.ci_method.value
+    name = (
+        "Wilson score, no continuity correction" if method == "wilson" else "Clopper-Pearson exact"
+    )
+    return (
+        "95% CI: means by the t distribution (n - 1 df); percentages by the "
+        f"{name} interval, of the group's n."
+    )
+
+
+def _table(table: Table, tables: StudyTables, cells: Cells) -> dict[str, Any]:
+    notes = list(table.notes)
+    if cells.min_cell and table.key == "table1" and notes:
+        notes = ["Combinations of prior procedures are not listed under small-cell suppression."]
     return {
         "title": table.title,
-        "n": table.n,
-        "rows": {row.key: _row(row) for row in table.rows},
-        "notes": list(table.notes),
+        "n": cells.count(table.members, table.n, Weight.COHORT),
+        "rows": {row.key: _row(row, tables, cells) for row in table.rows},
+        "notes": notes,
+        "ci_note": method_note(tables),
     }
 
 
-def build(tables: StudyTables, database: str) -> dict[str, Any]:
-    """The whole report as JSON-ready data."""
-    cohort = tables.cohort
+def _settings(tables: StudyTables, options: Options) -> dict[str, Any]:
     settings = tables.settings
+    return {
+        "min_followup_days": settings.min_followup_days,
+        "thresholds": [float(t) for t in settings.thresholds],
+        "subgroup": settings.subgroup,
+        "sd": "sample (n - 1)",
+        "percent_of": "the group's n",
+        "rounding": "half away from zero, 1 decimal",
+        "confidence": 0.95,
+        "ci_mean": "t",
+        "ci_method": settings.ci_method.value,
+        "compare": list(settings.compare),
+        "visit_windows_months": list(settings.windows),
+        "p_values": "two-sided; '<0.001', else 3 decimals",
+        "show_ci": options.ci,
+        "suppress_small_cells": options.min_cell,
+    }
+
+
+def _build(
+    tables: StudyTables, database: str, options: Options, cells: Cells, more: ext.Extended
+) -> dict[str, Any]:
+    cohort = tables.cohort
+    settings = _settings(tables, options)
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "software": {"name": "sijreg", "version": __version__},
         "database": database,
-        "settings": {
-            "min_followup_days": settings.min_followup_days,
-            "thresholds": [float(t) for t in settings.thresholds],
-            "subgroup": settings.subgroup,
-            "sd": "sample (n - 1)",
-            "percent_of": "the group's n",
-            "rounding": "half away from zero, 1 decimal",
-        },
+        "settings": settings,
         "cohort": {
-            "registered": cohort.registered,
-            "analysed": cohort.n,
-            "excluded": {e.key: {"label": e.label, "n": e.n} for e in cohort.exclusions},
+            "registered": cells.count(cohort.registered_members, cohort.registered, Weight.GROUP),
+            "analysed": cells.count(tables.table1.members, cohort.n, Weight.COHORT),
+            "excluded": {
+                e.key: {"label": e.label, "n": cells.count(e.members, e.n, Weight.DETAIL)}
+                for e in cohort.exclusions
+            },
         },
-        "table1": _table(tables.table1),
-        "table2": _table(tables.table2),
+        "table1": _table(tables.table1, tables, cells),
+        "table2": _table(tables.table2, tables, cells),
         "table3": {
             "subgroup": {"variable": tables.subgroup.name, "label": tables.subgroup.label},
-            "panels": {code: _table(panel) for code, panel in tables.table3},
+            "panels": {code: _table(panel, tables, cells) for code, panel in tables.table3},
         },
-        "threshold_keys": [f"responders_{threshold_text(t)}" for t in settings.thresholds],
+        "threshold_keys": [f"responders_{threshold_text(t)}" for t in tables.settings.thresholds],
+        **sections.build(more, tables, cells),
+        "provenance": provenance(cohort, settings),
     }
+
+
+def build(tables: StudyTables, database: str, options: Options | None = None) -> dict[str, Any]:
+    """The whole report as JSON-ready data (suppressed throughout when options ask for it)."""
+    options = options or Options()
+    more = ext.extended(tables)
+    cells = Cells()
+    document = _build(tables, database, options, cells, more)
+    if options.min_cell is None:
+        return document
+    return _build(tables, database, options, cells.decided(options.min_cell), more)
 
 
 def lines(table: dict[str, Any]) -> list[tuple[str, str, str]]:
