@@ -122,9 +122,9 @@ def mixed_model(frame: pl.DataFrame) -> MixedModel | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            fit = MixedLM(y, np.ones((len(y), 1)), groups=data.get_column(SITE.name).to_numpy()).fit(
-                reml=True
-            )
+            fit = MixedLM(
+                y, np.ones((len(y), 1)), groups=data.get_column(SITE.name).to_numpy()
+            ).fit(reml=True)
         except (ValueError, ArithmeticError, np.linalg.LinAlgError):
             return None
     low, high = (float(x) for x in fit.conf_int(alpha=1 - inference.CONFIDENCE)[0])

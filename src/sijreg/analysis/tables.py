@@ -218,7 +218,7 @@ def table3(
 ) -> tuple[tuple[str, Table], ...]:
     """Table 2 and follow-up time within each level of ``subgroup`` (yes only for yes/no)."""
     if subgroup.kind is Kind.BOOLEAN:
-        levels = [
+        panel_levels = [
             (
                 "yes",
                 pl.col(subgroup.name).fill_null(False),
@@ -226,12 +226,12 @@ def table3(
             )
         ]
     else:
-        levels = [
+        panel_levels = [
             (code, pl.col(subgroup.name) == code, f"{subgroup.label}: {label}")
             for code, label in levels(frame, subgroup)
         ]
     panels = []
-    for code, condition, description in levels:
+    for code, condition, description in panel_levels:
         part = frame.filter(condition)
         rows = [*outcome_rows(part, thresholds), _continuous(part, FOLLOWUP_DAYS)]
         panels.append(

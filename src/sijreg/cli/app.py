@@ -19,11 +19,15 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from sijreg import __version__
 from sijreg.analysis.cohort import DEFAULT_MIN_FOLLOWUP_DAYS, build_cohort
+from sijreg.analysis.inference import ProportionMethod
 from sijreg.analysis.tables import DEFAULT_SUBGROUP, Settings, study_tables
 from sijreg.analysis.variables import grouping_variable
+from sijreg.cli import analysis
 from sijreg.interop.problems import InputRejected
 from sijreg.interop.sheet import import_sheet
 from sijreg.report import terminal
+from sijreg.report.disclosure import DEFAULT_MIN_CELL
+from sijreg.report.document import Options
 from sijreg.report.write import FILES, write_report
 from sijreg.store.database import DatabaseError, open_database
 from sijreg.store.writer import save_patients
@@ -118,11 +122,13 @@ def _settings(min_followup_days: int, thresholds: list[float] | None, subgroup: 
     )
 
 
-def _report(engine: sa.Engine, out: Path, settings: Settings, quiet: bool) -> None:
+def _report(
+    engine: sa.Engine, out: Path, settings: Settings, quiet: bool, options: Options | None = None
+) -> None:
     with _step("Computing the study tables"):
         tables = study_tables(build_cohort(engine, settings.min_followup_days), settings)
     with _step("Writing the report"):
-        document = write_report(tables, out, _label(engine))
+        document = write_report(tables, out, _label(engine), options)
     if not quiet:
         terminal.show(document, console)
     console.print(f"Report written to {out}/ ({', '.join(FILES)})")
@@ -174,12 +180,22 @@ def report(
     threshold: ThresholdOption = None,
     subgroup: SubgroupOption = DEFAULT_SUBGROUP,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Do not print the tables.")] = False,
+    ci: analysis.CiOption = False,
+    ci_method: analysis.CiMethodOption = ProportionMethod.WILSON,
+    compare: analysis.CompareOption = None,
+    window: analysis.WindowOption = None,
+    suppress: analysis.SuppressOption = False,
+    min_cell: analysis.MinCellOption = DEFAULT_MIN_CELL,
 ) -> None:
-    """Compute the study's Tables 1-3 and write the report."""
+    """Compute the study's Tables 1-3 (and the further analyses) and write the report."""
     try:
         settings = _settings(min_followup_days, threshold, subgroup)
+        settings = analysis.analysis_settings(settings, ci_method, compare, window)
+        options = analysis.display_options(ci, suppress, min_cell)
         engine = _open(database)
-        _report(engine, out, settings, quiet)
+        _report(engine, out, settings, quiet, options)
+    except ValueError as error:
+        raise _fail(str(error)) from None
     except (UserError, DatabaseError) as error:
         raise _fail(str(error)) from None
     except OSError as error:
@@ -225,6 +241,9 @@ def demo(
         _report(engine, out, Settings(), quiet=False)
     except (UserError, DatabaseError) as error:
         raise _fail(str(error)) from None
+
+
+app.add_typer(analysis.export_app, name="export")
 
 
 def main() -> None:

@@ -170,3 +170,12 @@ def cohort_sentence(document: dict[str, Any]) -> str:
     left = [f"{e['n']} with {e['label']}" for e in cohort["excluded"].values() if e["n"]]
     text = f"Analysed: {cohort['analysed']} of {cohort['registered']} registered patients"
     return text + ("; left out: " + "; ".join(left) if left else "; none left out") + "."
+
+
+def provenance_line(document: dict[str, Any]) -> str:
+    """'Data fingerprint sha256:… · sijreg 0.1.0 · protocol none · settings in tables.json'."""
+    p = document["provenance"]
+    return (
+        f"Data fingerprint {p['data_fingerprint']} · sijreg {p['software']['version']} · "
+        f"protocol {p['protocol_version']} · method settings in tables.json"
+    )

@@ -9,33 +9,41 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from sijreg.report import charts
-from sijreg.report.document import cohort_sentence, lines, tables_in_order
+from sijreg.report.document import cohort_sentence, provenance_line
+from sijreg.report.grids import extra_grids, study_grids
 
 _ENV = Environment(
     loader=PackageLoader("sijreg.report", "templates"), autoescape=select_autoescape(["html", "j2"])
 )
 
 
-def render(document: dict[str, Any], frame: pl.DataFrame) -> str:
-    tables = []
-    for caption, table in tables_in_order(document):
-        rendered = lines(table)
-        tables.append(
+def render(document: dict[str, Any], frame: pl.DataFrame, visits: pl.DataFrame) -> str:
+    """The page; the per-visit scatter only when the report is not suppressed."""
+    figures = [
+        ("Patient-reported pain relief at the last follow-up.", charts.relief_histogram(document)),
+        ("Responders at each threshold (inclusive).", charts.responder_bars(document)),
+        (
+            "Share of patients with relief at least x, for x from 0 to 100 "
+            f"(pointwise 95% {document['responders']['method']} band; denominator: "
+            f"{document['responders']['denominator']}).",
+            charts.responder_curve(document),
+        ),
+        ("Pain relief by site, with pooled estimates.", charts.site_forest(document)),
+    ]
+    if document["settings"].get("suppress_small_cells") is None:
+        figures.append(
             (
-                caption,
-                {
-                    "lines": rendered,
-                    "notes": table["notes"],
-                    "with_missing": any(m for _, _, m in rendered),
-                },
+                "Pain relief against days since fusion: every visit and the last follow-up.",
+                charts.relief_over_time(frame, visits),
             )
         )
     return _ENV.get_template("report.html.j2").render(
         cohort_sentence=cohort_sentence(document),
-        tables=tables,
-        histogram=Markup(charts.relief_histogram(frame)),
-        responders=Markup(charts.responder_bars(document)),
+        tables=study_grids(document),
+        extra=extra_grids(document),
+        figures=[(caption, Markup(svg)) for caption, svg in figures],
         settings=document["settings"],
         software=document["software"],
         database=document["database"],
+        provenance=provenance_line(document),
     )

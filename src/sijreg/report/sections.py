@@ -29,6 +29,12 @@ def _p(p: float | None) -> dict[str, Any]:
 def _comparison(c: Comparison, tables: StudyTables, cells: Cells) -> dict[str, Any]:
     rows: dict[str, Any] = {}
     for row in c.rows:
+        # A test or SMD over a hidden count (or group size) would let one solve for it.
+        hidden = any(
+            not (cells.shown(stat.members) and cells.shown(getattr(stat, "group", stat.members)))
+            for stat in row.stats
+        )
+        test, smd = (None, None) if hidden else (row.test, row.smd)
         rows[row.key] = {
             "label": row.label,
             **({"section": row.section} if row.section else {}),
@@ -36,10 +42,10 @@ def _comparison(c: Comparison, tables: StudyTables, cells: Cells) -> dict[str, A
                 g.code: row_fields(stat, row.suffix, tables, cells)
                 for g, stat in zip(c.groups, row.stats, strict=True)
             },
-            "test": None if row.test is None else row.test.test.value,
-            **_p(None if row.test is None else row.test.p),
-            "smd": row.smd,
-            "smd_display": None if row.smd is None else number(row.smd, 2),
+            "test": None if test is None else test.test.value,
+            **_p(None if test is None else test.p),
+            "smd": smd,
+            "smd_display": None if smd is None else number(smd, 2),
         }
     return {
         "variable": c.variable.name,
