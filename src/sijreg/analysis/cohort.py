@@ -175,26 +175,16 @@ VISIT_MEASURES = tuple(f.name for f in dd.VISIT.fields if f.kind is not Kind.DAT
 
 
 def _visits(engine: sa.Engine, analysed: pl.DataFrame) -> pl.DataFrame:
-    """The analysed patients' visits with days since their fusion, read through Arrow.
-
-    Each measure is read on its own, non-missing rows only: the SQLite reader infers a
-    computed column's type from its first value, which must therefore not be null.
-    """
+    """The analysed patients' visits with days since their fusion, read through Arrow."""
     v = schema.visit
-    keys = [v.c.patient_id, v.c.visit_date]
-    frame = _typed(read_frame(engine, sa.select(*keys)))
-    for name in VISIT_MEASURES:
-        values = read_frame(
-            engine,
-            sa.select(*keys, sa.cast(v.c[name], sa.Float).label(name)).where(
-                v.c[name].is_not(None)
-            ),
-        )
-        frame = frame.join(
-            _typed(values).with_columns(pl.col(name).cast(pl.Float64)),
-            on=["patient_id", "visit_date"],
-            how="left",
-        )
+    measures = (sa.cast(v.c[name], sa.Float).label(name) for name in VISIT_MEASURES)
+    frame = read_frame(engine, sa.select(v.c.patient_id, v.c.visit_date, *measures))
+    date = pl.col("visit_date")
+    frame = frame.with_columns(
+        pl.col("patient_id").cast(pl.Int64),
+        date.str.to_date("%Y-%m-%d") if frame.schema["visit_date"] == pl.String else date,
+        *(pl.col(name).cast(pl.Float64) for name in VISIT_MEASURES),
+    )
     return (
         frame.join(analysed.select("patient_id", "fusion_date"), on="patient_id", how="inner")
         .with_columns(
@@ -205,14 +195,4 @@ def _visits(engine: sa.Engine, analysed: pl.DataFrame) -> pl.DataFrame:
         )
         .drop("fusion_date")
         .sort("patient_id", "visit_date")
-    )
-
-
-def _typed(frame: pl.DataFrame) -> pl.DataFrame:
-    date = pl.col("visit_date")
-    return frame.with_columns(
-        pl.col("patient_id").cast(pl.Int64),
-        date.str.to_date("%Y-%m-%d")
-        if frame.schema["visit_date"] == pl.String
-        else date.cast(pl.Date),
     )
