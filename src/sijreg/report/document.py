@@ -118,11 +118,19 @@ def _build(
     }
 
 
-def build(tables: StudyTables, database: str, options: Options | None = None) -> dict[str, Any]:
-    """The whole report as JSON-ready data (suppressed throughout when options ask for it)."""
+def build(
+    tables: StudyTables,
+    database: str,
+    options: Options | None = None,
+    record: Cells | None = None,
+) -> dict[str, Any]:
+    """The whole report as JSON-ready data (suppressed throughout when options ask for it).
+
+    ``record``, when given, receives every published count's patient set (for audits).
+    """
     options = options or Options()
     more = ext.extended(tables)
-    cells = Cells()
+    cells = record if record is not None else Cells()
     document = _build(tables, database, options, cells, more)
     if options.min_cell is None:
         return document
