@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -53,7 +54,11 @@ def random_registry(seed: int, n: int = 80, sites: int = 4) -> list[PatientRecor
             )
         ]
         days = sorted(
-            {d for d in (rng.randint(20, last_day) for _ in range(rng.randint(0, 5))) if d < last_day}
+            {
+                d
+                for d in (rng.randint(20, last_day) for _ in range(rng.randint(0, 5)))
+                if d < last_day
+            }
         )
         for day in [*days, last_day]:
             relief = min(100.0, max(0.0, 100 * effect + rng.gauss(0, 12)))
@@ -72,7 +77,12 @@ def random_registry(seed: int, n: int = 80, sites: int = 4) -> list[PatientRecor
             PatientRecord(
                 site_code=site,
                 patient=patient,
-                fusion=_parse({"fusion_date": fusion.isoformat(), "side": rng.choice(["left", "right", "bilateral"])}),
+                fusion=_parse(
+                    {
+                        "fusion_date": fusion.isoformat(),
+                        "side": rng.choice(["left", "right", "bilateral"]),
+                    }
+                ),
                 prior_procedures=[_parse({"procedure": code}) for code in chosen],
                 visits=visits,
             )
@@ -80,11 +90,17 @@ def random_registry(seed: int, n: int = 80, sites: int = 4) -> list[PatientRecor
     return records
 
 
+def _days(visit: Values, fusion: date) -> int:
+    when = visit["visit_date"]
+    assert isinstance(when, date)
+    return (when - fusion).days
+
+
 def _float(value: object) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
 
 
-def analysed(records: list[PatientRecord], min_days: int = 90) -> list[dict[str, object]]:
+def analysed(records: list[PatientRecord], min_days: int = 90) -> list[dict[str, Any]]:
     """The patients a report must analyse, computed here from the records, not the store."""
     out = []
     for r in records:
@@ -95,7 +111,7 @@ def analysed(records: list[PatientRecord], min_days: int = 90) -> list[dict[str,
         if not after:
             continue
         last = max(after, key=lambda v: v["visit_date"])  # type: ignore[arg-type,return-value]
-        days = (last["visit_date"] - fusion).days  # type: ignore[operator]
+        days = _days(last, fusion)
         if days < min_days:
             continue
         codes = {p["procedure"] for p in r.prior_procedures}
@@ -111,7 +127,7 @@ def analysed(records: list[PatientRecord], min_days: int = 90) -> list[dict[str,
                 "relief": _float(last.get("pain_relief_pct")),
                 "visits": [
                     {
-                        "day": (v["visit_date"] - fusion).days,  # type: ignore[operator]
+                        "day": _days(v, fusion),
                         **{m: _float(v.get(m)) for m in ("pain_relief_pct", "nrs_pain", "odi")},
                     }
                     for v in r.visits

@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from cohorts import random_registry, store
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
+from cohorts import random_registry, store
 from sijreg.analysis.cohort import build_cohort
 from sijreg.analysis.tables import Settings, study_tables
 from sijreg.report.disclosure import Cells
@@ -52,13 +52,16 @@ def atoms(sets: list[int]) -> np.ndarray:
     return np.unique(used.T, axis=0).T.astype(float)
 
 
-def determined(matrix: np.ndarray, bounds: list[tuple[float, float]], target: np.ndarray) -> float | None:
+def determined(
+    matrix: np.ndarray, bounds: list[tuple[float, float]], target: np.ndarray
+) -> float | None:
     """The target's size when the constraints pin it down, else None."""
     a_ub = np.vstack([matrix, -matrix])
     b_ub = np.concatenate([[hi for _, hi in bounds], [-lo for lo, _ in bounds]])
     low = linprog(target, A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs")
     high = linprog(-target, A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs")
-    assert low.status == 0 and high.status == 0
+    assert low.status == 0
+    assert high.status == 0
     return float(low.fun) if abs(low.fun + high.fun) < 1e-6 else None
 
 
@@ -70,7 +73,7 @@ def audit(seen: dict[int, int], hidden: frozenset[int], min_cell: int) -> list[s
     used = patient_rows[:, patient_rows.any(axis=0)]
     patterns, sizes = np.unique(used.T, axis=0, return_counts=True)
     assert np.array_equal(patterns.T.astype(float), incidence)
-    bounds = []
+    bounds: list[tuple[float, float]] = []
     for s in sets:
         size = s.bit_count()
         if s not in hidden:
@@ -153,7 +156,8 @@ def test_suppression_hides_the_complement_and_derived_figures(engine: sa.Engine)
     document = build(tables, "test", Options(min_cell=11))
     for key, row in document["table1"]["rows"].items():
         if row["type"] == "count" and isinstance(row["count"], str):
-            assert row["percent"] is None and row["ci_low"] is None, key
+            assert row["percent"] is None, key
+            assert row["ci_low"] is None, key
             assert row["display"] == row["count"]
     sex = [document["table1"]["rows"][f"sex.{c}"]["count"] for c in ("F", "M")]
     true = [plain["table1"]["rows"][f"sex.{c}"]["count"] for c in ("F", "M")]
@@ -161,4 +165,5 @@ def test_suppression_hides_the_complement_and_derived_figures(engine: sa.Engine)
         assert all(isinstance(s, str) for s in sex)
     for row in document["comparisons"]["sex"]["rows"].values():
         if any(isinstance(g.get("count"), str) for g in row["groups"].values()):
-            assert row["p"] is None and row["smd"] is None
+            assert row["p"] is None
+            assert row["smd"] is None

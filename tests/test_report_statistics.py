@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 import statsmodels.formula.api as smf
-from cohorts import analysed, random_registry, store
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
+from cohorts import analysed, random_registry, store
 from sijreg.analysis.cohort import build_cohort
 from sijreg.analysis.inference import ProportionMethod
 from sijreg.analysis.tables import Settings, study_tables
@@ -112,7 +112,7 @@ def _expected_test(groups: list[np.ndarray]) -> tuple[str, float]:
 
 
 def _expected_count_test(table: np.ndarray) -> tuple[str, float]:
-    chi2, p, dof, expected = stats.chi2_contingency(table, correction=False)
+    _chi2, p, _dof, expected = stats.chi2_contingency(table, correction=False)
     if table.shape == (2, 2) and (expected < 5).any():
         return "Fisher's exact", float(stats.fisher_exact(table).pvalue)
     return "chi-square", float(p)

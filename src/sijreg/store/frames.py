@@ -52,6 +52,10 @@ def read_frame(engine: sa.Engine, statement: sa.Select[*tuple[Any, ...]]) -> pl.
     """Run ``statement`` and return its rows as a Polars frame (missing values as nulls)."""
     sqlite = engine.url.get_backend_name() == "sqlite"
     if sqlite:
+        # The Arrow reader opens the file on its own and may not see pages still in the
+        # write-ahead log; move them into the database file first.
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(FULL)")
         statement = _never_null(statement)
     sql = str(statement.compile(dialect=engine.dialect, compile_kwargs={"literal_binds": True}))
     frame = cx.read_sql(connectorx_uri(engine.url), sql, return_type="polars")
