@@ -116,8 +116,8 @@ def check_document(document: dict[str, Any], min_cell: int) -> None:
         assert isinstance(value, str) or value == 0 or value >= min_cell, value
     texts = [cohort_sentence(document)]
     for grid in all_grids(document):
-        texts += [grid.caption, *grid.columns, *(c for row in grid.rows for c in row[1:])]
-    counts = re.compile(r"(?:^|n = )(\d+)(?: \(|\)|$)")
+        texts += [grid.caption, *grid.columns, *(c for row in grid.rows for c in row)]
+    counts = re.compile(r"(?:^|n ?= ?)(\d+)(?: \(|\)|$)")
     for text in texts:
         for match in counts.finditer(text):
             number = int(match.group(1))

@@ -58,10 +58,14 @@ def _table(table: Table, tables: StudyTables, cells: Cells) -> dict[str, Any]:
     notes = list(table.notes)
     if cells.min_cell and table.key == "table1" and notes:
         notes = ["Combinations of prior procedures are not listed under small-cell suppression."]
+    n = cells.count(table.members, table.n, Weight.COHORT)
+    rows = {row.key: _row(row, tables, cells) for row in table.rows}
+    for row in rows.values():  # a label such as 'relief (%), mean (n=7)' shows the n too
+        row["label"] = row["label"].replace(f"(n={table.n})", f"(n={n})")
     return {
         "title": table.title,
-        "n": cells.count(table.members, table.n, Weight.COHORT),
-        "rows": {row.key: _row(row, tables, cells) for row in table.rows},
+        "n": n,
+        "rows": rows,
         "notes": notes,
         "ci_note": method_note(tables),
     }
