@@ -10,7 +10,7 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from sijreg.analysis import inference
-from sijreg.analysis.inference import ProportionMethod, Test
+from sijreg.analysis.inference import ProportionMethod, StatTest
 from sijreg.report.spss import p_value
 
 counts = st.integers(1, 400).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n)))
@@ -54,10 +54,10 @@ def test_two_by_two_uses_fisher_only_for_small_expected_counts(cells: list[int])
     assert result is not None
     expected = stats.contingency.expected_freq(table)
     if (expected < 5).any():
-        assert result.test is Test.FISHER
+        assert result.test is StatTest.FISHER
         assert result.p == pytest.approx(stats.fisher_exact(table).pvalue, rel=1e-12)
     else:
-        assert result.test is Test.CHI_SQUARE
+        assert result.test is StatTest.CHI_SQUARE
         chi2 = stats.chi2_contingency(table, correction=False)
         assert result.p == pytest.approx(chi2.pvalue, rel=1e-12)
 

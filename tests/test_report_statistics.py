@@ -249,7 +249,7 @@ def test_sites_heterogeneity_and_mixed_model(engine: sa.Engine, seed: int) -> No
     ).dropna()
     fit = smf.mixedlm("relief ~ 1", data, groups=data["site"]).fit(reml=True)
     mixed = doc["sites"]["mixed_model"]
-    assert mixed["intercept"] == pytest.approx(float(fit.fe_params["Intercept"]), rel=1e-6)
+    assert mixed["estimate"] == pytest.approx(float(fit.fe_params["Intercept"]), rel=1e-6)
     assert mixed["site_variance"] == pytest.approx(float(fit.cov_re.iloc[0, 0]), abs=1e-4)
 
 

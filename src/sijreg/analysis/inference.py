@@ -74,7 +74,7 @@ def proportion_band(
     )
 
 
-class Test(StrEnum):
+class StatTest(StrEnum):
     """The tests a comparison can use; the value is the name shown in a table."""
 
     WELCH = "Welch t-test"
@@ -89,7 +89,7 @@ class Test(StrEnum):
 
 @dataclass(frozen=True)
 class TestResult:
-    test: Test
+    test: StatTest
     p: float
 
 
@@ -111,15 +111,15 @@ def compare_continuous(groups: list[NDArray[np.float64]]) -> TestResult | None:
     normal = all(looks_normal(g) for g in groups)
     if len(groups) == 2:
         if normal:
-            return TestResult(Test.WELCH, float(stats.ttest_ind(*groups, equal_var=False).pvalue))
+            return TestResult(StatTest.WELCH, float(stats.ttest_ind(*groups, equal_var=False).pvalue))
         return TestResult(
-            Test.MANN_WHITNEY, float(stats.mannwhitneyu(*groups, alternative="two-sided").pvalue)
+            StatTest.MANN_WHITNEY, float(stats.mannwhitneyu(*groups, alternative="two-sided").pvalue)
         )
     if normal:
-        return TestResult(Test.ANOVA, float(stats.f_oneway(*groups).pvalue))
+        return TestResult(StatTest.ANOVA, float(stats.f_oneway(*groups).pvalue))
     if np.ptp(np.concatenate(groups)) == 0:
         return None
-    return TestResult(Test.KRUSKAL, float(stats.kruskal(*groups).pvalue))
+    return TestResult(StatTest.KRUSKAL, float(stats.kruskal(*groups).pvalue))
 
 
 def compare_counts(table: NDArray[np.int64]) -> TestResult | None:
@@ -134,9 +134,9 @@ def compare_counts(table: NDArray[np.int64]) -> TestResult | None:
         return None
     expected = stats.contingency.expected_freq(table)
     if table.shape == (2, 2) and (expected < MIN_EXPECTED).any():
-        return TestResult(Test.FISHER, float(stats.fisher_exact(table).pvalue))
+        return TestResult(StatTest.FISHER, float(stats.fisher_exact(table).pvalue))
     chi2 = stats.chi2_contingency(table, correction=False)
-    return TestResult(Test.CHI_SQUARE, float(chi2.pvalue))
+    return TestResult(StatTest.CHI_SQUARE, float(chi2.pvalue))
 
 
 def compare_paired(differences: NDArray[np.float64]) -> tuple[TestResult, TestResult] | None:
@@ -145,9 +145,9 @@ def compare_paired(differences: NDArray[np.float64]) -> tuple[TestResult, TestRe
         return None
     t = float(stats.ttest_1samp(differences, 0.0).pvalue)
     if np.all(differences == 0):
-        return TestResult(Test.PAIRED_T, t), TestResult(Test.WILCOXON, 1.0)
+        return TestResult(StatTest.PAIRED_T, t), TestResult(StatTest.WILCOXON, 1.0)
     w = float(stats.wilcoxon(differences).pvalue)
-    return TestResult(Test.PAIRED_T, t), TestResult(Test.WILCOXON, w)
+    return TestResult(StatTest.PAIRED_T, t), TestResult(StatTest.WILCOXON, w)
 
 
 def smd_continuous(a: NDArray[np.float64], b: NDArray[np.float64]) -> float | None:

@@ -52,9 +52,8 @@ class Heterogeneity:
 
 @dataclass(frozen=True)
 class MixedModel:
-    intercept: float
-    low: float
-    high: float
+    overall: Pooled
+    """The intercept: the overall mean, with its 95% interval."""
     site_variance: float
     residual_variance: float
 
@@ -128,7 +127,8 @@ def mixed_model(frame: pl.DataFrame) -> MixedModel | None:
         except (ValueError, ArithmeticError, np.linalg.LinAlgError):
             return None
     low, high = (float(x) for x in fit.conf_int(alpha=1 - inference.CONFIDENCE)[0])
-    return MixedModel(float(fit.fe_params[0]), low, high, float(fit.cov_re[0][0]), float(fit.scale))
+    overall = Pooled(float(fit.fe_params[0]), low, high)
+    return MixedModel(overall, float(fit.cov_re[0][0]), float(fit.scale))
 
 
 def by_site(frame: pl.DataFrame) -> SiteAnalysis:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
@@ -74,10 +76,29 @@ def display_options(ci: bool, suppress: bool, min_cell: int) -> Options:
 export_app = typer.Typer(help="Export the study tables or the de-identified analysis file.")
 
 
-def _engine(database: str | None):  # type: ignore[no-untyped-def]
-    from sijreg.cli.app import _open
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option("--database", "-d", envvar="SIJREG_DATABASE_URL", help="SQLite path or URL."),
+]
 
-    return _open(database)
+
+@contextmanager
+def _user_errors(out: Path) -> Iterator[None]:
+    """Bad options, database and file problems end as one message (see cli.app._fail)."""
+    from sijreg.cli.app import _fail
+    from sijreg.store.database import DatabaseError
+
+    try:
+        yield
+    except (ValueError, DatabaseError) as error:
+        raise _fail(str(error)) from None
+    except OSError as error:
+        raise _fail(f"cannot write to {out}: {error.strerror}") from None
+
+
+def _format(fmt: str, formats: tuple[str, ...]) -> None:
+    if fmt not in formats:
+        raise ValueError(f"--format must be one of {', '.join(formats)}")
 
 
 @export_app.command("tables")
@@ -86,9 +107,7 @@ def export_tables_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the files.")] = Path(
         "export"
     ),
-    database: Annotated[
-        str | None, typer.Option("--database", "-d", envvar="SIJREG_DATABASE_URL")
-    ] = None,
+    database: DatabaseOption = None,
     compare: CompareOption = None,
     ci: CiOption = False,
     ci_method: CiMethodOption = ProportionMethod.WILSON,
@@ -97,21 +116,15 @@ def export_tables_command(
     min_cell: MinCellOption = DEFAULT_MIN_CELL,
 ) -> None:
     """Write the report's tables as a Word document, LaTeX or CSV files."""
-    from sijreg.cli.app import _fail, _label, console
-    from sijreg.store.database import DatabaseError
+    from sijreg.cli.app import _label, _open, console
 
-    try:
-        if fmt not in table_export.FORMATS:
-            raise ValueError(f"--format must be one of {', '.join(table_export.FORMATS)}")
+    with _user_errors(out):
+        _format(fmt, table_export.FORMATS)
         settings = analysis_settings(Settings(), ci_method, compare, window)
         options = display_options(ci, suppress, min_cell)
-        engine = _engine(database)
+        engine = _open(database)
         tables = study_tables(build_cohort(engine, settings.min_followup_days), settings)
         paths = table_export.export_tables(build(tables, _label(engine), options), fmt, out)
-    except (ValueError, DatabaseError) as error:
-        raise _fail(str(error)) from None
-    except OSError as error:
-        raise _fail(f"cannot write to {out}: {error.strerror}") from None
     console.print("Written: " + ", ".join(str(p) for p in paths))
 
 
@@ -121,24 +134,16 @@ def export_data_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="The file to write.")] = Path(
         "analysis.sav"
     ),
-    database: Annotated[
-        str | None, typer.Option("--database", "-d", envvar="SIJREG_DATABASE_URL")
-    ] = None,
+    database: DatabaseOption = None,
 ) -> None:
     """Write the record-level de-identified analysis file (one row per analysed patient)."""
-    from sijreg.cli.app import _fail, console
-    from sijreg.store.database import DatabaseError
+    from sijreg.cli.app import _open, console
 
-    try:
-        if fmt not in analysis_file.FORMATS:
-            raise ValueError(f"--format must be one of {', '.join(analysis_file.FORMATS)}")
+    with _user_errors(out):
+        _format(fmt, analysis_file.FORMATS)
         settings = Settings()
-        cohort = build_cohort(_engine(database), settings.min_followup_days)
+        cohort = build_cohort(_open(database), settings.min_followup_days)
         document = build(study_tables(cohort, settings), "", Options())
         file = analysis_file.build(cohort, fingerprint(cohort))
         path = analysis_file.write(file, out, fmt, document["provenance"])
-    except (ValueError, DatabaseError) as error:
-        raise _fail(str(error)) from None
-    except OSError as error:
-        raise _fail(f"cannot write {out}: {error.strerror}") from None
     console.print(f"Written: {path} ({file.frame.height} patients)")

@@ -106,35 +106,21 @@ def site_grid(sites: dict[str, Any]) -> Grid:
         for code, r in sites["rows"].items()
     ]
     notes = []
-    h = sites["heterogeneity"]
+    h, mixed = sites["heterogeneity"], sites["mixed_model"]
+    pooled = [
+        ("Pooled, fixed effect", h and h["fixed"]),
+        ("Pooled, random effects", h and h["random"]),
+    ]
+    for name, p in [*pooled, ("Random-intercept model", mixed)]:
+        if p:
+            rows.append((name, "", number(p["estimate"]), interval(p["ci_low"], p["ci_high"])))
     if h:
-        for name, pooled in (
-            ("Pooled, fixed effect", h["fixed"]),
-            ("Pooled, random effects", h["random"]),
-        ):
-            rows.append(
-                (
-                    name,
-                    "",
-                    number(pooled["estimate"]),
-                    interval(pooled["ci_low"], pooled["ci_high"]),
-                )
-            )
         notes.append(
             f"Heterogeneity across {h['sites']} sites: Cochran's Q = {number(h['q'], 2)}, "
             f"df = {h['df']}, p = {h['p_display']}; I² = {number(100 * h['i_squared'])}%; "
             f"DerSimonian-Laird tau² = {number(h['tau_squared'], 2)}."
         )
-    mixed = sites["mixed_model"]
     if mixed:
-        rows.append(
-            (
-                "Random-intercept model",
-                "",
-                number(mixed["intercept"]),
-                interval(mixed["ci_low"], mixed["ci_high"]),
-            )
-        )
         notes.append(
             f"Random-intercept model (MixedLM, REML): between-site variance "
             f"{number(mixed['site_variance'], 2)}, residual variance "

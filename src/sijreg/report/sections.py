@@ -18,7 +18,7 @@ from sijreg.report.fields import continuous_fields, mean_interval_of, row_fields
 from sijreg.report.spss import number, p_value
 
 if TYPE_CHECKING:
-    from sijreg.analysis.sites import SiteAnalysis
+    from sijreg.analysis.sites import Pooled, SiteAnalysis
     from sijreg.analysis.visits import WindowResult
 
 
@@ -123,24 +123,22 @@ def _sites(analysis: SiteAnalysis, cells: Cells) -> dict[str, Any]:
             **_p(h.p),
             "i_squared": h.i_squared,
             "tau_squared": h.tau_squared,
-            "fixed": {"estimate": h.fixed.estimate, "ci_low": h.fixed.low, "ci_high": h.fixed.high},
-            "random": {
-                "estimate": h.random.estimate,
-                "ci_low": h.random.low,
-                "ci_high": h.random.high,
-            },
+            "fixed": _pooled(h.fixed),
+            "random": _pooled(h.random),
         },
         "mixed_model": None
         if mixed is None
         else {
-            "intercept": mixed.intercept,
-            "ci_low": mixed.low,
-            "ci_high": mixed.high,
+            **_pooled(mixed.overall),
             "site_variance": mixed.site_variance,
             "residual_variance": mixed.residual_variance,
             "icc": mixed.icc,
         },
     }
+
+
+def _pooled(pooled: Pooled) -> dict[str, float]:
+    return {"estimate": pooled.estimate, "ci_low": pooled.low, "ci_high": pooled.high}
 
 
 def build(more: ext.Extended, tables: StudyTables, cells: Cells) -> dict[str, Any]:
