@@ -111,10 +111,10 @@ def compare_continuous(groups: list[NDArray[np.float64]]) -> TestResult | None:
     normal = all(looks_normal(g) for g in groups)
     if len(groups) == 2:
         if normal:
-            return TestResult(StatTest.WELCH, float(stats.ttest_ind(*groups, equal_var=False).pvalue))
-        return TestResult(
-            StatTest.MANN_WHITNEY, float(stats.mannwhitneyu(*groups, alternative="two-sided").pvalue)
-        )
+            welch = stats.ttest_ind(*groups, equal_var=False)
+            return TestResult(StatTest.WELCH, float(welch.pvalue))
+        ranks = stats.mannwhitneyu(*groups, alternative="two-sided")
+        return TestResult(StatTest.MANN_WHITNEY, float(ranks.pvalue))
     if normal:
         return TestResult(StatTest.ANOVA, float(stats.f_oneway(*groups).pvalue))
     if np.ptp(np.concatenate(groups)) == 0:
