@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from sijreg.cli.app import app
@@ -29,6 +30,9 @@ def test_report_options_and_exports(database_url: str, tmp_path: Path) -> None:
     document = json.loads((plain / "tables.json").read_text())
     assert document["table2"]["rows"]["responders_30"]["ci_method"] == "wilson"
     assert document["provenance"]["data_fingerprint"].startswith("sha256:")
+    page = (plain / "report.html").read_text()
+    assert page.count("<figure>") == 5  # histogram, bars, responder curve, forest, scatter
+    assert document["provenance"]["data_fingerprint"] in page
 
     out = tmp_path / "full"
     args = ["report", "-d", database_url, "-o", str(out), "-q", "--ci", "--compare", "fbss"]
@@ -37,6 +41,7 @@ def test_report_options_and_exports(database_url: str, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     suppressed = json.loads((out / "tables.json").read_text())
     check_document(suppressed, 11)
+    assert (out / "report.html").read_text().count("<figure>") == 4  # no per-patient scatter
     assert suppressed["settings"]["suppress_small_cells"] == 11
     assert "| Variable | Mean ± SD or n (%) | 95% CI |" in (out / "tables.md").read_text()
     assert "clopper-pearson" in suppressed["table1"]["ci_note"].lower().replace(" ", "-")
@@ -70,3 +75,12 @@ def test_bad_options_give_one_message(database_url: str, tmp_path: Path) -> None
         assert result.exit_code == 1
         assert message in result.output
         assert "Traceback" not in result.output
+
+
+def test_report_on_an_empty_registry(engine: sa.Engine, database_url: str, tmp_path: Path) -> None:
+    args = ["report", "-d", database_url, "-o", str(tmp_path), "-q", "--ci", "--compare", "sex"]
+    result = CliRunner().invoke(app, [*args, "--suppress-small-cells"])
+    assert result.exit_code == 0, result.output
+    document = json.loads((tmp_path / "tables.json").read_text())
+    assert document["cohort"]["analysed"] == 0
+    assert document["sites"]["rows"] == {}

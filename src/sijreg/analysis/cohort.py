@@ -132,6 +132,7 @@ def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
 def build_cohort(engine: sa.Engine, min_followup_days: int = DEFAULT_MIN_FOLLOWUP_DAYS) -> Cohort:
     """Read the registry and split it into the analysis cohort and the excluded."""
     every = _normalise(read_frame(engine, _select())).with_columns(
+        pl.col("patient_id").cast(pl.Int64),
         (pl.col("last_followup_date") - pl.col("fusion_date"))
         .dt.total_days()
         .cast(pl.Int64)

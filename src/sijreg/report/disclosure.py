@@ -48,7 +48,7 @@ class Cells:
     def count(self, members: int, value: int, weight: int = Weight.ROW) -> int | str:
         """``value`` (the size of ``members``) or the marker that replaces it."""
         if members.bit_count() != value:
-            raise ValueError(f"count {value} does not match its {members.bit_count()} patients")
+            raise RuntimeError(f"count {value} does not match its {members.bit_count()} patients")
         self.seen[members] = max(weight, self.seen.get(members, weight))
         return value if self.shown(members) else self.marker(members)
 

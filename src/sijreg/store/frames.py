@@ -63,6 +63,8 @@ def read_frame(engine: sa.Engine, statement: sa.Select[*tuple[Any, ...]]) -> pl.
     if not sqlite:
         return frame
     names = [c for c in frame.columns if not c.endswith(NULL_FLAG)]
+    if frame.height == 0:  # nothing to infer a type from: callers cast
+        return frame.select(names)
     return frame.select(
         pl.when(pl.col(name + NULL_FLAG) == 1).then(None).otherwise(pl.col(name)).alias(name)
         for name in names
