@@ -150,20 +150,34 @@ def test_no_small_count_is_shown_or_recoverable(
 
 
 def test_suppression_hides_the_complement_and_derived_figures(engine: sa.Engine) -> None:
-    store(engine, random_registry(7, n=40, sites=3))
+    records = random_registry(7, n=40, sites=3)
+    for index, record in enumerate(records):  # four men, nobody with sex missing
+        record.patient["sex"] = "M" if index < 4 else "F"
+        record.patient["fbss"] = index % 2 == 0
+    store(engine, records)
     tables = study_tables(build_cohort(engine), Settings(compare=("sex",)))
     plain = build(tables, "test")
     document = build(tables, "test", Options(min_cell=11))
-    for key, row in document["table1"]["rows"].items():
+    rows = document["table1"]["rows"]
+    assert 0 < plain["table1"]["rows"]["sex.M"]["count"] < 11
+    assert rows["sex.M"]["count"] == "<11"
+    assert rows["sex.F"]["count"] == "*"  # n - men would give it away
+    assert rows["sex.F"]["display"] == "*"
+    for key, row in rows.items():
         if row["type"] == "count" and isinstance(row["count"], str):
             assert row["percent"] is None, key
             assert row["ci_low"] is None, key
-            assert row["display"] == row["count"]
-    sex = [document["table1"]["rows"][f"sex.{c}"]["count"] for c in ("F", "M")]
-    true = [plain["table1"]["rows"][f"sex.{c}"]["count"] for c in ("F", "M")]
-    if any(0 < t < 11 for t in true):
-        assert all(isinstance(s, str) for s in sex)
     for row in document["comparisons"]["sex"]["rows"].values():
-        if any(isinstance(g.get("count"), str) for g in row["groups"].values()):
-            assert row["p"] is None
-            assert row["smd"] is None
+        assert row["p"] is None or not any(
+            isinstance(g.get("count"), str) or isinstance(g["n"], str)
+            for g in row["groups"].values()
+        )
+    men = document["comparisons"]["sex"]["groups"]["M"]["n"]
+    assert men == "<11"
+    # Table 3 (FBSS) against Table 2: no responder count may differ by 1-10 when both shown.
+    for key in document["threshold_keys"]:
+        whole = document["table2"]["rows"][key]["count"]
+        part = document["table3"]["panels"]["yes"]["rows"][key]["count"]
+        if isinstance(whole, int) and isinstance(part, int):
+            assert whole - part == 0 or whole - part >= 11
+    check_document(document, 11)

@@ -168,7 +168,7 @@ def time_grids(over_time: dict[str, Any]) -> list[Grid]:
     corr = over_time["relief_vs_followup"]
     rho = "–" if corr["spearman_rho"] is None else number(corr["spearman_rho"], 2)
     notes = (
-        f"Windows: {over_time['rule']}.",
+        f"Windows: {over_time['rule']}. 95% CI: t.",
         f"Relief at last follow-up against days since fusion: Spearman rho = {rho}, "
         f"p = {_text(corr['p_display']) or '–'} (n = {corr['n']}).",
     )
