@@ -103,10 +103,11 @@ def looks_normal(values: NDArray[np.float64]) -> bool:
 def compare_continuous(groups: list[NDArray[np.float64]]) -> TestResult | None:
     """Welch (two groups) or ANOVA when every group looks normal, else Mann-Whitney / Kruskal.
 
-    None when fewer than two groups have two or more values.
+    Groups without values are left out; None when fewer than two groups remain or
+    every value is the same (no test can tell the groups apart).
     """
     groups = [g for g in groups if len(g) > 0]
-    if len(groups) < 2 or any(len(g) < 2 for g in groups):
+    if len(groups) < 2 or np.ptp(np.concatenate(groups)) == 0:
         return None
     normal = all(looks_normal(g) for g in groups)
     if len(groups) == 2:
@@ -117,8 +118,6 @@ def compare_continuous(groups: list[NDArray[np.float64]]) -> TestResult | None:
         return TestResult(StatTest.MANN_WHITNEY, float(ranks.pvalue))
     if normal:
         return TestResult(StatTest.ANOVA, float(stats.f_oneway(*groups).pvalue))
-    if np.ptp(np.concatenate(groups)) == 0:
-        return None
     return TestResult(StatTest.KRUSKAL, float(stats.kruskal(*groups).pvalue))
 
 
@@ -126,11 +125,11 @@ def compare_counts(table: NDArray[np.int64]) -> TestResult | None:
     """Groups in columns, outcome yes/no (or levels) in rows.
 
     A 2 x 2 table with an expected count below 5 gets Fisher's exact test, any other
-    table Pearson's chi-square without Yates' correction. None when a margin is empty.
+    table Pearson's chi-square without Yates' correction. Groups without known values
+    are left out; None when fewer than two remain or an outcome row is empty.
     """
-    if table.shape[0] < 2 or table.shape[1] < 2 or (table.sum(axis=0) == 0).any():
-        return None
-    if (table.sum(axis=1) == 0).any():
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[0] < 2 or table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
         return None
     expected = stats.contingency.expected_freq(table)
     if table.shape == (2, 2) and (expected < MIN_EXPECTED).any():
