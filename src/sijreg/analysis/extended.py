@@ -32,6 +32,7 @@ class Extended:
     curve: Curve
     subgroup_curves: tuple[tuple[str, str, Curve], ...]
     histogram: Histogram
+    subgroup_histograms: tuple[tuple[str, str, Histogram], ...]
     over_time: tuple[visits.WindowResult, ...]
     baseline: dict[str, Continuous]
     relief_vs_time: Correlation
@@ -70,6 +71,10 @@ def extended(tables: StudyTables) -> Extended:
             for code, label, cond in groups(frame, tables.subgroup)
         ),
         histogram=responders.histogram(frame),
+        subgroup_histograms=tuple(
+            (code, label, responders.histogram(frame.filter(cond)))
+            for code, label, cond in groups(frame, tables.subgroup)
+        ),
         over_time=visits.over_time(tables.cohort.visits, settings.windows)
         if tables.cohort.visits.height
         else (),

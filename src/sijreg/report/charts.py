@@ -31,21 +31,27 @@ def _svg(figure: Any) -> str:
 
 
 def relief_histogram(document: dict[str, Any]) -> str:
-    """Patients per 10-point band of pain relief at the last follow-up (90-100 includes 100).
-
-    A suppressed band is drawn as an empty outline marked with its marker.
-    """
+    """Patients per 10-point band of relief at the last follow-up (90-100 includes 100),
+    all patients and each subgroup side by side; a suppressed band is left empty and
+    marked with its marker."""
     histogram = document["histogram"]
     edges = histogram["edges"]
+    series = [("All patients", histogram["counts"])] + [
+        (group["label"], group["counts"]) for group in histogram["by_subgroup"].values()
+    ]
+    width = 10 / len(series)
     figure, axes = plt.subplots(figsize=(6, 3))
-    for left, count in zip(edges[:-1], histogram["counts"], strict=True):
-        if isinstance(count, int):
-            axes.bar(left, count, width=10, align="edge", color="#3a6ea5", edgecolor="white")
-        else:
-            axes.text(left + 5, 0.5, count, ha="center", va="bottom", fontsize=7)
+    for index, (label, counts) in enumerate(series):
+        lefts = [left + index * width for left in edges[:-1]]
+        heights = [c if isinstance(c, int) else np.nan for c in counts]
+        axes.bar(lefts, heights, width=width, align="edge", label=label, edgecolor="white")
+        for left, count in zip(lefts, counts, strict=True):
+            if not isinstance(count, int):
+                axes.text(left + width / 2, 0.5, count, ha="center", va="bottom", fontsize=6)
     axes.set_xlabel("Patient-reported pain relief at last follow-up (%)")
     axes.set_ylabel("Patients")
     axes.set_xticks(edges)
+    axes.legend(fontsize=7, loc="upper left")
     axes.set_title(f"Pain relief (n = {document['responders']['overall']['n']})", loc="left")
     return _svg(figure)
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from sijreg.analysis import extended as ext
 from sijreg.analysis.compare import Comparison
 from sijreg.analysis.missing import MissingCell
-from sijreg.analysis.responders import Curve
+from sijreg.analysis.responders import Curve, Histogram
 from sijreg.analysis.tables import StudyTables
 from sijreg.report.disclosure import Cells, Weight
 from sijreg.report.fields import continuous_fields, mean_interval_of, row_fields
@@ -137,6 +137,13 @@ def _sites(analysis: SiteAnalysis, cells: Cells) -> dict[str, Any]:
     }
 
 
+def _bins(histogram: Histogram, cells: Cells) -> list[int | str]:
+    return [
+        cells.count(m, c, Weight.FIGURE)
+        for m, c in zip(histogram.members, histogram.counts, strict=True)
+    ]
+
+
 def _pooled(pooled: Pooled) -> dict[str, float]:
     return {"estimate": pooled.estimate, "ci_low": pooled.low, "ci_high": pooled.high}
 
@@ -158,10 +165,11 @@ def build(more: ext.Extended, tables: StudyTables, cells: Cells) -> dict[str, An
         },
         "histogram": {
             "edges": list(more.histogram.edges),
-            "counts": [
-                cells.count(m, c, Weight.FIGURE)
-                for m, c in zip(more.histogram.members, more.histogram.counts, strict=True)
-            ],
+            "counts": _bins(more.histogram, cells),
+            "by_subgroup": {
+                code: {"label": label, "counts": _bins(h, cells)}
+                for code, label, h in more.subgroup_histograms
+            },
         },
         "over_time": {
             "rule": "window from the midpoint with the previous centre to the midpoint with the "
