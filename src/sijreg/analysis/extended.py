@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import polars as pl
@@ -50,9 +51,10 @@ def correlation(frame: pl.DataFrame) -> Correlation:
     result = stats.spearmanr(
         data.get_column(RELIEF.name).to_numpy(), data.get_column(FOLLOWUP_DAYS.name).to_numpy()
     )
-    return Correlation(
-        data.height, members(frame, both), float(result.statistic), float(result.pvalue)
-    )
+    rho, p = float(result.statistic), float(result.pvalue)
+    if not (math.isfinite(rho) and math.isfinite(p)):  # constant relief or follow-up
+        return Correlation(data.height, members(frame, both), None, None)
+    return Correlation(data.height, members(frame, both), rho, p)
 
 
 def extended(tables: StudyTables) -> Extended:

@@ -127,6 +127,8 @@ def mixed_model(frame: pl.DataFrame) -> MixedModel | None:
         except (ValueError, ArithmeticError, np.linalg.LinAlgError):
             return None
     low, high = (float(x) for x in fit.conf_int(alpha=1 - inference.CONFIDENCE)[0])
+    if not all(math.isfinite(x) for x in (low, high, fit.scale, fit.cov_re[0][0])):
+        return None  # a degenerate fit (e.g. no within-site variation) reports nothing
     overall = Pooled(float(fit.fe_params[0]), low, high)
     return MixedModel(overall, float(fit.cov_re[0][0]), float(fit.scale))
 

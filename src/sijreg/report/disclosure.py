@@ -7,10 +7,11 @@ the same patients are hidden wherever they are counted:
 1. primary: a set of 1 to ``min_cell - 1`` patients is shown as ``<11``;
 2. differences: when two shown sets are nested and differ by 1 to ``min_cell - 1``
    patients, the less important of the two is hidden too (``*``);
-3. linear recovery: a hidden set, or an atom (a group of patients no published set
-   tells apart) of 1 to ``min_cell - 1`` patients, whose size follows from the shown
-   sizes by adding and subtracting (its indicator lies in their row space) gets one
-   more shown set of the combination hidden, until none does.
+3. linear recovery: a hidden set, an atom (a group of patients no published set
+   tells apart) of 1 to ``min_cell - 1`` patients, or the 1 to ``min_cell - 1``
+   patients between two nested sets, whose size follows from the shown sizes by
+   adding and subtracting (its indicator lies in their row space) gets one more shown
+   set of the combination hidden, until none does.
 
 Percentages, shares and confidence intervals of a hidden count (or of a hidden
 denominator) are removed by the document builder, which asks :meth:`Cells.shown`.
@@ -100,6 +101,21 @@ def _in_span(basis: NDArray[np.float64], vector: NDArray[np.float64]) -> bool:
     return bool(np.linalg.norm(residual) < 1e-7)
 
 
+def _small_gaps(
+    sets: list[int], hidden: set[int], incidence: NDArray[np.float64], min_cell: int
+) -> list[NDArray[np.float64]]:
+    """Patients in one published set but not in another inside it, 1 to min_cell - 1 of them,
+    where at least one of the two is hidden (both shown is the pair rule's case)."""
+    out = []
+    for i, small in enumerate(sets):
+        for j, big in enumerate(sets):
+            if i == j or small & ~big or (small not in hidden and big not in hidden):
+                continue
+            if _small(big.bit_count() - small.bit_count(), min_cell):
+                out.append(incidence[j] - incidence[i])
+    return out
+
+
 def suppress(seen: dict[int, int], min_cell: int) -> frozenset[int]:
     """The sets to hide among ``seen`` (set -> weight), by the rules in the module docstring."""
     sets = sorted((s for s in seen if s), key=lambda s: (s.bit_count(), s))
@@ -134,7 +150,7 @@ def suppress(seen: dict[int, int], min_cell: int) -> frozenset[int]:
         matrix = incidence[[index[s] for s in shown]] if shown else np.zeros((0, len(atom_sizes)))
         basis = _basis(matrix)
         targets = [incidence[index[s]] for s in sorted(hidden, key=lambda s: (s.bit_count(), s))]
-        for vector in [*targets, *small_atoms]:
+        for vector in [*targets, *small_atoms, *_small_gaps(sets, hidden, incidence, min_cell)]:
             if _in_span(basis, vector):
                 coefficients = np.linalg.lstsq(matrix.T, vector, rcond=None)[0]
                 involved = [s for s, c in zip(shown, coefficients, strict=True) if abs(c) > 1e-9]
