@@ -22,6 +22,15 @@ if TYPE_CHECKING:
     from sijreg.analysis.visits import WindowResult
 
 
+METHODS_NOTE = (
+    "Continuous rows: Welch t-test (two groups) or one-way ANOVA when Shapiro-Wilk does "
+    "not reject normality (p >= 0.05) in any group, otherwise Mann-Whitney U or "
+    "Kruskal-Wallis. Counts: chi-square without Yates' correction; Fisher's exact test "
+    "for a 2 x 2 table with an expected count below 5. Tests exclude missing values. "
+    "SMD: first group minus second, pooled SD (proportions among known values)."
+)
+
+
 def _p(p: float | None) -> dict[str, Any]:
     return {"p": p, "p_display": None if p is None else p_value(p)}
 
@@ -29,10 +38,11 @@ def _p(p: float | None) -> dict[str, Any]:
 def _comparison(c: Comparison, tables: StudyTables, cells: Cells) -> dict[str, Any]:
     rows: dict[str, Any] = {}
     for row in c.rows:
-        # A test or SMD over a hidden count (or group size) would let one solve for it.
+        # A test or SMD over a hidden count (group size, missing) would let one solve for it.
         hidden = any(
-            not (cells.shown(stat.members) and cells.shown(getattr(stat, "group", stat.members)))
+            not cells.shown(members)
             for stat in row.stats
+            for members in (stat.members, stat.missing_members, getattr(stat, "group", 0))
         )
         test, smd = (None, None) if hidden else (row.test, row.smd)
         rows[row.key] = {
@@ -57,14 +67,12 @@ def _comparison(c: Comparison, tables: StudyTables, cells: Cells) -> dict[str, A
         "unassigned": cells.count(c.unassigned_members, c.unassigned, Weight.DETAIL),
         "rows": rows,
         "notes": [
-            "Continuous rows: Welch t-test (two groups) or one-way ANOVA when Shapiro-Wilk does "
-            "not reject normality (p >= 0.05) in any group, otherwise Mann-Whitney U or "
-            "Kruskal-Wallis. Counts: chi-square without Yates' correction; Fisher's exact test "
-            "for a 2 x 2 table with an expected count below 5. Tests exclude missing values. "
-            "SMD: first group minus second, pooled SD (proportions among known values).",
-            f"{c.unassigned} patient(s) with no {c.variable.label.lower()} value are in no group."
-            if isinstance(c.unassigned, int) and c.unassigned and not cells.min_cell
-            else "",
+            METHODS_NOTE,
+            *(
+                [f"{c.unassigned} patient(s) without a {c.variable.label.lower()} are in no group."]
+                if c.unassigned and not cells.min_cell
+                else []
+            ),
         ],
     }
 
