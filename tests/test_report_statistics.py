@@ -87,6 +87,12 @@ def test_intervals_match_scipy_and_statsmodels(engine: sa.Engine, seed: int) -> 
     fbss = [p for p in patients if p["fbss"]]
     panel = doc["table3"]["panels"]["yes"]["rows"]
     check_interval(panel["followup_days"], *t_interval(_values(fbss, "followup_days")))
+    pairs = [(p["relief"], p["followup_days"]) for p in patients if p["relief"] is not None]
+    rho, rho_p = stats.spearmanr([a for a, _ in pairs], [b for _, b in pairs])
+    correlation = doc["over_time"]["relief_vs_followup"]
+    assert correlation["n"] == len(pairs)
+    assert correlation["spearman_rho"] == pytest.approx(rho, abs=1e-12)
+    assert correlation["p_display"] == p_shown(rho_p)
     # The responder curve: every x, with its pointwise band, of the patients with a relief.
     curve = doc["responders"]["overall"]
     assert curve["n"] == len(relief)

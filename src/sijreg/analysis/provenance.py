@@ -36,7 +36,7 @@ def _scale(name: str) -> int:
 
 
 def _canonical(frame: pl.DataFrame) -> pl.Series:
-    """One text line per row; the row's patient id replaced by nothing stable-breaking."""
+    """One text line per row: name=value for every column, in name order."""
     columns = sorted(frame.columns)
     parts: list[pl.Expr] = []
     for name in columns:
