@@ -46,12 +46,11 @@ def method_note(tables: StudyTables) -> str:
     """The sentence under each table that names the interval methods."""
     method = tables.settings.ci_method.value
     name = (
-        "Wilson score, no continuity correction" if method == "wilson" else "Clopper-Pearson exact"
+        "Wilson score interval without continuity correction"
+        if method == "wilson"
+        else "Clopper-Pearson exact interval"
     )
-    return (
-        "95% CI: means by the t distribution (n - 1 df); percentages by the "
-        f"{name} interval, of the group's n."
-    )
+    return f"95% CI: means, t distribution (n - 1 df); percentages, {name}, of the group's n."
 
 
 def _table(table: Table, tables: StudyTables, cells: Cells) -> dict[str, Any]:

@@ -65,7 +65,9 @@ def _with_ci(stats: dict[str, Any], show_ci: bool) -> str:
     return f"{cell} [{stats['ci_display']}]" if show_ci and stats.get("ci_display") else cell
 
 
-def comparison_grid(key: str, c: dict[str, Any], show_ci: bool) -> Grid:
+def comparison_grid(key: str, c: dict[str, Any], ci_note: str | None) -> Grid:
+    """Table 1 and outcomes by group; cells carry their interval when ``ci_note`` is given."""
+    show_ci = ci_note is not None
     groups = c["groups"]
     columns = (
         "Variable",
@@ -90,7 +92,7 @@ def comparison_grid(key: str, c: dict[str, Any], show_ci: bool) -> Grid:
                 _text(row["smd_display"]) or "–",
             )
         )
-    notes = [n for n in c["notes"] if n]
+    notes = [*c["notes"], *([ci_note] if ci_note else [])]
     return Grid(
         f"comparison.{key}",
         f"Comparison by {c['label'].lower()}",
@@ -219,7 +221,8 @@ def missing_grid(missing: dict[str, Any]) -> Grid:
 def extra_grids(document: dict[str, Any]) -> list[Grid]:
     """The comparison tables asked for, the site table, the visit tables, missing values."""
     show_ci = document["settings"].get("show_ci", False)
-    out = [comparison_grid(k, c, show_ci) for k, c in document.get("comparisons", {}).items()]
+    ci_note = document["table1"]["ci_note"] if show_ci else None
+    out = [comparison_grid(k, c, ci_note) for k, c in document.get("comparisons", {}).items()]
     out.append(site_grid(document["sites"]))
     out += time_grids(document["over_time"])
     out.append(missing_grid(document["missing"]))
