@@ -7,7 +7,7 @@ section heading.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sijreg.domain import dictionary as dd
@@ -57,7 +57,7 @@ def study_grids(document: dict[str, Any]) -> list[Grid]:
         columns += ["Missing"] if with_missing else []
         notes = list(table["notes"]) + ([table["ci_note"]] if show_ci else [])
         out.append(Grid(key, caption, tuple(columns), tuple(grid_rows), tuple(notes)))
-    return out
+    return _with_note(out, document)
 
 
 def _with_ci(stats: dict[str, Any], show_ci: bool) -> str:
@@ -226,8 +226,25 @@ def extra_grids(document: dict[str, Any]) -> list[Grid]:
     out.append(site_grid(document["sites"]))
     out += time_grids(document["over_time"])
     out.append(missing_grid(document["missing"]))
-    return out
+    return _with_note(out, document)
 
 
 def all_grids(document: dict[str, Any]) -> list[Grid]:
     return study_grids(document) + extra_grids(document)
+
+
+def suppression_note(document: dict[str, Any]) -> str | None:
+    """What the markers mean, for a suppressed report (None otherwise)."""
+    min_cell = document["settings"].get("suppress_small_cells")
+    if min_cell is None:
+        return None
+    return (
+        f"<{min_cell}: a count from 1 to {min_cell - 1}, suppressed; *: hidden so that no "
+        "such count can be worked out from the others. Percentages, intervals and tests "
+        "of hidden counts are not shown."
+    )
+
+
+def _with_note(grids: list[Grid], document: dict[str, Any]) -> list[Grid]:
+    note = suppression_note(document)
+    return [replace(g, notes=(*g.notes, note)) for g in grids] if note else grids
