@@ -49,6 +49,23 @@ def test_report_options_and_exports(database_url: str, tmp_path: Path) -> None:
         suppressed["provenance"]["data_fingerprint"] == document["provenance"]["data_fingerprint"]
     )
 
+    from_report = tmp_path / "from_report"
+    result = runner.invoke(
+        app,
+        [
+            "export",
+            "tables",
+            "-f",
+            "csv",
+            "--from",
+            str(out / "tables.json"),
+            "-o",
+            str(from_report),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    table2 = (from_report / "table2.csv").read_text()
+    assert "Greater than or equal to 30%,*" in table2  # the suppressed report's cells
     for fmt in ("docx", "latex", "csv"):
         result = runner.invoke(
             app, ["export", "tables", "-f", fmt, "-d", database_url, "-o", str(tmp_path / fmt)]
@@ -70,6 +87,7 @@ def test_bad_options_give_one_message(database_url: str, tmp_path: Path) -> None
         (["report", "--window", "0"], "visit windows must be positive"),
         (["report", "--suppress-small-cells", "--min-cell", "1"], "--min-cell must be at least 2"),
         (["export", "data", "-f", "xlsx"], "--format must be one of csv, parquet, sav"),
+        (["export", "tables", "--from", str(tmp_path / "none.json")], "cannot read the report"),
     ):
         result = runner.invoke(app, [*args, "-d", database_url, "-o", str(tmp_path / "x")])
         assert result.exit_code == 1

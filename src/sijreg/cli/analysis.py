@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -18,7 +19,7 @@ from sijreg.analysis.variables import grouping_variable
 from sijreg.analysis.visits import windows
 from sijreg.interop import analysis_file, table_export
 from sijreg.report.disclosure import DEFAULT_MIN_CELL
-from sijreg.report.document import Options, build
+from sijreg.report.document import FORMAT, Options, build
 
 CiOption = Annotated[
     bool, typer.Option("--ci", help="Show 95% confidence intervals in the displayed tables.")
@@ -101,12 +102,33 @@ def _format(fmt: str, formats: tuple[str, ...]) -> None:
         raise ValueError(f"--format must be one of {', '.join(formats)}")
 
 
+def _read_report(path: Path) -> dict[str, Any]:
+    """A tables.json written by ``sijreg report``; ValueError says why not."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"cannot read the report {path}: {error}") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a sijreg tables.json")
+    if "provenance" not in document:
+        raise ValueError(f"{path} was written by an older sijreg: run the report again")
+    return document
+
+
 @export_app.command("tables")
 def export_tables_command(
     fmt: Annotated[str, typer.Option("--format", "-f", help="docx, latex or csv.")] = "docx",
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the files.")] = Path(
         "export"
     ),
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            help="A report's tables.json: export exactly its tables (its settings, its "
+            "suppression) instead of computing them.",
+        ),
+    ] = None,
     database: DatabaseOption = None,
     compare: CompareOption = None,
     ci: CiOption = False,
@@ -120,11 +142,15 @@ def export_tables_command(
 
     with _user_errors(out):
         _format(fmt, table_export.FORMATS)
-        settings = analysis_settings(Settings(), ci_method, compare, window)
-        options = display_options(ci, suppress, min_cell)
-        engine = _open(database)
-        tables = study_tables(build_cohort(engine, settings.min_followup_days), settings)
-        paths = table_export.export_tables(build(tables, _label(engine), options), fmt, out)
+        if report is not None:
+            document = _read_report(report)
+        else:
+            settings = analysis_settings(Settings(), ci_method, compare, window)
+            options = display_options(ci, suppress, min_cell)
+            engine = _open(database)
+            tables = study_tables(build_cohort(engine, settings.min_followup_days), settings)
+            document = build(tables, _label(engine), options)
+        paths = table_export.export_tables(document, fmt, out)
     console.print("Written: " + ", ".join(str(p) for p in paths))
 
 
