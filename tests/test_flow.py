@@ -101,7 +101,7 @@ def test_flow_counts_reconcile_with_the_tables(engine: sa.Engine, seed: int) -> 
         save_screenings(conn, screenings)
     cohort = build_cohort(engine)
     tables = study_tables(cohort, Settings())
-    flow = build(tables, "test", read_flow(engine, cohort, load_protocol()))["flow"]
+    flow = build(tables, "test", flow=read_flow(engine, cohort, load_protocol()))["flow"]
 
     verdicts = [seed_verdict(seed_rules(s.values)) for s in screenings]
     failed: Counter[str] = Counter()

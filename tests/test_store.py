@@ -106,3 +106,21 @@ def test_decimals_come_back_exactly(engine: sa.Engine) -> None:
         assert conn.execute(sa.select(schema.visit.c.pain_relief_pct)).scalar_one() == Decimal(
             "33.3"
         )
+
+
+def test_bulk_reads_see_what_was_just_committed(engine: sa.Engine) -> None:
+    """The Arrow reader must not serve a stale file while changes sit in SQLite's WAL."""
+    from sijreg.store.frames import read_frame
+
+    def count() -> int:
+        frame = read_frame(engine, sa.select(schema.patient.c.id))
+        return frame.height
+
+    with engine.begin() as conn:
+        save_patients(conn, [_record()])
+    assert count() == 1
+    second = _record()
+    second.patient["study_id"] = "P2"
+    with engine.begin() as conn:
+        save_patients(conn, [second])
+    assert count() == 2

@@ -6,17 +6,23 @@ registry is counted under the first reason that excludes them.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 import sqlalchemy as sa
 
-from sijreg.analysis.variables import FUSION_FIELDS, PATIENT_FIELDS, PRIOR_FLAGS, VARIABLES
+from sijreg.analysis.describe import members
+from sijreg.analysis.variables import (
+    FUSION_FIELDS,
+    PATIENT_FIELDS,
+    PRIOR_FLAGS,
+    RELIEF,
+    VARIABLES,
+)
 from sijreg.domain import dictionary as dd
 from sijreg.domain.types import Kind
 from sijreg.store import schema
-from sijreg.store.frames import read_frame
+from sijreg.store.frames import Statement, read_frames
 
 DEFAULT_MIN_FOLLOWUP_DAYS = 90
 
@@ -28,6 +34,7 @@ class Exclusion:
     key: str
     label: str
     n: int
+    members: int = field(default=0, compare=False)
 
 
 @dataclass(frozen=True)
@@ -38,61 +45,87 @@ class Cohort:
     registered: int
     exclusions: tuple[Exclusion, ...]
     min_followup_days: int
+    visits: pl.DataFrame = field(default_factory=pl.DataFrame)
+    """Every visit of the analysed patients (patient_id, visit_date, the measures, days)."""
+    registered_members: int = field(default=0, compare=False)
 
     @property
     def n(self) -> int:
         return self.frame.height
 
 
-def _patients(engine: sa.Engine) -> pl.DataFrame:
+def _patients(site_code: str | None) -> Statement:
     p, s = schema.patient, schema.site
-    return read_frame(
-        engine,
-        sa.select(
-            p.c.id.label("patient_id"),
-            s.c.site_code.label("site"),
-            *(p.c[var.name] for var in PATIENT_FIELDS),
-        ).join_from(p, s, s.c.id == p.c.site_id),
-    )
+    statement = sa.select(
+        p.c.id.label("patient_id"),
+        s.c.site_code.label("site"),
+        *(p.c[var.name] for var in PATIENT_FIELDS),
+    ).join_from(p, s, s.c.id == p.c.site_id)
+    return statement if site_code is None else statement.where(s.c.site_code == site_code)
 
 
-def _fusions(engine: sa.Engine) -> pl.DataFrame:
+def _fusions() -> Statement:
     f = schema.fusion
-    return read_frame(engine, sa.select(f.c.patient_id, *(f.c[v.name] for v in FUSION_FIELDS)))
+    return sa.select(f.c.patient_id, *(f.c[v.name] for v in FUSION_FIELDS))
 
 
-def _prior_flags(engine: sa.Engine) -> pl.DataFrame:
-    """One row per patient with any advanced procedure: a boolean column per procedure."""
+def _prior_procedures() -> Statement:
     pp = schema.prior_procedure
-    rows = read_frame(
-        engine,
-        sa.select(pp.c.patient_id, pp.c.procedure).where(
-            pp.c.procedure.in_(dd.ADVANCED_PROCEDURES)
-        ),
+    return sa.select(pp.c.patient_id, pp.c.procedure).where(
+        pp.c.procedure.in_(dd.ADVANCED_PROCEDURES)
     )
+
+
+def _prior_flags(rows: pl.DataFrame) -> pl.DataFrame:
+    """One row per patient with any advanced procedure: a boolean column per procedure."""
     return rows.group_by("patient_id").agg(
         (pl.col("procedure") == flag.name.removeprefix("prior_")).any().alias(flag.name)
         for flag in PRIOR_FLAGS
     )
 
 
-def _visits(engine: sa.Engine) -> pl.DataFrame:
+VISIT_MEASURES = tuple(f.name for f in dd.VISIT.fields if f.kind is not Kind.DATE)
+
+
+def _visits() -> Statement:
+    """Every visit with its measures: read once, for the outcome and for the visit tables."""
     v = schema.visit
-    return read_frame(
-        engine,
-        sa.select(v.c.patient_id, v.c.visit_date.label("last_followup_date"), v.c.pain_relief_pct),
+    return sa.select(v.c.patient_id, v.c.visit_date, *(v.c[name] for name in VISIT_MEASURES))
+
+
+def _typed_visits(frame: pl.DataFrame) -> pl.DataFrame:
+    date = pl.col("visit_date")
+    return frame.with_columns(
+        date.str.to_date("%Y-%m-%d") if frame.schema["visit_date"] == pl.String else date,
+        *(pl.col(name).cast(pl.Float64) for name in VISIT_MEASURES),
     )
 
 
 def _last_followups(visits: pl.DataFrame, fusions: pl.DataFrame) -> pl.DataFrame:
     """Each fused patient's last visit after the fusion date, with its pain relief."""
     return (
-        visits.join(fusions.select("patient_id", "fusion_date"), on="patient_id")
-        .filter(pl.col("last_followup_date") > pl.col("fusion_date"))
-        .sort("patient_id", "last_followup_date")
-        .group_by("patient_id", maintain_order=True)
-        .last()
+        visits.select("patient_id", "visit_date", RELIEF.name)
+        .join(fusions.select("patient_id", "fusion_date"), on="patient_id")
+        .filter(pl.col("visit_date") > pl.col("fusion_date"))
+        .sort("patient_id", "visit_date")
+        .unique("patient_id", keep="last", maintain_order=True)
         .drop("fusion_date")
+        .rename({"visit_date": "last_followup_date"})
+    )
+
+
+def _analysed_visits(visits: pl.DataFrame, analysed: pl.DataFrame) -> pl.DataFrame:
+    """The analysed patients' visits with days since their fusion."""
+    return (
+        visits.join(analysed.select("patient_id", "fusion_date"), on="patient_id", how="inner")
+        .with_columns(
+            (pl.col("visit_date") - pl.col("fusion_date"))
+            .dt.total_days()
+            .cast(pl.Int64)
+            .alias("days_since_fusion")
+        )
+        .drop("fusion_date")
+        .sort("patient_id", "visit_date")
     )
 
 
@@ -119,12 +152,17 @@ def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(casts)
 
 
-def build_cohort(engine: sa.Engine, min_followup_days: int = DEFAULT_MIN_FOLLOWUP_DAYS) -> Cohort:
-    """Read the registry and split it into the analysis cohort and the excluded."""
-    # The four reads are independent and spend their time outside Python: run them together.
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        reads = [pool.submit(read, engine) for read in (_patients, _fusions, _prior_flags, _visits)]
-        patients, fusions, priors, visits = (_normalise(r.result()) for r in reads)
+def build_cohort(
+    engine: sa.Engine,
+    min_followup_days: int = DEFAULT_MIN_FOLLOWUP_DAYS,
+    site_code: str | None = None,
+) -> Cohort:
+    """Read the registry (one site's patients, or all) and split it into cohort and excluded."""
+    patients, fusions, procedures, visits = read_frames(
+        engine, [_patients(site_code), _fusions(), _prior_procedures(), _visits()]
+    )
+    patients, fusions = _normalise(patients), _normalise(fusions)
+    priors, visits = _prior_flags(procedures), _typed_visits(visits)
     every = (
         patients.join(fusions, on="patient_id", how="left")
         .join(priors, on="patient_id", how="left")
@@ -132,6 +170,7 @@ def build_cohort(engine: sa.Engine, min_followup_days: int = DEFAULT_MIN_FOLLOWU
         .with_columns(pl.col(flag.name).fill_null(False) for flag in PRIOR_FLAGS)
         .sort("patient_id")
     ).with_columns(
+        pl.col("patient_id").cast(pl.Int64),
         (pl.col("last_followup_date") - pl.col("fusion_date"))
         .dt.total_days()
         .cast(pl.Int64)
@@ -144,13 +183,28 @@ def build_cohort(engine: sa.Engine, min_followup_days: int = DEFAULT_MIN_FOLLOWU
         no_fusion.sum().alias("a"), no_followup.sum().alias("b"), too_short.sum().alias("c")
     ).row(0)
     exclusions = (
-        Exclusion("no_fusion", "no index fusion recorded", int(counts[0])),
-        Exclusion("no_followup", "no follow-up visit after the fusion", int(counts[1])),
+        Exclusion(
+            "no_fusion", "no index fusion recorded", int(counts[0]), members(every, no_fusion)
+        ),
+        Exclusion(
+            "no_followup",
+            "no follow-up visit after the fusion",
+            int(counts[1]),
+            members(every, no_followup),
+        ),
         Exclusion(
             "short_followup",
             f"the last follow-up less than {min_followup_days} days after the fusion",
             int(counts[2]),
+            members(every, too_short),
         ),
     )
     analysed = every.filter(~no_fusion & ~no_followup & ~too_short)
-    return Cohort(analysed, every.height, exclusions, min_followup_days)
+    return Cohort(
+        analysed,
+        every.height,
+        exclusions,
+        min_followup_days,
+        _analysed_visits(visits, analysed),
+        members(every),
+    )

@@ -9,10 +9,14 @@ for a mean of 12.25 that floating point would hold as 12.2499999.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 
+import numpy as np
 import polars as pl
+
+PATIENT_KEY = "patient_id"
+"""The column that names a patient in every analysis frame."""
 
 
 @dataclass(frozen=True)
@@ -23,6 +27,9 @@ class Continuous:
     missing: int
     mean: Fraction | None
     variance: Fraction | None
+    members: int = field(default=0, compare=False, repr=False)
+    """Who has a value, as a bit set of patient ids (see :func:`members`)."""
+    missing_members: int = field(default=0, compare=False, repr=False)
 
     @property
     def sd(self) -> float | None:
@@ -36,10 +43,31 @@ class Count:
     count: int
     n: int
     missing: int = 0
+    members: int = field(default=0, compare=False, repr=False)
+    """Who is counted, as a bit set of patient ids; disclosure control reads it."""
+    group: int = field(default=0, compare=False, repr=False)
+    missing_members: int = field(default=0, compare=False, repr=False)
 
     @property
     def percent(self) -> Fraction | None:
         return Fraction(100 * self.count, self.n) if self.n else None
+
+
+def members(frame: pl.DataFrame, condition: pl.Expr | None = None) -> int:
+    """The patients of ``frame`` meeting ``condition`` as a bit set (bit i = patient id i).
+
+    Published counts are sizes of such sets; disclosure control compares the sets to
+    find counts one could recover by subtraction. Frames without patient ids give 0.
+    """
+    if PATIENT_KEY not in frame.columns:
+        return 0
+    chosen = frame if condition is None else frame.filter(condition.fill_null(False))
+    ids = chosen.get_column(PATIENT_KEY).cast(pl.Int64).to_numpy()
+    if len(ids) == 0:
+        return 0
+    bits = np.zeros(int(ids.max()) + 1, dtype=bool)
+    bits[ids] = True
+    return int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
 
 
 def _scaled(column: pl.Expr, scale: int) -> pl.Expr:
@@ -57,7 +85,14 @@ def continuous(frame: pl.DataFrame, column: str, scale: int = 1) -> Continuous:
     n, missing, total, squares = (int(x or 0) for x in sums)
     mean = Fraction(total, n * scale) if n else None
     variance = Fraction(n * squares - total * total, n * (n - 1) * scale * scale) if n > 1 else None
-    return Continuous(n, missing, mean, variance)
+    return Continuous(
+        n,
+        missing,
+        mean,
+        variance,
+        members(frame, pl.col(column).is_not_null()),
+        members(frame, pl.col(column).is_null()),
+    )
 
 
 def count(frame: pl.DataFrame, condition: pl.Expr, known: pl.Expr) -> Count:
@@ -65,7 +100,14 @@ def count(frame: pl.DataFrame, condition: pl.Expr, known: pl.Expr) -> Count:
     hits, missing = frame.select(
         (condition & known).fill_null(False).sum().alias("hits"), (~known).sum().alias("missing")
     ).row(0)
-    return Count(int(hits), frame.height, int(missing))
+    return Count(
+        int(hits),
+        frame.height,
+        int(missing),
+        members(frame, condition & known),
+        members(frame),
+        members(frame, ~known),
+    )
 
 
 def at_least(column: str, threshold: Fraction, scale: int) -> pl.Expr:

@@ -15,6 +15,7 @@ import polars as pl
 from sijreg.analysis import describe
 from sijreg.analysis.cohort import DEFAULT_MIN_FOLLOWUP_DAYS, Cohort
 from sijreg.analysis.describe import Continuous, Count
+from sijreg.analysis.inference import ProportionMethod
 from sijreg.analysis.variables import (
     FOLLOWUP_DAYS,
     PRIOR_FLAGS,
@@ -37,6 +38,12 @@ class Settings:
     min_followup_days: int = DEFAULT_MIN_FOLLOWUP_DAYS
     thresholds: tuple[Fraction, ...] = DEFAULT_THRESHOLDS
     subgroup: str = DEFAULT_SUBGROUP
+    ci_method: ProportionMethod = ProportionMethod.WILSON
+    """How proportions' 95% intervals are computed (means always use t)."""
+    compare: tuple[str, ...] = ()
+    """Grouping variables for comparison tables (Table 1 and outcomes by group)."""
+    windows: tuple[int, ...] = (3, 6, 12, 24)
+    """Visit-window centres in months after the fusion (see analysis.visits)."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,8 @@ class Row:
     stat: Continuous | Count
     suffix: str = ""
     section: str | None = None
+    source: pl.Expr | None = field(default=None, compare=False)
+    """Per patient: the value (continuous) or the yes/no (count; null when unknown)."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,8 @@ class Table:
     n: int
     rows: tuple[Row, ...]
     notes: tuple[str, ...] = ()
+    members: int = field(default=0, compare=False)
+    """The patients of the table (a bit set of ids, see describe.members)."""
 
 
 @dataclass(frozen=True)
@@ -89,15 +100,17 @@ def _continuous(
         label or var.heading,
         describe.continuous(frame, var.name, var.scale),
         suffix,
+        source=pl.col(var.name),
     )
 
 
 def _flag(frame: pl.DataFrame, var: Variable, section: str | None = None) -> Row:
     stat = describe.count(frame, pl.col(var.name), pl.col(var.name).is_not_null())
-    return Row(var.name, var.label, stat, section=section)
+    return Row(var.name, var.label, stat, section=section, source=pl.col(var.name))
 
 
-def _levels(frame: pl.DataFrame, var: Variable) -> list[tuple[str, str]]:
+def levels(frame: pl.DataFrame, var: Variable) -> list[tuple[str, str]]:
+    """(code, label) of a categorical variable: the dictionary's choices, or the sites present."""
     if var is SITE:
         present = frame.get_column(var.name).drop_nulls().unique().sort().to_list()
         return [(str(code), str(code)) for code in present]
@@ -112,6 +125,7 @@ def _prior_combinations(frame: pl.DataFrame) -> tuple[Row, str]:
         "Two or more prior procedures",
         describe.count(frame, pl.sum_horizontal(flags) >= 2, pl.lit(True)),
         section="Past procedural history",
+        source=pl.sum_horizontal(flags) >= 2,
     )
     combos = several.group_by([v.name for v in PRIOR_FLAGS]).len().sort("len", descending=True)
     parts = []
@@ -133,8 +147,9 @@ def table1(frame: pl.DataFrame) -> Table:
             f"sex.{code}",
             f"{sex.label}, {label}",
             describe.count(frame, pl.col("sex") == code, pl.col("sex").is_not_null()),
+            source=pl.col("sex") == code,
         )
-        for code, label in _levels(frame, sex)
+        for code, label in levels(frame, sex)
     ]
     rows.append(_continuous(frame, VARIABLES["bmi"]))
     rows.append(_flag(frame, VARIABLES["fbss"]))
@@ -148,6 +163,7 @@ def table1(frame: pl.DataFrame) -> Table:
         frame.height,
         tuple(rows),
         (note,) if note else (),
+        describe.members(frame),
     )
 
 
@@ -159,13 +175,13 @@ def outcome_rows(frame: pl.DataFrame, thresholds: tuple[Fraction, ...]) -> list[
     known = pl.col(RELIEF.name).is_not_null()
     for threshold in thresholds:
         text = threshold_text(threshold)
+        responder = describe.at_least(RELIEF.name, threshold, RELIEF.scale)
         rows.append(
             Row(
                 f"responders_{text}",
                 f"Greater than or equal to {text}%",
-                describe.count(
-                    frame, describe.at_least(RELIEF.name, threshold, RELIEF.scale), known
-                ),
+                describe.count(frame, responder, known),
+                source=responder,
             )
         )
     return rows
@@ -177,7 +193,24 @@ def table2(frame: pl.DataFrame, thresholds: tuple[Fraction, ...]) -> Table:
         "Clinical outcomes following sacroiliac joint fusion",
         frame.height,
         tuple(outcome_rows(frame, thresholds)),
+        members=describe.members(frame),
     )
+
+
+def groups(frame: pl.DataFrame, var: Variable) -> list[tuple[str, str, pl.Expr]]:
+    """(code, label, condition) of each group a variable splits a cohort into.
+
+    Yes/no variables give 'yes' and 'no'; patients whose value is missing are in none.
+    """
+    if var.kind is Kind.BOOLEAN:
+        return [
+            ("yes", f"{var.label}: yes", pl.col(var.name).fill_null(False)),
+            ("no", f"{var.label}: no", (~pl.col(var.name)).fill_null(False)),
+        ]
+    return [
+        (code, f"{var.label}: {label}", (pl.col(var.name) == code).fill_null(False))
+        for code, label in levels(frame, var)
+    ]
 
 
 def table3(
@@ -185,7 +218,7 @@ def table3(
 ) -> tuple[tuple[str, Table], ...]:
     """Table 2 and follow-up time within each level of ``subgroup`` (yes only for yes/no)."""
     if subgroup.kind is Kind.BOOLEAN:
-        levels = [
+        panel_levels = [
             (
                 "yes",
                 pl.col(subgroup.name).fill_null(False),
@@ -193,12 +226,12 @@ def table3(
             )
         ]
     else:
-        levels = [
+        panel_levels = [
             (code, pl.col(subgroup.name) == code, f"{subgroup.label}: {label}")
-            for code, label in _levels(frame, subgroup)
+            for code, label in levels(frame, subgroup)
         ]
     panels = []
-    for code, condition, description in levels:
+    for code, condition, description in panel_levels:
         part = frame.filter(condition)
         rows = [*outcome_rows(part, thresholds), _continuous(part, FOLLOWUP_DAYS)]
         panels.append(
@@ -209,6 +242,7 @@ def table3(
                     f"Clinical outcomes following sacroiliac joint fusion in {description}",
                     part.height,
                     tuple(rows),
+                    members=describe.members(part),
                 ),
             )
         )

@@ -24,13 +24,17 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sijreg import __version__
 from sijreg.analysis.cohort import DEFAULT_MIN_FOLLOWUP_DAYS, build_cohort
 from sijreg.analysis.flow import read_flow
+from sijreg.analysis.inference import ProportionMethod
 from sijreg.analysis.tables import DEFAULT_SUBGROUP, Settings, study_tables
 from sijreg.analysis.variables import grouping_variable
+from sijreg.cli import analysis
 from sijreg.domain.protocol import Protocol, ProtocolError
 from sijreg.interop.problems import InputRejected
 from sijreg.interop.protocol_file import load_protocol
 from sijreg.interop.sheet import import_sheet
 from sijreg.report import dictionary_doc, terminal
+from sijreg.report.disclosure import DEFAULT_MIN_CELL
+from sijreg.report.document import Options
 from sijreg.store.database import DatabaseError, open_database
 from sijreg.store.screenings import judge, load_screenings, save_screenings
 from sijreg.store.writer import save_patients
@@ -138,7 +142,12 @@ def _settings(min_followup_days: int, thresholds: list[float] | None, subgroup: 
 
 
 def _report(
-    engine: sa.Engine, out: Path, settings: Settings, quiet: bool, protocol: Protocol
+    engine: sa.Engine,
+    out: Path,
+    settings: Settings,
+    quiet: bool,
+    protocol: Protocol,
+    options: Options | None = None,
 ) -> None:
     # The renderers pull in matplotlib, a slow import that holds the interpreter lock;
     # the database reads mostly do not. Importing while reading saves a second at scale.
@@ -150,7 +159,7 @@ def _report(
     write = loading.result()
     renderers.shutdown()
     with _step("Writing the report"):
-        document = write.write_report(tables, out, _label(engine), flow)
+        document = write.write_report(tables, out, _label(engine), options, flow=flow)
     if not quiet:
         terminal.show(document, console)
     console.print(f"Report written to {out}/ ({', '.join(write.FILES)})")
@@ -206,13 +215,23 @@ def report(
     subgroup: SubgroupOption = DEFAULT_SUBGROUP,
     quiet: QuietOption = False,
     protocol_file: ProtocolOption = None,
+    ci: analysis.CiOption = False,
+    ci_method: analysis.CiMethodOption = ProportionMethod.WILSON,
+    compare: analysis.CompareOption = None,
+    window: analysis.WindowOption = None,
+    suppress: analysis.SuppressOption = False,
+    min_cell: analysis.MinCellOption = DEFAULT_MIN_CELL,
 ) -> None:
-    """Compute the study's Tables 1-3 and the study flow, and write the report."""
+    """Compute the study's Tables 1-3, the study flow and the further analyses; write the report."""
     try:
         settings = _settings(min_followup_days, threshold, subgroup)
+        settings = analysis.analysis_settings(settings, ci_method, compare, window)
+        options = analysis.display_options(ci, suppress, min_cell)
         protocol = load_protocol(protocol_file)
         engine = _open(database, create=False)
-        _report(engine, out, settings, quiet, protocol)
+        _report(engine, out, settings, quiet, protocol, options)
+    except ValueError as error:
+        raise _fail(str(error)) from None
     except (UserError, DatabaseError, ProtocolError) as error:
         raise _fail(str(error)) from None
     except OSError as error:
@@ -269,6 +288,9 @@ def demo(
 def dictionary() -> None:
     """Print the data dictionary as Markdown (the source of docs/data-dictionary.md)."""
     typer.echo(dictionary_doc.render(), nl=False)
+
+
+app.add_typer(analysis.export_app, name="export")
 
 
 def main() -> None:

@@ -6,85 +6,150 @@ it too, so every output shows the same figures. docs/report.md documents the key
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sijreg import __version__
-from sijreg.analysis.describe import Continuous, Count
+from sijreg.analysis import extended as ext
+from sijreg.analysis.describe import Count
 from sijreg.analysis.flow import Flow
+from sijreg.analysis.provenance import provenance
 from sijreg.analysis.tables import Row, StudyTables, Table, threshold_text
-from sijreg.report.spss import display
+from sijreg.domain.protocol import Protocol
+from sijreg.report import sections
+from sijreg.report.disclosure import Cells, Weight
+from sijreg.report.fields import row_fields
 
 FORMAT = "sijreg.tables"
 FORMAT_VERSION = 1
 
 
-def _row(row: Row) -> dict[str, Any]:
-    stat = row.stat
+@dataclass(frozen=True)
+class Options:
+    """How a report is shown: intervals in the displayed tables, small-cell suppression."""
+
+    ci: bool = False
+    min_cell: int | None = None
+    """Counts from 1 to min_cell - 1 are suppressed; None shows every count."""
+
+
+def _row(row: Row, tables: StudyTables, cells: Cells) -> dict[str, Any]:
     out: dict[str, Any] = {"label": row.label}
     if row.section:
         out["section"] = row.section
-    if isinstance(stat, Continuous):
-        out |= {
-            "type": "continuous",
-            "n": stat.n,
-            "missing": stat.missing,
-            "mean": None if stat.mean is None else float(stat.mean),
-            "sd": stat.sd,
-        }
-    else:
-        assert isinstance(stat, Count)
-        out |= {
-            "type": "count",
-            "count": stat.count,
-            "n": stat.n,
-            "missing": stat.missing,
-            "percent": None if stat.percent is None else float(stat.percent),
-        }
-    out["display"] = display(stat, row.suffix)
-    return out
+    fields = row_fields(row.stat, row.suffix, tables, cells)
+    keys = ("type", "n", "missing", "mean", "sd", "display")
+    if isinstance(row.stat, Count):
+        keys = ("type", "count", "n", "missing", "percent", "display")
+    return out | {k: fields[k] for k in keys} | {k: v for k, v in fields.items() if k not in keys}
 
 
-def _table(table: Table) -> dict[str, Any]:
+def method_note(tables: StudyTables) -> str:
+    """The sentence under each table that names the interval methods."""
+    method = tables.settings.ci_method.value
+    name = (
+        "Wilson score interval without continuity correction"
+        if method == "wilson"
+        else "Clopper-Pearson exact interval"
+    )
+    return f"95% CI: means, t distribution (n - 1 df); percentages, {name}, of the group's n."
+
+
+def _table(table: Table, tables: StudyTables, cells: Cells) -> dict[str, Any]:
+    notes = list(table.notes)
+    if cells.min_cell and table.key == "table1" and notes:
+        notes = ["Combinations of prior procedures are not listed under small-cell suppression."]
+    n = cells.count(table.members, table.n, Weight.COHORT)
+    rows = {row.key: _row(row, tables, cells) for row in table.rows}
+    for row in rows.values():  # a label such as 'relief (%), mean (n=7)' shows the n too
+        row["label"] = row["label"].replace(f"(n={table.n})", f"(n={n})")
     return {
         "title": table.title,
-        "n": table.n,
-        "rows": {row.key: _row(row) for row in table.rows},
-        "notes": list(table.notes),
+        "n": n,
+        "rows": rows,
+        "notes": notes,
+        "ci_note": method_note(tables),
     }
 
 
-def build(tables: StudyTables, database: str, flow: Flow | None = None) -> dict[str, Any]:
-    """The whole report as JSON-ready data; with ``flow``, the study flow under "flow"."""
-    cohort = tables.cohort
+def _settings(tables: StudyTables, options: Options) -> dict[str, Any]:
     settings = tables.settings
-    document = {
+    return {
+        "min_followup_days": settings.min_followup_days,
+        "thresholds": [float(t) for t in settings.thresholds],
+        "subgroup": settings.subgroup,
+        "sd": "sample (n - 1)",
+        "percent_of": "the group's n",
+        "rounding": "half away from zero, 1 decimal",
+        "confidence": 0.95,
+        "ci_mean": "t",
+        "ci_method": settings.ci_method.value,
+        "compare": list(settings.compare),
+        "visit_windows_months": list(settings.windows),
+        "p_values": "two-sided; '<0.001', else 3 decimals",
+        "show_ci": options.ci,
+        "suppress_small_cells": options.min_cell,
+    }
+
+
+def _build(
+    tables: StudyTables,
+    database: str,
+    options: Options,
+    cells: Cells,
+    more: ext.Extended,
+    protocol: Protocol | None,
+) -> dict[str, Any]:
+    cohort = tables.cohort
+    settings = _settings(tables, options)
+    return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "software": {"name": "sijreg", "version": __version__},
         "database": database,
-        "settings": {
-            "min_followup_days": settings.min_followup_days,
-            "thresholds": [float(t) for t in settings.thresholds],
-            "subgroup": settings.subgroup,
-            "sd": "sample (n - 1)",
-            "percent_of": "the group's n",
-            "rounding": "half away from zero, 1 decimal",
-        },
+        "settings": settings,
         "cohort": {
-            "registered": cohort.registered,
-            "analysed": cohort.n,
-            "excluded": {e.key: {"label": e.label, "n": e.n} for e in cohort.exclusions},
+            "registered": cells.count(cohort.registered_members, cohort.registered, Weight.GROUP),
+            "analysed": cells.count(tables.table1.members, cohort.n, Weight.COHORT),
+            "excluded": {
+                e.key: {"label": e.label, "n": cells.count(e.members, e.n, Weight.DETAIL)}
+                for e in cohort.exclusions
+            },
         },
-        "table1": _table(tables.table1),
-        "table2": _table(tables.table2),
+        "table1": _table(tables.table1, tables, cells),
+        "table2": _table(tables.table2, tables, cells),
         "table3": {
             "subgroup": {"variable": tables.subgroup.name, "label": tables.subgroup.label},
-            "panels": {code: _table(panel) for code, panel in tables.table3},
+            "panels": {code: _table(panel, tables, cells) for code, panel in tables.table3},
         },
-        "threshold_keys": [f"responders_{threshold_text(t)}" for t in settings.thresholds],
+        "threshold_keys": [f"responders_{threshold_text(t)}" for t in tables.settings.thresholds],
+        **sections.build(more, tables, cells),
+        "provenance": provenance(cohort, settings, protocol),
     }
-    if flow is not None:
+
+
+def build(
+    tables: StudyTables,
+    database: str,
+    options: Options | None = None,
+    record: Cells | None = None,
+    *,
+    flow: Flow | None = None,
+) -> dict[str, Any]:
+    """The whole report as JSON-ready data (suppressed throughout when options ask for it).
+
+    ``record``, when given, receives every published count's patient set (for audits).
+    With ``flow``, the study flow goes under "flow", unless counts are suppressed.
+    """
+    options = options or Options()
+    more = ext.extended(tables)
+    cells = record if record is not None else Cells()
+    protocol = flow.protocol if flow is not None else None
+    document = _build(tables, database, options, cells, more, protocol)
+    if options.min_cell is not None:
+        decided = cells.decided(options.min_cell)
+        document = _build(tables, database, options, decided, more, protocol)
+    if flow is not None and options.min_cell is None:
         document["flow"] = flow.as_dict()
     return document
 
@@ -132,66 +197,10 @@ def cohort_sentence(document: dict[str, Any]) -> str:
     return text + ("; left out: " + "; ".join(left) if left else "; none left out") + "."
 
 
-@dataclass(frozen=True)
-class FlowStage:
-    """A stage of the flow and who leaves or joins between it and the next."""
-
-    box: str
-    leaving: list[str] = field(default_factory=list)
-    joining: list[str] = field(default_factory=list)
-
-
-def flow_stages(flow: dict[str, Any]) -> list[FlowStage]:
-    """The flow's stages in order, worded once for the figure and the text reports.
-
-    Sub-items of a note start with two spaces.
-    """
-    enrolled = flow["enrolled"]
-    not_eligible = flow["not_eligible"]
-    incomplete = flow["incomplete"]
-    screened = [f"Not eligible: {not_eligible['n']}"]
-    screened += [f"  {c['label']}: {c['n']}" for c in not_eligible["by_criterion"].values()]
-    screened.append(f"Screening incomplete: {incomplete['n']}")
-    screened += [
-        f"  cannot decide {c['label'][0].lower()}{c['label'][1:]}: {c['n']}"
-        for c in incomplete["by_criterion"].values()
-    ]
-    joining = [f"Enrolled without a screening record: {enrolled['without_screening_record']}"]
-    joining += [
-        f"Enrolled {what}: {n}"
-        for what, n in (
-            ("although not eligible at screening", enrolled["not_eligible_at_screening"]),
-            ("with an incomplete screening", enrolled["incomplete_screening"]),
-        )
-        if n
-    ]
-    return [
-        FlowStage(f"Screened: {flow['screened']}", screened),
-        FlowStage(
-            f"Eligible: {flow['eligible']}",
-            [f"Eligible, not enrolled: {flow['eligible_not_enrolled']}"],
-            joining,
-        ),
-        FlowStage(
-            f"Enrolled (registered): {enrolled['n']}",
-            [f"Not fused ({flow['not_fused']['label']}): {flow['not_fused']['n']}"],
-        ),
-        FlowStage(
-            f"Fused: {flow['fused']}",
-            [f"Left out, {e['label']}: {e['n']}" for e in flow["not_followed"].values()],
-        ),
-        FlowStage(
-            f"Followed ≥ {flow['min_followup_days']} days, analysed (Tables 1-3): "
-            f"{flow['analysed']}"
-        ),
-    ]
-
-
-def flow_caption(flow: dict[str, Any]) -> str:
-    """Which protocol judged the screenings in the flow."""
-    protocol = flow["protocol"]
+def provenance_line(document: dict[str, Any]) -> str:
+    """'Data fingerprint sha256:… · sijreg 0.1.0 · protocol none · settings in tables.json'."""
+    p = document["provenance"]
     return (
-        f"Screenings judged by protocol {protocol['id']} version {protocol['version']} "
-        f"(sha256 {protocol['sha256'][:12]}); a screening that fails several criteria is "
-        "counted under each."
+        f"Data fingerprint {p['data_fingerprint']} · sijreg {p['software']['version']} · "
+        f"protocol {p['protocol_version']} · method settings in tables.json"
     )

@@ -9,35 +9,61 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from sijreg.report import charts
-from sijreg.report.document import cohort_sentence, flow_caption, lines, tables_in_order
+from sijreg.report.document import cohort_sentence, provenance_line
+from sijreg.report.flow import flow_caption
+from sijreg.report.grids import extra_grids, study_grids
 
 _ENV = Environment(
     loader=PackageLoader("sijreg.report", "templates"), autoescape=select_autoescape(["html", "j2"])
 )
 
 
-def render(document: dict[str, Any], frame: pl.DataFrame) -> str:
-    tables = []
-    for caption, table in tables_in_order(document):
-        rendered = lines(table)
-        tables.append(
+def render(document: dict[str, Any], frame: pl.DataFrame, visits: pl.DataFrame) -> str:
+    """The page; the per-visit scatter only when the report is not suppressed."""
+    figures = [
+        (
+            "histogram",
+            "Patient-reported pain relief at the last follow-up.",
+            charts.relief_histogram(document),
+        ),
+        (
+            "responders",
+            "Responders at each threshold (inclusive).",
+            charts.responder_bars(document),
+        ),
+        (
+            "responder-curve",
+            "Share of patients with relief at least x, for x from 0 to 100 "
+            f"(pointwise 95% {document['responders']['method']} band; denominator: "
+            f"{document['responders']['denominator']}).",
+            charts.responder_curve(document),
+        ),
+        ("sites", "Pain relief by site, with pooled estimates.", charts.site_forest(document)),
+    ]
+    if "flow" in document:
+        figures.append(
             (
-                caption,
-                {
-                    "lines": rendered,
-                    "notes": table["notes"],
-                    "with_missing": any(m for _, _, m in rendered),
-                },
+                "flow",
+                "Study flow: screened, eligible, enrolled, fused and analysed, with the reasons "
+                f"for every drop. {flow_caption(document['flow'])}",
+                charts.flow_diagram(document["flow"]),
+            )
+        )
+    if document["settings"].get("suppress_small_cells") is None:
+        figures.append(
+            (
+                "relief-over-time",
+                "Pain relief against days since fusion: every visit and the last follow-up.",
+                charts.relief_over_time(frame, visits),
             )
         )
     return _ENV.get_template("report.html.j2").render(
         cohort_sentence=cohort_sentence(document),
-        tables=tables,
-        histogram=Markup(charts.relief_histogram(frame)),
-        responders=Markup(charts.responder_bars(document)),
-        flow=Markup(charts.flow_diagram(document["flow"])) if "flow" in document else None,
-        flow_caption=flow_caption(document["flow"]) if "flow" in document else "",
+        tables=study_grids(document),
+        extra=extra_grids(document),
+        figures=[(key, caption, Markup(svg)) for key, caption, svg in figures],
         settings=document["settings"],
         software=document["software"],
         database=document["database"],
+        provenance=provenance_line(document),
     )

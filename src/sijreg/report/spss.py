@@ -57,3 +57,20 @@ def count_percent(stat: Count, places: int = 1) -> str:
 def display(stat: Continuous | Count, suffix: str = "") -> str:
     """The table cell for a statistic."""
     return mean_sd(stat, suffix) if isinstance(stat, Continuous) else count_percent(stat)
+
+
+def p_value(p: float) -> str:
+    """A p-value as journals print it: '<0.001', else three decimals ('0.046', '1.000')."""
+    if p < 0.001:
+        return "<0.001"
+    return round_half_away(Fraction(p), 3)
+
+
+def number(value: float, places: int = 1) -> str:
+    """A float shown like every other figure: rounded half away from zero."""
+    return round_half_away(Fraction(value), places)
+
+
+def interval(low: float, high: float, places: int = 1) -> str:
+    """'62.2 to 73.0': a confidence interval (an en dash would be ambiguous with negatives)."""
+    return f"{number(low, places)} to {number(high, places)}"

@@ -14,14 +14,21 @@ FILES = ("report.html", "tables.md", "tables.json")
 
 
 def write_report(
-    tables: StudyTables, out: Path, database: str, flow: Flow | None = None
+    tables: StudyTables,
+    out: Path,
+    database: str,
+    options: document.Options | None = None,
+    *,
+    flow: Flow | None = None,
 ) -> dict[str, Any]:
     """Write the three report files into ``out`` (created if needed); return the document."""
-    doc = document.build(tables, database, flow)
+    doc = document.build(tables, database, options, flow=flow)
     out.mkdir(parents=True, exist_ok=True)
     (out / "tables.json").write_text(
         json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
     )
     (out / "tables.md").write_text(markdown.render(doc), encoding="utf-8")
-    (out / "report.html").write_text(html.render(doc, tables.cohort.frame), encoding="utf-8")
+    (out / "report.html").write_text(
+        html.render(doc, tables.cohort.frame, tables.cohort.visits), encoding="utf-8"
+    )
     return doc

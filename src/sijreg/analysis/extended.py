@@ -1,0 +1,90 @@
+"""Everything the report shows beyond Tables 1-3, computed from the same cohort."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import polars as pl
+from scipy import stats
+
+from sijreg.analysis import responders, sites, visits
+from sijreg.analysis.compare import Comparison, compare
+from sijreg.analysis.describe import Continuous, members
+from sijreg.analysis.missing import MissingRow, missing_table
+from sijreg.analysis.responders import Curve, Histogram
+from sijreg.analysis.tables import StudyTables, groups
+from sijreg.analysis.variables import FOLLOWUP_DAYS, RELIEF, grouping_variable
+
+
+@dataclass(frozen=True)
+class Correlation:
+    """Spearman's rank correlation of relief with follow-up time (last visit)."""
+
+    n: int
+    members: int
+    rho: float | None
+    p: float | None
+
+
+@dataclass(frozen=True)
+class Extended:
+    comparisons: tuple[Comparison, ...]
+    curve: Curve
+    subgroup_curves: tuple[tuple[str, str, Curve], ...]
+    histogram: Histogram
+    subgroup_histograms: tuple[tuple[str, str, Histogram], ...]
+    over_time: tuple[visits.WindowResult, ...]
+    baseline: dict[str, Continuous]
+    relief_vs_time: Correlation
+    sites: sites.SiteAnalysis
+    missing_sites: tuple[str, ...]
+    missing: tuple[MissingRow, ...]
+
+
+def correlation(frame: pl.DataFrame) -> Correlation:
+    """Does relief depend on how long after the fusion it was asked? (last follow-up)"""
+    both = pl.col(RELIEF.name).is_not_null() & pl.col(FOLLOWUP_DAYS.name).is_not_null()
+    data = frame.filter(both)
+    if data.height < 3:
+        return Correlation(data.height, members(frame, both), None, None)
+    result = stats.spearmanr(
+        data.get_column(RELIEF.name).to_numpy(), data.get_column(FOLLOWUP_DAYS.name).to_numpy()
+    )
+    rho, p = float(result.statistic), float(result.pvalue)
+    if not (math.isfinite(rho) and math.isfinite(p)):  # constant relief or follow-up
+        return Correlation(data.height, members(frame, both), None, None)
+    return Correlation(data.height, members(frame, both), rho, p)
+
+
+def extended(tables: StudyTables) -> Extended:
+    settings = tables.settings
+    frame = tables.cohort.frame
+    method = settings.ci_method
+    missing_sites, missing = missing_table(frame)
+    return Extended(
+        comparisons=tuple(
+            compare(frame, grouping_variable(name), settings.thresholds)
+            for name in settings.compare
+        ),
+        curve=responders.curve(frame, method),
+        subgroup_curves=tuple(
+            (code, label, responders.curve(frame.filter(cond), method))
+            for code, label, cond in groups(frame, tables.subgroup)
+        ),
+        histogram=responders.histogram(frame),
+        subgroup_histograms=tuple(
+            (code, label, responders.histogram(frame.filter(cond)))
+            for code, label, cond in groups(frame, tables.subgroup)
+        ),
+        over_time=visits.over_time(tables.cohort.visits, settings.windows)
+        if tables.cohort.visits.height
+        else (),
+        baseline=visits.baseline_measures(tables.cohort.visits)
+        if tables.cohort.visits.height
+        else {},
+        relief_vs_time=correlation(frame),
+        sites=sites.by_site(frame),
+        missing_sites=missing_sites,
+        missing=missing,
+    )

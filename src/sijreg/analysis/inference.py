@@ -1,0 +1,165 @@
+"""Confidence intervals, two-group tests and standardized differences.
+
+Pure functions over numbers and NumPy arrays; the rules that choose a test are
+stated here once (docs/analysis.md repeats them for readers).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import StrEnum
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy import stats
+
+CONFIDENCE = 0.95
+NORMALITY_ALPHA = 0.05
+"""Shapiro-Wilk p below this in any group sends a continuous comparison to a rank test."""
+MIN_EXPECTED = 5
+"""An expected cell count below this sends a 2 x 2 comparison to Fisher's exact test."""
+
+
+class ProportionMethod(StrEnum):
+    """How a proportion's confidence interval is computed."""
+
+    WILSON = "wilson"
+    """Wilson score interval without continuity correction (the default)."""
+    CLOPPER_PEARSON = "clopper-pearson"
+    """The exact (conservative) binomial interval from beta quantiles."""
+
+
+@dataclass(frozen=True)
+class Interval:
+    low: float
+    high: float
+    method: str
+
+
+def mean_interval(n: int, mean: float, sd: float | None) -> Interval | None:
+    """The t interval of a mean: mean ± t(0.975, n - 1) · sd / √n; none below n = 2."""
+    if n < 2 or sd is None:
+        return None
+    half = float(stats.t.ppf((1 + CONFIDENCE) / 2, n - 1)) * sd / math.sqrt(n)
+    return Interval(mean - half, mean + half, "t")
+
+
+def proportion_interval(
+    count: int, n: int, method: ProportionMethod = ProportionMethod.WILSON
+) -> Interval | None:
+    """The interval of count / n as a proportion (0-1); none when n is 0."""
+    if n == 0:
+        return None
+    if method is ProportionMethod.CLOPPER_PEARSON:
+        alpha = 1 - CONFIDENCE
+        low = 0.0 if count == 0 else float(stats.beta.ppf(alpha / 2, count, n - count + 1))
+        high = 1.0 if count == n else float(stats.beta.ppf(1 - alpha / 2, count + 1, n - count))
+        return Interval(low, high, method.value)
+    z = float(stats.norm.ppf((1 + CONFIDENCE) / 2))
+    p = count / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return Interval(max(0.0, centre - half), min(1.0, centre + half), method.value)
+
+
+def proportion_band(
+    counts: NDArray[np.int64], n: int, method: ProportionMethod = ProportionMethod.WILSON
+) -> tuple[list[float], list[float]]:
+    """Pointwise intervals (0-1) for several counts of the same n, as two lists."""
+    intervals = [proportion_interval(int(c), n, method) for c in counts]
+    return (
+        [i.low if i else math.nan for i in intervals],
+        [i.high if i else math.nan for i in intervals],
+    )
+
+
+class StatTest(StrEnum):
+    """The tests a comparison can use; the value is the name shown in a table."""
+
+    WELCH = "Welch t-test"
+    MANN_WHITNEY = "Mann-Whitney U"
+    ANOVA = "one-way ANOVA"
+    KRUSKAL = "Kruskal-Wallis"
+    CHI_SQUARE = "chi-square"
+    FISHER = "Fisher's exact"
+    PAIRED_T = "paired t-test"
+    WILCOXON = "Wilcoxon signed-rank"
+
+
+@dataclass(frozen=True)
+class TestResult:
+    test: StatTest
+    p: float
+
+
+def looks_normal(values: NDArray[np.float64]) -> bool:
+    """Shapiro-Wilk does not reject normality (needs 3 values; constant data are not normal)."""
+    if len(values) < 3 or np.ptp(values) == 0:
+        return False
+    return bool(stats.shapiro(values).pvalue >= NORMALITY_ALPHA)
+
+
+def compare_continuous(groups: list[NDArray[np.float64]]) -> TestResult | None:
+    """Welch (two groups) or ANOVA when every group looks normal, else Mann-Whitney / Kruskal.
+
+    Groups without values are left out; None when fewer than two groups remain or
+    every value is the same (no test can tell the groups apart).
+    """
+    groups = [g for g in groups if len(g) > 0]
+    if len(groups) < 2 or np.ptp(np.concatenate(groups)) == 0:
+        return None
+    normal = all(looks_normal(g) for g in groups)
+    if len(groups) == 2:
+        if normal:
+            welch = stats.ttest_ind(*groups, equal_var=False)
+            return TestResult(StatTest.WELCH, float(welch.pvalue))
+        ranks = stats.mannwhitneyu(*groups, alternative="two-sided")
+        return TestResult(StatTest.MANN_WHITNEY, float(ranks.pvalue))
+    if normal:
+        return TestResult(StatTest.ANOVA, float(stats.f_oneway(*groups).pvalue))
+    return TestResult(StatTest.KRUSKAL, float(stats.kruskal(*groups).pvalue))
+
+
+def compare_counts(table: NDArray[np.int64]) -> TestResult | None:
+    """Groups in columns, outcome yes/no (or levels) in rows.
+
+    A 2 x 2 table with an expected count below 5 gets Fisher's exact test, any other
+    table Pearson's chi-square without Yates' correction. Groups without known values
+    are left out; None when fewer than two remain or an outcome row is empty.
+    """
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[0] < 2 or table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
+        return None
+    expected = stats.contingency.expected_freq(table)
+    if table.shape == (2, 2) and (expected < MIN_EXPECTED).any():
+        return TestResult(StatTest.FISHER, float(stats.fisher_exact(table).pvalue))
+    chi2 = stats.chi2_contingency(table, correction=False)
+    return TestResult(StatTest.CHI_SQUARE, float(chi2.pvalue))
+
+
+def compare_paired(differences: NDArray[np.float64]) -> tuple[TestResult, TestResult] | None:
+    """Paired t-test and Wilcoxon signed-rank test of within-patient changes."""
+    if len(differences) < 2:
+        return None
+    t = float(stats.ttest_1samp(differences, 0.0).pvalue)
+    if np.all(differences == 0):
+        return TestResult(StatTest.PAIRED_T, t), TestResult(StatTest.WILCOXON, 1.0)
+    w = float(stats.wilcoxon(differences).pvalue)
+    return TestResult(StatTest.PAIRED_T, t), TestResult(StatTest.WILCOXON, w)
+
+
+def smd_continuous(a: NDArray[np.float64], b: NDArray[np.float64]) -> float | None:
+    """(mean a - mean b) / √((sd a² + sd b²) / 2), sample SDs; none if undefined."""
+    if len(a) < 2 or len(b) < 2:
+        return None
+    pooled = math.sqrt((float(np.var(a, ddof=1)) + float(np.var(b, ddof=1))) / 2)
+    if pooled == 0:
+        return None
+    return (float(np.mean(a)) - float(np.mean(b))) / pooled
+
+
+def smd_proportion(p_a: float, p_b: float) -> float | None:
+    """(p a - p b) / √((p a (1 - p a) + p b (1 - p b)) / 2); none if both are 0 or 1."""
+    pooled = math.sqrt((p_a * (1 - p_a) + p_b * (1 - p_b)) / 2)
+    return None if pooled == 0 else (p_a - p_b) / pooled

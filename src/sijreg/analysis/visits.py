@@ -1,0 +1,137 @@
+"""Outcomes over time: visits in windows after the fusion, and paired change from baseline.
+
+Window rule: window centres are months after the fusion (default 3, 6, 12, 24; a
+month is 30.4375 days). A window runs from the midpoint with the previous centre
+(half the first centre, for the first window) up to, not including, the midpoint
+with the next centre (for the last: the centre plus half the gap to the previous).
+When a patient has several visits in one window, the one closest to the centre is
+taken; of two equally close, the earlier. Baseline is the patient's last visit on
+or before the fusion date.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from sijreg.analysis import describe, inference
+from sijreg.analysis.describe import Continuous
+from sijreg.analysis.inference import TestResult
+from sijreg.domain import dictionary as dd
+
+DAYS_PER_MONTH = 30.4375
+MEASURES = ("pain_relief_pct", "nrs_pain", "odi")
+"""Measures followed over time; relief has no baseline (it is itself a change)."""
+
+
+@dataclass(frozen=True)
+class Window:
+    months: int
+    start_day: int
+    end_day: int
+    """Days since fusion: start inclusive, end exclusive."""
+
+    @property
+    def target_day(self) -> float:
+        return self.months * DAYS_PER_MONTH
+
+    @property
+    def key(self) -> str:
+        return f"m{self.months}"
+
+
+def windows(months: tuple[int, ...]) -> tuple[Window, ...]:
+    """The windows around each centre, by the rule in the module docstring."""
+    centres = sorted(set(months))
+    if not centres or centres[0] <= 0:
+        raise ValueError("visit windows must be positive numbers of months")
+    bounds = [centres[0] / 2]
+    bounds += [(a + b) / 2 for a, b in itertools.pairwise(centres)]
+    bounds.append(centres[-1] + (centres[-1] - bounds[-1]))
+    return tuple(
+        Window(m, round(lo * DAYS_PER_MONTH), round(hi * DAYS_PER_MONTH))
+        for m, lo, hi in zip(centres, bounds, bounds[1:], strict=False)
+    )
+
+
+@dataclass(frozen=True)
+class Paired:
+    """Change from baseline in one window, among patients with both values."""
+
+    change: Continuous
+    ci: inference.Interval | None
+    t_test: TestResult | None
+    wilcoxon: TestResult | None
+
+
+@dataclass(frozen=True)
+class WindowResult:
+    window: Window
+    measures: dict[str, Continuous]
+    paired: dict[str, Paired]
+
+
+def baseline(visits: pl.DataFrame) -> pl.DataFrame:
+    """Each patient's last visit on or before the fusion."""
+    return (
+        visits.filter(pl.col("days_since_fusion") <= 0)
+        .sort("patient_id", "days_since_fusion")
+        .group_by("patient_id", maintain_order=True)
+        .last()
+    )
+
+
+def in_window(visits: pl.DataFrame, window: Window) -> pl.DataFrame:
+    """Per patient the visit of the window closest to its centre (the earlier on a tie)."""
+    days = pl.col("days_since_fusion")
+    return (
+        visits.filter((days >= window.start_day) & (days < window.end_day))
+        .with_columns((days - window.target_day).abs().alias("_distance"))
+        .sort("patient_id", "_distance", "days_since_fusion")
+        .group_by("patient_id", maintain_order=True)
+        .first()
+        .drop("_distance")
+    )
+
+
+def _paired(chosen: pl.DataFrame, base: pl.DataFrame, measure: str) -> Paired:
+    scale = dd.field(measure).scale
+    both = chosen.select("patient_id", measure).join(
+        base.select("patient_id", pl.col(measure).alias("_base")), on="patient_id"
+    )
+    both = both.filter(pl.col(measure).is_not_null() & pl.col("_base").is_not_null())
+    both = both.with_columns((pl.col(measure) - pl.col("_base")).alias("change"))
+    change = describe.continuous(both, "change", scale)
+    diffs = both.get_column("change").to_numpy().astype(np.float64)
+    tests = inference.compare_paired(diffs)
+    ci = (
+        inference.mean_interval(change.n, float(change.mean), change.sd)
+        if change.mean is not None
+        else None
+    )
+    return Paired(change, ci, *(tests if tests else (None, None)))
+
+
+def over_time(visits: pl.DataFrame, months: tuple[int, ...]) -> tuple[WindowResult, ...]:
+    """Each measure per window and, where a baseline exists, the paired change."""
+    base = baseline(visits)
+    out = []
+    for window in windows(months):
+        chosen = in_window(visits, window)
+        out.append(
+            WindowResult(
+                window,
+                {m: describe.continuous(chosen, m, dd.field(m).scale) for m in MEASURES},
+                {m: _paired(chosen, base, m) for m in MEASURES if m != "pain_relief_pct"},
+            )
+        )
+    return tuple(out)
+
+
+def baseline_measures(visits: pl.DataFrame) -> dict[str, Continuous]:
+    """NRS and ODI at baseline (the denominators of the paired changes' starting point)."""
+    base = baseline(visits)
+    return {m: describe.continuous(base, m, dd.field(m).scale) for m in MEASURES[1:]}

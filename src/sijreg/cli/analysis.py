@@ -1,0 +1,175 @@
+"""Report options for intervals, comparisons and suppression, and ``sijreg export``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from sijreg.analysis.cohort import build_cohort
+from sijreg.analysis.inference import ProportionMethod
+from sijreg.analysis.provenance import fingerprint
+from sijreg.analysis.tables import Settings, study_tables
+from sijreg.analysis.variables import grouping_variable
+from sijreg.analysis.visits import windows
+from sijreg.interop import analysis_file, table_export
+from sijreg.report.disclosure import DEFAULT_MIN_CELL
+from sijreg.report.document import FORMAT, Options, build
+
+CiOption = Annotated[
+    bool, typer.Option("--ci", help="Show 95% confidence intervals in the displayed tables.")
+]
+CiMethodOption = Annotated[
+    ProportionMethod,
+    typer.Option("--ci-method", help="Interval for percentages: wilson or clopper-pearson."),
+]
+CompareOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--compare", help="Add Table 1 and outcomes by this yes/no or categorical variable."
+    ),
+]
+WindowOption = Annotated[
+    list[int] | None,
+    typer.Option("--window", help="Visit-window centre in months; repeat [default: 3 6 12 24]."),
+]
+SuppressOption = Annotated[
+    bool,
+    typer.Option(
+        "--suppress-small-cells", help="Hide counts below --min-cell and what would reveal them."
+    ),
+]
+MinCellOption = Annotated[
+    int, typer.Option("--min-cell", help="Smallest count shown under suppression.")
+]
+
+
+def analysis_settings(
+    settings: Settings,
+    ci_method: ProportionMethod,
+    compare: list[str] | None,
+    window: list[int] | None,
+) -> Settings:
+    """The Table 1-3 settings with the analysis options; ValueError names a bad one."""
+    for name in compare or ():
+        grouping_variable(name)
+    if window:
+        windows(tuple(window))
+    return replace(
+        settings,
+        ci_method=ci_method,
+        compare=tuple(compare or ()),
+        windows=tuple(sorted(set(window))) if window else settings.windows,
+    )
+
+
+def display_options(ci: bool, suppress: bool, min_cell: int) -> Options:
+    if suppress and min_cell < 2:
+        raise ValueError("--min-cell must be at least 2")
+    return Options(ci=ci, min_cell=min_cell if suppress else None)
+
+
+export_app = typer.Typer(help="Export the study tables or the de-identified analysis file.")
+
+
+DatabaseOption = Annotated[
+    str | None,
+    typer.Option("--database", "-d", envvar="SIJREG_DATABASE_URL", help="SQLite path or URL."),
+]
+
+
+@contextmanager
+def _user_errors(out: Path) -> Iterator[None]:
+    """Bad options, database and file problems end as one message (see cli.app._fail)."""
+    from sijreg.cli.app import _fail
+    from sijreg.store.database import DatabaseError
+
+    try:
+        yield
+    except (ValueError, DatabaseError) as error:
+        raise _fail(str(error)) from None
+    except OSError as error:
+        raise _fail(f"cannot write to {out}: {error.strerror}") from None
+
+
+def _format(fmt: str, formats: tuple[str, ...]) -> None:
+    if fmt not in formats:
+        raise ValueError(f"--format must be one of {', '.join(formats)}")
+
+
+def _read_report(path: Path) -> dict[str, Any]:
+    """A tables.json written by ``sijreg report``; ValueError says why not."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"cannot read the report {path}: {error}") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a sijreg tables.json")
+    if "provenance" not in document:
+        raise ValueError(f"{path} was written by an older sijreg: run the report again")
+    return document
+
+
+@export_app.command("tables")
+def export_tables_command(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="docx, latex or csv.")] = "docx",
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the files.")] = Path(
+        "export"
+    ),
+    report: Annotated[
+        Path | None,
+        typer.Option(
+            "--from",
+            help="A report's tables.json: export exactly its tables (its settings, its "
+            "suppression) instead of computing them.",
+        ),
+    ] = None,
+    database: DatabaseOption = None,
+    compare: CompareOption = None,
+    ci: CiOption = False,
+    ci_method: CiMethodOption = ProportionMethod.WILSON,
+    window: WindowOption = None,
+    suppress: SuppressOption = False,
+    min_cell: MinCellOption = DEFAULT_MIN_CELL,
+) -> None:
+    """Write the report's tables as a Word document, LaTeX or CSV files."""
+    from sijreg.cli.app import _label, _open, console
+
+    with _user_errors(out):
+        _format(fmt, table_export.FORMATS)
+        if report is not None:
+            document = _read_report(report)
+        else:
+            settings = analysis_settings(Settings(), ci_method, compare, window)
+            options = display_options(ci, suppress, min_cell)
+            engine = _open(database)
+            tables = study_tables(build_cohort(engine, settings.min_followup_days), settings)
+            document = build(tables, _label(engine), options)
+        paths = table_export.export_tables(document, fmt, out)
+    console.print("Written: " + ", ".join(str(p) for p in paths))
+
+
+@export_app.command("data")
+def export_data_command(
+    fmt: Annotated[str, typer.Option("--format", "-f", help="csv, parquet or sav.")] = "sav",
+    out: Annotated[Path, typer.Option("--out", "-o", help="The file to write.")] = Path(
+        "analysis.sav"
+    ),
+    database: DatabaseOption = None,
+) -> None:
+    """Write the record-level de-identified analysis file (one row per analysed patient)."""
+    from sijreg.cli.app import _open, console
+
+    with _user_errors(out):
+        _format(fmt, analysis_file.FORMATS)
+        settings = Settings()
+        cohort = build_cohort(_open(database), settings.min_followup_days)
+        document = build(study_tables(cohort, settings), "", Options())
+        file = analysis_file.build(cohort, fingerprint(cohort))
+        path = analysis_file.write(file, out, fmt, document["provenance"])
+    console.print(f"Written: {path} ({file.frame.height} patients)")

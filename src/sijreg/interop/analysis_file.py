@@ -1,0 +1,154 @@
+"""The record-level, de-identified analysis file: one row per analysed patient.
+
+What happens to each column is read from the data dictionary's Disclosure flags,
+never from a list here: a pseudonym (and the storage id) gives way to an analysis
+id, dates become days since the fusion (the fusion date itself, always 0, goes),
+ages are top-coded at 90 ("90+"), free text is dropped. Variable and value labels
+come from the dictionary too. Formats: CSV, Parquet and SPSS .sav.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from sijreg.analysis.cohort import Cohort
+from sijreg.analysis.describe import PATIENT_KEY
+from sijreg.analysis.variables import SITE, VARIABLES
+from sijreg.domain import dictionary as dd
+from sijreg.domain.types import Disclosure, Field, Kind
+
+AGE_TOP = 90
+AGE_TOP_LABEL = "90+"
+ANALYSIS_ID = "analysis_id"
+REFERENCE_DATE = "fusion_date"
+FORMATS = ("csv", "parquet", "sav")
+
+
+def _field(name: str) -> Field | None:
+    if name == SITE.name:
+        return dd.field("site_code")
+    try:
+        return dd.field(name)
+    except KeyError:
+        return None
+
+
+def disclosure(name: str) -> Disclosure:
+    """How a cohort column is treated: its field's flag; derived dates count as dates."""
+    if name == PATIENT_KEY:
+        return Disclosure.PSEUDONYM
+    f = _field(name)
+    if f is not None:
+        return f.disclosure
+    return Disclosure.DATE if VARIABLES[name].kind is Kind.DATE else Disclosure.NONE
+
+
+def _label(name: str) -> str:
+    f = _field(name)
+    if name == SITE.name or f is None:
+        return VARIABLES[name].label
+    return f.label
+
+
+@dataclass(frozen=True)
+class AnalysisFile:
+    frame: pl.DataFrame
+    labels: dict[str, str | None]
+    value_labels: dict[str, dict[Any, str]]
+    decimals: dict[str, int]
+
+
+def _seed(fingerprint: str) -> int:
+    return int(fingerprint.split(":")[-1][:16], 16)
+
+
+def build(cohort: Cohort, fingerprint: str) -> AnalysisFile:
+    """The de-identified frame with its labels; row order and ids are shuffled per data state."""
+    frame = cohort.frame
+    columns: list[pl.Expr] = []
+    labels: dict[str, str | None] = {ANALYSIS_ID: "Analysis id (this export only)"}
+    value_labels: dict[str, dict[Any, str]] = {}
+    decimals: dict[str, int] = {}
+    for name in frame.columns:
+        how = disclosure(name)
+        kind = VARIABLES[name].kind if name in VARIABLES else None
+        f = _field(name)
+        if how in (Disclosure.PSEUDONYM, Disclosure.FREE_TEXT) or name == REFERENCE_DATE:
+            continue
+        if how is Disclosure.DATE:
+            days = f"{name.removesuffix('_date')}_days"
+            columns.append(
+                (pl.col(name) - pl.col(REFERENCE_DATE)).dt.total_days().cast(pl.Int64).alias(days)
+            )
+            labels[days] = f"{_label(name)}: days since fusion"
+            continue
+        if how is Disclosure.AGE:
+            columns.append(pl.min_horizontal(pl.col(name), pl.lit(AGE_TOP)).alias(name))
+            labels[name] = f"{_label(name)} (top-coded: {AGE_TOP} means {AGE_TOP_LABEL})"
+            value_labels[name] = {AGE_TOP: AGE_TOP_LABEL}
+            continue
+        if kind is Kind.BOOLEAN:
+            columns.append(pl.col(name).cast(pl.Int8))
+            value_labels[name] = {0: "no", 1: "yes"}
+        else:
+            columns.append(pl.col(name))
+        labels[name] = _label(name)
+        if f is not None and f.kind is Kind.CHOICE:
+            value_labels[name] = {c.code: c.label for c in f.choices}
+        if f is not None and f.kind is Kind.DECIMAL:
+            decimals[name] = f.decimals
+    out = frame.select(columns)
+    out = out.sort(out.columns, nulls_last=True)
+    order = np.random.Generator(np.random.PCG64(_seed(fingerprint))).permutation(out.height)
+    out = out[order.tolist()] if out.height else out
+    out = out.select(pl.int_range(1, out.height + 1, dtype=pl.Int64).alias(ANALYSIS_ID), pl.all())
+    return AnalysisFile(out, labels, value_labels, decimals)
+
+
+def write(file: AnalysisFile, path: Path, fmt: str, provenance: dict[str, object]) -> Path:
+    """Write ``file`` as csv, parquet or sav; the provenance goes in the file or beside it."""
+    stamp = json.dumps(provenance, sort_keys=True)
+    if fmt == "csv":
+        age = [c for c, labels in file.value_labels.items() if AGE_TOP_LABEL in labels.values()]
+        shown = file.frame.with_columns(
+            pl.when(pl.col(c) >= AGE_TOP)
+            .then(pl.lit(AGE_TOP_LABEL))
+            .otherwise(pl.col(c).cast(pl.String))
+            .alias(c)
+            for c in age
+        )
+        shown.write_csv(path)
+        path.with_suffix(".provenance.json").write_text(stamp + "\n", encoding="utf-8")
+    elif fmt == "parquet":
+        file.frame.write_parquet(
+            path,
+            metadata={
+                "sijreg.provenance": stamp,
+                "sijreg.labels": json.dumps(file.labels),
+                "sijreg.value_labels": json.dumps(
+                    {k: {str(c): v for c, v in vl.items()} for k, vl in file.value_labels.items()}
+                ),
+            },
+        )
+    elif fmt == "sav":
+        import pyreadstat
+
+        formats = {name: f"F10.{d}" for name, d in file.decimals.items()}
+        pyreadstat.write_sav(
+            file.frame,
+            str(path),
+            file_label="sijreg de-identified analysis file",
+            column_labels=file.labels,
+            variable_value_labels=file.value_labels,
+            variable_format=formats,
+            note=[stamp[i : i + 80] for i in range(0, len(stamp), 80)],
+        )
+    else:
+        raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+    return path

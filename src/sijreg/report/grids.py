@@ -1,0 +1,250 @@
+"""Every table of the report as a plain grid of display strings.
+
+The Markdown, terminal and HTML renderers and the DOCX, LaTeX and CSV exports all
+draw these grids, so each output shows the same cells. A row of one cell is a
+section heading.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sijreg.domain import dictionary as dd
+from sijreg.report.document import lines, tables_in_order
+from sijreg.report.spss import interval, number
+
+
+@dataclass(frozen=True)
+class Grid:
+    key: str
+    caption: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    notes: tuple[str, ...] = ()
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _ci(stats: dict[str, Any]) -> str:
+    return _text(stats.get("ci_display")) or "–"
+
+
+def study_grids(document: dict[str, Any]) -> list[Grid]:
+    """Tables 1-3; the 95% CI column and method note only when the report asks for them."""
+    show_ci = document["settings"].get("show_ci", False)
+    out = []
+    keys = ["table1", "table2", *(f"table3.{c}" for c in document["table3"]["panels"])]
+    for key, (caption, table) in zip(keys, tables_in_order(document), strict=True):
+        rendered = lines(table)
+        with_missing = any(missing for _, _, missing in rendered)
+        rows_by_label = iter(table["rows"].values())
+        grid_rows: list[tuple[str, ...]] = []
+        for label, cell, missing in rendered:
+            if not cell:
+                grid_rows.append((label,))
+                continue
+            cells = [label, cell]
+            if show_ci:
+                cells.append(_ci(next(rows_by_label)))
+            if with_missing:
+                cells.append(missing)
+            grid_rows.append(tuple(cells))
+        columns = ["Variable", "Mean ± SD or n (%)"]
+        columns += ["95% CI"] if show_ci else []
+        columns += ["Missing"] if with_missing else []
+        notes = list(table["notes"]) + ([table["ci_note"]] if show_ci else [])
+        out.append(Grid(key, caption, tuple(columns), tuple(grid_rows), tuple(notes)))
+    return _with_note(out, document)
+
+
+def _with_ci(stats: dict[str, Any], show_ci: bool) -> str:
+    cell = _text(stats["display"])
+    return f"{cell} [{stats['ci_display']}]" if show_ci and stats.get("ci_display") else cell
+
+
+def comparison_grid(key: str, c: dict[str, Any], ci_note: str | None) -> Grid:
+    """Table 1 and outcomes by group; cells carry their interval when ``ci_note`` is given."""
+    show_ci = ci_note is not None
+    groups = c["groups"]
+    columns = (
+        "Variable",
+        *(f"{g['label']} (n = {g['n']})" for g in groups.values()),
+        "Test",
+        "p",
+        "SMD",
+    )
+    rows: list[tuple[str, ...]] = []
+    section = None
+    for row in c["rows"].values():
+        if row.get("section") != section:
+            section = row.get("section")
+            if section:
+                rows.append((section,))
+        rows.append(
+            (
+                f"  {row['label']}" if section else row["label"],
+                *(_with_ci(row["groups"][code], show_ci) for code in groups),
+                _text(row["test"]) or "–",
+                _text(row["p_display"]) or "–",
+                _text(row["smd_display"]) or "–",
+            )
+        )
+    notes = [*c["notes"], *([ci_note] if ci_note else [])]
+    return Grid(
+        f"comparison.{key}",
+        f"Comparison by {c['label'].lower()}",
+        columns,
+        tuple(rows),
+        tuple(notes),
+    )
+
+
+def site_grid(sites: dict[str, Any]) -> Grid:
+    rows: list[tuple[str, ...]] = [
+        (code, _text(r["n"]), r["relief"]["display"], _ci(r["relief"]))
+        for code, r in sites["rows"].items()
+    ]
+    notes = []
+    h, mixed = sites["heterogeneity"], sites["mixed_model"]
+    pooled = [
+        ("Pooled, fixed effect", h and h["fixed"]),
+        ("Pooled, random effects", h and h["random"]),
+    ]
+    for name, p in [*pooled, ("Random-intercept model", mixed)]:
+        if p:
+            rows.append((name, "", number(p["estimate"]), interval(p["ci_low"], p["ci_high"])))
+    if h:
+        notes.append(
+            f"Heterogeneity across {h['sites']} sites: Cochran's Q = {number(h['q'], 2)}, "
+            f"df = {h['df']}, p = {h['p_display']}; I² = {number(100 * h['i_squared'])}%; "
+            f"DerSimonian-Laird tau² = {number(h['tau_squared'], 2)}."
+        )
+    if mixed:
+        notes.append(
+            f"Random-intercept model (MixedLM, REML): between-site variance "
+            f"{number(mixed['site_variance'], 2)}, residual variance "
+            f"{number(mixed['residual_variance'], 2)}, ICC {number(mixed['icc'], 3)}."
+        )
+    notes.append("Sites with fewer than two relief values are not pooled. 95% CI of site means: t.")
+    return Grid(
+        "sites",
+        "Pain relief at last follow-up by site",
+        ("Site", "n", "Relief (%), mean ± SD", "95% CI"),
+        tuple(rows),
+        tuple(notes),
+    )
+
+
+def _label(measure: str) -> str:
+    return dd.field(measure).label
+
+
+def time_grids(over_time: dict[str, Any]) -> list[Grid]:
+    windows = over_time["windows"]
+    if not windows:
+        return []
+    by_window: list[tuple[str, ...]] = []
+    change: list[tuple[str, ...]] = []
+    for w in windows.values():
+        head = f"{w['months']} months (days {w['start_day']}-{w['end_day'] - 1})"
+        by_window.append((head,))
+        change.append((head,))
+        for measure, stats in w["measures"].items():
+            by_window.append(
+                (f"  {_label(measure)}", _text(stats["n"]), stats["display"], _ci(stats))
+            )
+        for measure, stats in w["paired_change"].items():
+            change.append(
+                (
+                    f"  {_label(measure)}",
+                    _text(stats["n"]),
+                    stats["display"],
+                    _ci(stats),
+                    _text(stats["t_test"]["p_display"]) or "–",
+                    _text(stats["wilcoxon"]["p_display"]) or "–",
+                )
+            )
+    corr = over_time["relief_vs_followup"]
+    rho = "–" if corr["spearman_rho"] is None else number(corr["spearman_rho"], 2)
+    notes = (
+        f"Windows: {over_time['rule']}. 95% CI: t.",
+        f"Relief at last follow-up against days since fusion: Spearman rho = {rho}, "
+        f"p = {_text(corr['p_display']) or '–'} (n = {corr['n']}).",
+    )
+    return [
+        Grid(
+            "over_time",
+            "Outcomes by visit window",
+            ("Window / measure", "n", "Mean ± SD", "95% CI"),
+            tuple(by_window),
+            notes,
+        ),
+        Grid(
+            "change_from_baseline",
+            "Paired change from baseline",
+            ("Window / measure", "n", "Change, mean ± SD", "95% CI", "Paired t p", "Wilcoxon p"),
+            tuple(change),
+            ("Patients with a baseline and a visit in the window; change = visit - baseline.",),
+        ),
+    ]
+
+
+def missing_grid(missing: dict[str, Any]) -> Grid:
+    rows = missing["rows"]
+    first = next(iter(rows.values()), None)
+    if first is None:
+        return Grid("missing", "Missing values", ("Variable",), ())
+    columns = (
+        "Variable",
+        f"All (n = {first['overall']['n']})",
+        *(f"{s} (n = {first['sites'][s]['n']})" for s in missing["sites"]),
+    )
+    return Grid(
+        "missing",
+        "Missing values per variable and site",
+        columns,
+        tuple(
+            (
+                row["label"],
+                _text(row["overall"]["missing"]),
+                *(_text(row["sites"][s]["missing"]) for s in missing["sites"]),
+            )
+            for row in rows.values()
+        ),
+        ("Counts of analysed patients without a value; n is each column's denominator.",),
+    )
+
+
+def extra_grids(document: dict[str, Any]) -> list[Grid]:
+    """The comparison tables asked for, the site table, the visit tables, missing values."""
+    show_ci = document["settings"].get("show_ci", False)
+    ci_note = document["table1"]["ci_note"] if show_ci else None
+    out = [comparison_grid(k, c, ci_note) for k, c in document.get("comparisons", {}).items()]
+    out.append(site_grid(document["sites"]))
+    out += time_grids(document["over_time"])
+    out.append(missing_grid(document["missing"]))
+    return _with_note(out, document)
+
+
+def all_grids(document: dict[str, Any]) -> list[Grid]:
+    return study_grids(document) + extra_grids(document)
+
+
+def suppression_note(document: dict[str, Any]) -> str | None:
+    """What the markers mean, for a suppressed report (None otherwise)."""
+    min_cell = document["settings"].get("suppress_small_cells")
+    if min_cell is None:
+        return None
+    return (
+        f"<{min_cell}: a count from 1 to {min_cell - 1}, suppressed; *: hidden so that no "
+        "such count can be worked out from the others. Percentages, intervals and tests "
+        "of hidden counts are not shown."
+    )
+
+
+def _with_note(grids: list[Grid], document: dict[str, Any]) -> list[Grid]:
+    note = suppression_note(document)
+    return [replace(g, notes=(*g.notes, note)) for g in grids] if note else grids

@@ -1,0 +1,213 @@
+"""The report's sections beyond Tables 1-3 as JSON-ready data (docs/analysis.md lists the keys).
+
+Every count goes through :class:`~sijreg.report.disclosure.Cells`, so a suppressed
+report hides the same patients here as in Tables 1-3.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sijreg.analysis import extended as ext
+from sijreg.analysis.compare import Comparison
+from sijreg.analysis.missing import MissingCell
+from sijreg.analysis.responders import Curve, Histogram
+from sijreg.analysis.tables import StudyTables
+from sijreg.report.disclosure import Cells, Weight
+from sijreg.report.fields import continuous_fields, mean_interval_of, row_fields
+from sijreg.report.spss import number, p_value
+
+if TYPE_CHECKING:
+    from sijreg.analysis.sites import Pooled, SiteAnalysis
+    from sijreg.analysis.visits import WindowResult
+
+
+METHODS_NOTE = (
+    "Continuous rows: Welch t-test (two groups) or one-way ANOVA when Shapiro-Wilk does "
+    "not reject normality (p >= 0.05) in any group, otherwise Mann-Whitney U or "
+    "Kruskal-Wallis. Counts: chi-square without Yates' correction; Fisher's exact test "
+    "for a 2 x 2 table with an expected count below 5. Tests exclude missing values. "
+    "SMD: first group minus second, pooled SD (proportions among known values)."
+)
+
+
+def _p(p: float | None) -> dict[str, Any]:
+    return {"p": p, "p_display": None if p is None else p_value(p)}
+
+
+def _comparison(c: Comparison, tables: StudyTables, cells: Cells) -> dict[str, Any]:
+    rows: dict[str, Any] = {}
+    for row in c.rows:
+        # A test or SMD over a hidden count (group size, missing) would let one solve for it.
+        hidden = any(
+            not cells.shown(members)
+            for stat in row.stats
+            for members in (stat.members, stat.missing_members, getattr(stat, "group", 0))
+        )
+        test, smd = (None, None) if hidden else (row.test, row.smd)
+        rows[row.key] = {
+            "label": row.label,
+            **({"section": row.section} if row.section else {}),
+            "groups": {
+                g.code: row_fields(stat, row.suffix, tables, cells)
+                for g, stat in zip(c.groups, row.stats, strict=True)
+            },
+            "test": None if test is None else test.test.value,
+            **_p(None if test is None else test.p),
+            "smd": smd,
+            "smd_display": None if smd is None else number(smd, 2),
+        }
+    return {
+        "variable": c.variable.name,
+        "label": c.variable.label,
+        "groups": {
+            g.code: {"label": g.label, "n": cells.count(g.members, g.n, Weight.GROUP)}
+            for g in c.groups
+        },
+        "unassigned": cells.count(c.unassigned_members, c.unassigned, Weight.DETAIL),
+        "rows": rows,
+        "notes": [
+            METHODS_NOTE,
+            *(
+                [f"{c.unassigned} patient(s) without a {c.variable.label.lower()} are in no group."]
+                if c.unassigned and not cells.min_cell
+                else []
+            ),
+        ],
+    }
+
+
+def _curve(curve: Curve, cells: Cells, label: str) -> dict[str, Any]:
+    counts = [
+        cells.count(m, c, Weight.FIGURE) for m, c in zip(curve.members, curve.counts, strict=True)
+    ]
+    visible = [cells.shown(m) and cells.shown(curve.n_members) for m in curve.members]
+    return {
+        "label": label,
+        "n": cells.count(curve.n_members, curve.n, Weight.GROUP),
+        "count": counts,
+        "share": [s if v else None for s, v in zip(curve.shares, visible, strict=True)],
+        "ci_low": [x if v else None for x, v in zip(curve.low, visible, strict=True)],
+        "ci_high": [x if v else None for x, v in zip(curve.high, visible, strict=True)],
+    }
+
+
+def _window(result: WindowResult, cells: Cells) -> dict[str, Any]:
+    w = result.window
+    return {
+        "months": w.months,
+        "start_day": w.start_day,
+        "end_day": w.end_day,
+        "measures": {
+            m: continuous_fields(s, mean_interval_of(s), cells) for m, s in result.measures.items()
+        },
+        "paired_change": {
+            m: {
+                **continuous_fields(p.change, p.ci, cells),
+                "t_test": _p(p.t_test.p if p.t_test else None),
+                "wilcoxon": _p(p.wilcoxon.p if p.wilcoxon else None),
+            }
+            for m, p in result.paired.items()
+        },
+    }
+
+
+def _sites(analysis: SiteAnalysis, cells: Cells) -> dict[str, Any]:
+    h, mixed = analysis.heterogeneity, analysis.mixed
+    return {
+        "rows": {
+            r.site: {
+                "n": cells.count(r.members, r.n, Weight.GROUP),
+                "relief": continuous_fields(r.relief, r.ci, cells),
+            }
+            for r in analysis.rows
+        },
+        "heterogeneity": None
+        if h is None
+        else {
+            "sites": h.sites,
+            "q": h.q,
+            "df": h.df,
+            **_p(h.p),
+            "i_squared": h.i_squared,
+            "tau_squared": h.tau_squared,
+            "fixed": _pooled(h.fixed),
+            "random": _pooled(h.random),
+        },
+        "mixed_model": None
+        if mixed is None
+        else {
+            **_pooled(mixed.overall),
+            "site_variance": mixed.site_variance,
+            "residual_variance": mixed.residual_variance,
+            "icc": mixed.icc,
+        },
+    }
+
+
+def _bins(histogram: Histogram, cells: Cells) -> list[int | str]:
+    return [
+        cells.count(m, c, Weight.FIGURE)
+        for m, c in zip(histogram.members, histogram.counts, strict=True)
+    ]
+
+
+def _pooled(pooled: Pooled) -> dict[str, float]:
+    return {"estimate": pooled.estimate, "ci_low": pooled.low, "ci_high": pooled.high}
+
+
+def build(more: ext.Extended, tables: StudyTables, cells: Cells) -> dict[str, Any]:
+    """The added sections of tables.json."""
+    corr = more.relief_vs_time
+    return {
+        "comparisons": {c.variable.name: _comparison(c, tables, cells) for c in more.comparisons},
+        "responders": {
+            "thresholds": list(range(len(more.curve.counts))),
+            "method": more.curve.method,
+            "denominator": "patients with a recorded pain relief",
+            "overall": _curve(more.curve, cells, "All patients"),
+            "subgroup": tables.subgroup.name,
+            "by_subgroup": {
+                code: _curve(curve, cells, label) for code, label, curve in more.subgroup_curves
+            },
+        },
+        "histogram": {
+            "edges": list(more.histogram.edges),
+            "counts": _bins(more.histogram, cells),
+            "by_subgroup": {
+                code: {"label": label, "counts": _bins(h, cells)}
+                for code, label, h in more.subgroup_histograms
+            },
+        },
+        "over_time": {
+            "rule": "window from the midpoint with the previous centre to the midpoint with the "
+            "next; the visit closest to the centre (earlier on a tie); baseline: last visit on "
+            "or before the fusion",
+            "baseline": {m: continuous_fields(s, None, cells) for m, s in more.baseline.items()},
+            "windows": {r.window.key: _window(r, cells) for r in more.over_time},
+            "relief_vs_followup": {
+                "n": cells.count(corr.members, corr.n, Weight.DETAIL),
+                "spearman_rho": corr.rho,
+                **_p(corr.p),
+            },
+        },
+        "sites": _sites(more.sites, cells),
+        "missing": {
+            "sites": list(more.missing_sites),
+            "rows": {
+                row.variable.name: {
+                    "label": row.variable.label,
+                    "overall": _missing(row.overall, cells),
+                    "sites": {s: _missing(c, cells) for s, c in row.sites.items()},
+                }
+                for row in more.missing
+            },
+        },
+    }
+
+
+def _missing(cell: MissingCell, cells: Cells) -> dict[str, Any]:
+    return {
+        "missing": cells.count(cell.members, cell.missing, Weight.DETAIL),
+        "n": cells.count(cell.group, cell.n, Weight.GROUP),
+    }

@@ -1,0 +1,104 @@
+"""The CLI options of the analysis and the export commands, on both databases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from sijreg.cli.app import app
+from tests.test_disclosure import check_document
+
+PUBLISHED = (
+    "| Age at fusion (years) | 69.8 ± 9.0 |",
+    "| Sex, Female | 60 (54.1%) |",
+    "| Greater than or equal to 30% | 102 (91.9%) |",
+    "| Patient-reported pain relief (%), mean (n=111) | 67.6% ± 28.9% |",
+)
+
+
+def test_report_options_and_exports(database_url: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    plain = tmp_path / "plain"
+    result = runner.invoke(app, ["demo", "-d", database_url, "-o", str(plain)])
+    assert result.exit_code == 0, result.output
+    markdown = (plain / "tables.md").read_text()
+    assert all(line in markdown for line in PUBLISHED)
+    assert "95% CI" not in markdown.split("SD: sample")[0]
+    document = json.loads((plain / "tables.json").read_text())
+    assert document["table2"]["rows"]["responders_30"]["ci_method"] == "wilson"
+    assert document["provenance"]["data_fingerprint"].startswith("sha256:")
+    page = (plain / "report.html").read_text()
+    assert page.count("<figure ") == 6  # histogram, bars, responder curve, forest, flow, scatter
+    assert document["provenance"]["data_fingerprint"] in page
+
+    out = tmp_path / "full"
+    args = ["report", "-d", database_url, "-o", str(out), "-q", "--ci", "--compare", "fbss"]
+    args += ["--suppress-small-cells", "--min-cell", "11", "--ci-method", "clopper-pearson"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    suppressed = json.loads((out / "tables.json").read_text())
+    check_document(suppressed, 11)
+    assert (out / "report.html").read_text().count("<figure ") == 4  # no scatter, no flow
+    assert suppressed["settings"]["suppress_small_cells"] == 11
+    assert "| Variable | Mean ± SD or n (%) | 95% CI |" in (out / "tables.md").read_text()
+    assert "clopper-pearson" in suppressed["table1"]["ci_note"].lower().replace(" ", "-")
+    assert (
+        suppressed["provenance"]["data_fingerprint"] == document["provenance"]["data_fingerprint"]
+    )
+
+    from_report = tmp_path / "from_report"
+    result = runner.invoke(
+        app,
+        [
+            "export",
+            "tables",
+            "-f",
+            "csv",
+            "--from",
+            str(out / "tables.json"),
+            "-o",
+            str(from_report),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    table2 = (from_report / "table2.csv").read_text()
+    assert "Greater than or equal to 30%,*" in table2  # the suppressed report's cells
+    for fmt in ("docx", "latex", "csv"):
+        result = runner.invoke(
+            app, ["export", "tables", "-f", fmt, "-d", database_url, "-o", str(tmp_path / fmt)]
+        )
+        assert result.exit_code == 0, result.output
+    for fmt in ("csv", "parquet", "sav"):
+        target = tmp_path / f"analysis.{fmt}"
+        result = runner.invoke(
+            app, ["export", "data", "-f", fmt, "-d", database_url, "-o", str(target)]
+        )
+        assert result.exit_code == 0, result.output
+        assert target.stat().st_size > 0
+
+
+def test_bad_options_give_one_message(database_url: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    for args, message in (
+        (["report", "--compare", "bmi"], "cannot split by 'bmi'"),
+        (["report", "--window", "0"], "visit windows must be positive"),
+        (["report", "--suppress-small-cells", "--min-cell", "1"], "--min-cell must be at least 2"),
+        (["export", "data", "-f", "xlsx"], "--format must be one of csv, parquet, sav"),
+        (["export", "tables", "--from", str(tmp_path / "none.json")], "cannot read the report"),
+    ):
+        result = runner.invoke(app, [*args, "-d", database_url, "-o", str(tmp_path / "x")])
+        assert result.exit_code == 1
+        assert message in result.output
+        assert "Traceback" not in result.output
+
+
+def test_report_on_an_empty_registry(engine: sa.Engine, database_url: str, tmp_path: Path) -> None:
+    args = ["report", "-d", database_url, "-o", str(tmp_path), "-q", "--ci", "--compare", "sex"]
+    result = CliRunner().invoke(app, [*args, "--suppress-small-cells"])
+    assert result.exit_code == 0, result.output
+    document = json.loads((tmp_path / "tables.json").read_text())
+    assert document["cohort"]["analysed"] == 0
+    assert document["sites"]["rows"] == {}

@@ -1,0 +1,201 @@
+"""Exports: the .sav file read by GNU PSPP, the de-identified analysis file, table files,
+and the data fingerprint every report and export carries."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pyreadstat
+import pytest
+import sqlalchemy as sa
+from docx import Document
+
+from sijreg.analysis.cohort import build_cohort
+from sijreg.analysis.provenance import fingerprint
+from sijreg.analysis.tables import Settings, study_tables
+from sijreg.domain import dictionary as dd
+from sijreg.domain.records import PatientRecord
+from sijreg.interop import analysis_file, table_export
+from sijreg.report.document import Options, build
+from sijreg.report.grids import all_grids
+from sijreg.store.database import open_database
+from tests.cohorts import analysed, random_registry, store
+
+PSPP = "/usr/bin/pspp"
+MEASURED = ("bmi", "pain_relief_pct", "followup_days", "age")
+
+
+def _pspp(syntax: str, tmp_path: Path) -> dict[str, list[list[str]]]:
+    """Run a syntax file; its output tables as {title: rows} from PSPP's CSV output."""
+    script = tmp_path / "check.sps"
+    script.write_text(syntax, encoding="utf-8")
+    out = tmp_path / "out.csv"
+    subprocess.run([PSPP, "-O", "format=csv", "-o", str(out), str(script)], check=True)
+    tables: dict[str, list[list[str]]] = {}
+    title = ""
+    for row in csv.reader(io.StringIO(out.read_text(encoding="utf-8"))):
+        if row and row[0].startswith("Table: "):
+            title = row[0].removeprefix("Table: ")
+            tables[title] = []
+        elif row and title:
+            tables[title].append(row)
+    return tables
+
+
+def _export(engine: sa.Engine, seed: int, tmp_path: Path) -> tuple[Any, dict[str, Any], Path]:
+    records = random_registry(seed, n=70, sites=3)
+    store(engine, records)
+    cohort = build_cohort(engine)
+    document = build(study_tables(cohort, Settings()), "test")
+    file = analysis_file.build(cohort, fingerprint(cohort))
+    path = analysis_file.write(file, tmp_path / "analysis.sav", "sav", document["provenance"])
+    return records, document, path
+
+
+def test_pspp_reads_the_same_means_sds_and_frequencies(engine: sa.Engine, tmp_path: Path) -> None:
+    records, document, path = _export(engine, 5, tmp_path)
+    aggregates = " ".join(f"/{v}_mean=MEAN({v}) /{v}_sd=SD({v}) /{v}_n=N({v})" for v in MEASURED)
+    names = " ".join(f"{v}_mean {v}_sd" for v in MEASURED)
+    tables = _pspp(
+        f"GET FILE='{path}'.\n"
+        f"DESCRIPTIVES VARIABLES={' '.join(MEASURED)} /STATISTICS=MEAN STDDEV.\n"
+        "FREQUENCIES VARIABLES=sex fbss.\n"
+        "COMPUTE one = 1.\n"
+        f"AGGREGATE OUTFILE=* /BREAK=one {aggregates}.\n"
+        f"FORMATS {names} (F24.12).\n"
+        "LIST.\n",
+        tmp_path,
+    )
+    rows = {**document["table1"]["rows"], **document["table2"]["rows"]}
+    descriptives = {r[0]: r for r in tables["Descriptive Statistics"][1:]}
+    listed = dict(zip(*tables["Data List"][:2], strict=True))
+    for name in ("bmi", "pain_relief_pct", "followup_days"):
+        row = rows[name]
+        label_text = next(k for k in descriptives if k.startswith(_label(name)))
+        n, mean, sd = descriptives[label_text][1:4]
+        assert int(n) == row["n"]
+        assert abs(float(mean) - row["mean"]) <= 0.005 + 1e-9
+        assert abs(float(sd) - row["sd"]) <= 0.005 + 1e-9
+        assert float(listed[f"{name}_mean"]) == pytest.approx(row["mean"], abs=1e-10)
+        assert float(listed[f"{name}_sd"]) == pytest.approx(row["sd"], abs=1e-10)
+    # Age is top-coded in the file: PSPP's mean is the mean of min(age, 90).
+    ages = [min(90, int(p["age"])) for p in analysed(records)]
+    assert float(listed["age_mean"]) == pytest.approx(sum(ages) / len(ages), abs=1e-10)
+    frequencies = {r[1]: int(r[2]) for r in tables["Sex"] if len(r) > 2 and r[1]}
+    assert frequencies["Female"] == rows["sex.F"]["count"]
+    assert frequencies["Male"] == rows["sex.M"]["count"]
+    fbss_label = dd.field("fbss").label
+    fbss = {r[1]: int(r[2]) for r in tables[fbss_label] if len(r) > 2 and r[1]}
+    assert fbss["yes"] == rows["fbss"]["count"]
+
+
+def _label(name: str) -> str:
+    try:
+        return dd.field(name).label
+    except KeyError:
+        from sijreg.analysis.variables import VARIABLES
+
+        return VARIABLES[name].label
+
+
+def test_analysis_file_is_de_identified_and_labelled(engine: sa.Engine, tmp_path: Path) -> None:
+    records, document, path = _export(engine, 8, tmp_path)
+    frame, meta = pyreadstat.read_sav(str(path), output_format="polars")
+    patients = analysed(records)
+    assert frame.height == len(patients)
+    assert sorted(frame.get_column("analysis_id").to_list()) == list(range(1, len(patients) + 1))
+    for f in (field for form in dd.FORMS for field in form.fields):
+        if f.disclosure.value in ("pseudonym", "date", "free_text"):
+            assert f.name not in frame.columns
+    assert not any(
+        isinstance(v, str) and v.startswith(("S1-", "S2-", "S3-"))
+        for column in frame.columns
+        for v in frame.get_column(column).to_list()
+    )
+    assert frame.get_column("age").cast(pl.Int64).max() == 90
+    assert meta.variable_value_labels["age"] == {90: "90+"}
+    sex_labels = {str(k): v for k, v in meta.variable_value_labels["sex"].items()}
+    assert sex_labels == {c.code: c.label for c in dd.field("sex").choices}
+    assert meta.column_names_to_labels["bmi"] == dd.field("bmi").label
+    assert "last_followup_days" in frame.columns
+    assert document["provenance"]["data_fingerprint"] in "".join(meta.notes)
+    csv_path = analysis_file.write(
+        analysis_file.build(build_cohort(engine), document["provenance"]["data_fingerprint"]),
+        tmp_path / "analysis.csv",
+        "csv",
+        document["provenance"],
+    )
+    text = pl.read_csv(csv_path, infer_schema=False)
+    older = [p for p in patients if int(p["age"]) >= 90]
+    assert (text.get_column("age") == "90+").sum() == len(older)
+    again = tmp_path / "again.csv"
+    analysis_file.write(
+        analysis_file.build(build_cohort(engine), document["provenance"]["data_fingerprint"]),
+        again,
+        "csv",
+        document["provenance"],
+    )
+    assert again.read_bytes() == csv_path.read_bytes()
+
+
+def test_table_exports_hold_the_report_cells(engine: sa.Engine, tmp_path: Path) -> None:
+    store(engine, random_registry(3, n=60, sites=2))
+    tables = study_tables(build_cohort(engine), Settings(compare=("fbss",)))
+    document = build(tables, "test", Options(ci=True))
+    grids = all_grids(document)
+    docx_files = table_export.export_tables(document, "docx", tmp_path / "docx")
+    word = Document(str(docx_files[0]))
+    assert len(word.tables) == len(grids)
+    for grid, table in zip(grids, word.tables, strict=True):
+        assert tuple(c.text for c in table.rows[0].cells) == grid.columns
+        for row, cells in zip(grid.rows, table.rows[1:], strict=True):
+            texts = [c.text for c in cells.cells]
+            assert texts[0] == row[0] if len(row) == 1 else tuple(texts) == row
+    assert document["provenance"]["data_fingerprint"] in word.core_properties.comments
+    csv_files = table_export.export_tables(document, "csv", tmp_path / "csv")
+    for grid in grids:
+        with (tmp_path / "csv" / f"{grid.key}.csv").open(encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+        assert tuple(rows[0]) == grid.columns
+        assert [tuple(r) for r in rows[1:]] == [tuple(c.strip() for c in r) for r in grid.rows]
+    assert json.loads(csv_files[-1].read_text())["data_fingerprint"].startswith("sha256:")
+    tex = table_export.export_tables(document, "latex", tmp_path / "tex")[0].read_text()
+    assert tex.count("\\begin{table}") == len(grids)
+    assert document["provenance"]["data_fingerprint"] in tex
+    assert "\\$\\pm\\$" not in tex
+    assert "$\\pm$" in tex
+
+
+def test_fingerprint_is_stable_across_databases_and_sensitive(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    records = random_registry(21, n=50, sites=3)
+    store(engine, records)
+    first = fingerprint(build_cohort(engine))
+    other = open_database(str(tmp_path / "other.db"))
+    store(other, list(reversed(records)))  # other storage ids, same data
+    assert fingerprint(build_cohort(other)) == first
+    assert (
+        build(study_tables(build_cohort(engine), Settings()), "a")["provenance"]["data_fingerprint"]
+        == first
+    )
+    target = next(i for i, r in enumerate(records) if analysed([r]))
+    changes: list[tuple[str, Callable[[PatientRecord], None]]] = [
+        ("bmi", lambda r: r.patient.__setitem__("bmi", Decimal("44.4"))),
+        ("visit nrs", lambda r: r.visits[0].__setitem__("nrs_pain", 0)),
+        ("relief", lambda r: r.visits[-1].__setitem__("pain_relief_pct", Decimal("12.3"))),
+    ]
+    for name, change in changes:
+        changed = random_registry(21, n=50, sites=3)
+        change(changed[target])
+        store(other, changed)
+        assert fingerprint(build_cohort(other)) != first, name
+    other.dispose()

@@ -1,0 +1,78 @@
+"""Interval and test functions against statsmodels/SciPy, over random inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+
+from sijreg.analysis import inference
+from sijreg.analysis.inference import ProportionMethod, StatTest
+from sijreg.report.spss import p_value
+
+counts = st.integers(1, 400).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n)))
+
+
+@given(counts, st.sampled_from(list(ProportionMethod)))
+def test_proportion_intervals_match_statsmodels(
+    case: tuple[int, int], method: ProportionMethod
+) -> None:
+    count, n = case
+    interval = inference.proportion_interval(count, n, method)
+    assert interval is not None
+    name = "wilson" if method is ProportionMethod.WILSON else "beta"
+    low, high = proportion_confint(count, n, alpha=0.05, method=name)
+    assert interval.low == pytest.approx(low, abs=1e-10)
+    assert interval.high == pytest.approx(high, abs=1e-10)
+
+
+@given(st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=2, max_size=60))
+def test_mean_interval_matches_scipy(values: list[float]) -> None:
+    a = np.array(values)
+    sd = float(a.std(ddof=1))
+    interval = inference.mean_interval(len(a), float(a.mean()), sd)
+    assert interval is not None
+    if sd == 0:
+        assert interval.low == interval.high
+        return
+    low, high = stats.t.interval(0.95, len(a) - 1, loc=a.mean(), scale=stats.sem(a))
+    assert interval.low == pytest.approx(low, abs=1e-9)
+    assert interval.high == pytest.approx(high, abs=1e-9)
+
+
+@settings(max_examples=60)
+@given(st.lists(st.integers(0, 30), min_size=4, max_size=4))
+def test_two_by_two_uses_fisher_only_for_small_expected_counts(cells: list[int]) -> None:
+    table = np.array(cells, dtype=np.int64).reshape(2, 2)
+    result = inference.compare_counts(table)
+    if (table.sum(axis=0) == 0).any() or (table.sum(axis=1) == 0).any():
+        assert result is None
+        return
+    assert result is not None
+    expected = stats.contingency.expected_freq(table)
+    if (expected < 5).any():
+        assert result.test is StatTest.FISHER
+        assert result.p == pytest.approx(stats.fisher_exact(table).pvalue, rel=1e-12)
+    else:
+        assert result.test is StatTest.CHI_SQUARE
+        chi2 = stats.chi2_contingency(table, correction=False)
+        assert result.p == pytest.approx(chi2.pvalue, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("p", "shown"),
+    [
+        (0.0004, "<0.001"),
+        (0.000999, "<0.001"),
+        (0.001, "0.001"),
+        (0.0456, "0.046"),
+        (0.0625, "0.063"),
+        (0.05, "0.050"),
+        (1.0, "1.000"),
+    ],
+)
+def test_p_values_are_printed_as_journals_do(p: float, shown: str) -> None:
+    assert p_value(p) == shown

@@ -1,0 +1,281 @@
+"""Every interval, p-value and test choice of a report against SciPy/statsmodels.
+
+The reference values are computed here from the generated records (not from the
+store or the cohort frame), with SciPy, statsmodels and NumPy called directly, and
+compared with tables.json to the printed decimals (and to 1e-9 on the raw floats).
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+import statsmodels.formula.api as smf
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+
+from sijreg.analysis.cohort import build_cohort
+from sijreg.analysis.inference import ProportionMethod
+from sijreg.analysis.tables import Settings, study_tables
+from sijreg.report.document import build
+from tests.cohorts import analysed, random_registry, store
+
+SEEDS = (11, 29)
+
+
+def shown(value: float, places: int = 1) -> str:
+    """Half away from zero, as the report prints, computed with Decimal."""
+    quantum = Decimal(1).scaleb(-places)
+    text = str(Decimal(float(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+    return text.lstrip("-") if Decimal(text) == 0 else text
+
+
+def p_shown(p: float) -> str:
+    return "<0.001" if p < 0.001 else shown(p, 3)
+
+
+def t_interval(values: list[float]) -> tuple[float, float]:
+    a = np.asarray(values, dtype=float)
+    low, high = stats.t.interval(0.95, len(a) - 1, loc=a.mean(), scale=stats.sem(a))
+    return float(low), float(high)
+
+
+def check_interval(row: dict[str, Any], low: float, high: float) -> None:
+    assert row["ci_low"] == pytest.approx(low, abs=1e-9)
+    assert row["ci_high"] == pytest.approx(high, abs=1e-9)
+    assert row["ci_display"] == f"{shown(low)} to {shown(high)}"
+
+
+def report(engine: sa.Engine, seed: int, method: ProportionMethod, compare: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    records = random_registry(seed, n=90, sites=4)
+    store(engine, records)
+    settings = Settings(ci_method=method, compare=compare)
+    document = build(study_tables(build_cohort(engine), settings), "test")
+    return analysed(records), document
+
+
+def _values(patients: list[dict[str, Any]], name: str) -> list[float]:
+    return [float(p[name]) for p in patients if p[name] is not None]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_intervals_match_scipy_and_statsmodels(engine: sa.Engine, seed: int) -> None:
+    method = ProportionMethod.CLOPPER_PEARSON if seed % 2 else ProportionMethod.WILSON
+    patients, doc = report(engine, seed, method, ())
+    assert doc["cohort"]["analysed"] == len(patients)
+    rows = doc["table1"]["rows"]
+    for name in ("age", "bmi", "followup_days"):
+        check_interval(rows[name], *t_interval(_values(patients, name)))
+    n = len(patients)
+    sm_method = "beta" if method is ProportionMethod.CLOPPER_PEARSON else "wilson"
+    for code in ("F", "M"):
+        k = sum(p["sex"] == code for p in patients)
+        low, high = proportion_confint(k, n, alpha=0.05, method=sm_method)
+        check_interval(rows[f"sex.{code}"], 100 * low, 100 * high)
+        assert rows[f"sex.{code}"]["ci_method"] == method.value
+    relief = _values(patients, "relief")
+    table2 = doc["table2"]["rows"]
+    check_interval(table2["pain_relief_pct"], *t_interval(relief))
+    for threshold in (30, 50, 80):
+        k = sum(r >= threshold for r in relief)
+        low, high = proportion_confint(k, n, alpha=0.05, method=sm_method)
+        check_interval(table2[f"responders_{threshold}"], 100 * low, 100 * high)
+    fbss = [p for p in patients if p["fbss"]]
+    panel = doc["table3"]["panels"]["yes"]["rows"]
+    check_interval(panel["followup_days"], *t_interval(_values(fbss, "followup_days")))
+    pairs = [(p["relief"], p["followup_days"]) for p in patients if p["relief"] is not None]
+    rho, rho_p = stats.spearmanr([a for a, _ in pairs], [b for _, b in pairs])
+    correlation = doc["over_time"]["relief_vs_followup"]
+    assert correlation["n"] == len(pairs)
+    assert correlation["spearman_rho"] == pytest.approx(rho, abs=1e-12)
+    assert correlation["p_display"] == p_shown(rho_p)
+    # The responder curve: every x, with its pointwise band, of the patients with a relief.
+    curve = doc["responders"]["overall"]
+    assert curve["n"] == len(relief)
+    for x in range(101):
+        k = sum(r >= x for r in relief)
+        assert curve["count"][x] == k
+        low, high = proportion_confint(k, len(relief), alpha=0.05, method=sm_method)
+        assert curve["ci_low"][x] == pytest.approx(low, abs=1e-9)
+        assert curve["ci_high"][x] == pytest.approx(high, abs=1e-9)
+
+
+def _expected_test(groups: list[np.ndarray]) -> tuple[str | None, float | None]:
+    groups = [g for g in groups if len(g)]
+    if len(groups) < 2 or np.ptp(np.concatenate(groups)) == 0:
+        return None, None
+
+    def normal(a: np.ndarray) -> bool:
+        return len(a) >= 3 and np.ptp(a) > 0 and stats.shapiro(a).pvalue >= 0.05
+
+    if all(normal(g) for g in groups):
+        if len(groups) == 2:
+            return "Welch t-test", float(stats.ttest_ind(*groups, equal_var=False).pvalue)
+        return "one-way ANOVA", float(stats.f_oneway(*groups).pvalue)
+    if len(groups) == 2:
+        return "Mann-Whitney U", float(stats.mannwhitneyu(*groups).pvalue)
+    return "Kruskal-Wallis", float(stats.kruskal(*groups).pvalue)
+
+
+def _expected_count_test(table: np.ndarray) -> tuple[str, float]:
+    _chi2, p, _dof, expected = stats.chi2_contingency(table, correction=False)
+    if table.shape == (2, 2) and (expected < 5).any():
+        return "Fisher's exact", float(stats.fisher_exact(table).pvalue)
+    return "chi-square", float(p)
+
+
+COMPARED_CONTINUOUS = {"age": "age", "bmi": "bmi", "followup_days": "followup_days"}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize(
+    ("variable", "split"),
+    [
+        ("fbss", lambda p: {True: "yes", False: "no"}.get(p["fbss"])),
+        ("sex", lambda p: p["sex"]),
+        ("site", lambda p: p["site"]),
+        ("prior_iss", lambda p: "yes" if p["prior_iss"] else "no"),
+    ],
+)
+def test_comparisons_choose_and_compute_tests_like_scipy(
+    engine: sa.Engine, seed: int, variable: str, split: Any
+) -> None:
+    patients, doc = report(engine, seed, ProportionMethod.WILSON, (variable,))
+    comparison = doc["comparisons"][variable]
+    codes = list(comparison["groups"])
+    members = {c: [p for p in patients if split(p) == c] for c in codes}
+    assert [comparison["groups"][c]["n"] for c in codes] == [len(members[c]) for c in codes]
+    rows = comparison["rows"]
+    columns = {**COMPARED_CONTINUOUS, "pain_relief_pct": "relief"}
+    for key, column in columns.items():
+        groups = [np.array(_values(members[c], column)) for c in codes]
+        test, p = _expected_test(groups)
+        assert rows[key]["test"] == test, key
+        if p is None:
+            assert rows[key]["p"] is None
+        else:
+            assert rows[key]["p"] == pytest.approx(p, rel=1e-9, abs=1e-12)
+            assert rows[key]["p_display"] == p_shown(p)
+        if len(codes) == 2 and min(len(g) for g in groups) >= 2:
+            a, b = groups
+            smd = (a.mean() - b.mean()) / math.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
+            assert rows[key]["smd"] == pytest.approx(smd, abs=1e-9)
+            assert rows[key]["smd_display"] == shown(smd, 2)
+        for code, group in zip(codes, groups, strict=True):
+            check_interval(rows[key]["groups"][code], *t_interval(list(group)))
+    flags: dict[str, Any] = {
+        "fbss": lambda p: p["fbss"],
+        "prior_scs": lambda p: p["prior_scs"],
+        "responders_50": lambda p: None if p["relief"] is None else p["relief"] >= 50,
+        "sex.F": lambda p: None if p["sex"] is None else p["sex"] == "F",
+    }
+    for key, flag in flags.items():
+        if key not in rows:
+            assert key == variable or key.startswith(f"{variable}.")
+            continue
+        known = [[flag(p) for p in members[c] if flag(p) is not None] for c in codes]
+        table = np.array([[sum(k) for k in known], [len(k) - sum(k) for k in known]])
+        table = table[:, table.sum(axis=0) > 0]
+        if table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
+            assert rows[key]["p"] is None
+            continue
+        test, p = _expected_count_test(table)
+        assert rows[key]["test"] == test, key
+        assert rows[key]["p"] == pytest.approx(p, rel=1e-9, abs=1e-12)
+        assert rows[key]["p_display"] == p_shown(p)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_visit_windows_and_paired_change_match_scipy(engine: sa.Engine, seed: int) -> None:
+    patients, doc = report(engine, seed, ProportionMethod.WILSON, ())
+    windows = doc["over_time"]["windows"]
+    centres = [3, 6, 12, 24]
+    bounds = [1.5, 4.5, 9, 18, 30]
+    assert list(windows) == [f"m{c}" for c in centres]
+    for index, centre in enumerate(centres):
+        w = windows[f"m{centre}"]
+        start, end = round(bounds[index] * 30.4375), round(bounds[index + 1] * 30.4375)
+        assert (w["start_day"], w["end_day"]) == (start, end)
+        target = centre * 30.4375
+        chosen, changes = [], {"nrs_pain": [], "odi": []}  # type: ignore[var-annotated]
+        for p in patients:
+            inside = [v for v in p["visits"] if start <= v["day"] < end]
+            if not inside:
+                continue
+            visit = min(inside, key=lambda v: (abs(v["day"] - target), v["day"]))
+            chosen.append(visit)
+            before = [v for v in p["visits"] if v["day"] <= 0]
+            if before:
+                base = max(before, key=lambda v: v["day"])
+                for m in changes:
+                    if visit[m] is not None and base[m] is not None:
+                        changes[m].append(visit[m] - base[m])
+        for measure in ("pain_relief_pct", "nrs_pain", "odi"):
+            values = [v[measure] for v in chosen if v[measure] is not None]
+            assert w["measures"][measure]["n"] == len(values)
+            if len(values) >= 2:
+                check_interval(w["measures"][measure], *t_interval(values))
+        for measure, diffs in changes.items():
+            paired = w["paired_change"][measure]
+            assert paired["n"] == len(diffs)
+            if len(diffs) < 2:
+                continue
+            check_interval(paired, *t_interval(diffs))
+            assert paired["mean"] == pytest.approx(float(np.mean(diffs)), abs=1e-9)
+            t_p = float(stats.ttest_1samp(diffs, 0).pvalue)
+            assert paired["t_test"]["p_display"] == p_shown(t_p)
+            if any(diffs):
+                w_p = float(stats.wilcoxon(diffs).pvalue)
+                assert paired["wilcoxon"]["p_display"] == p_shown(w_p)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_sites_heterogeneity_and_mixed_model(engine: sa.Engine, seed: int) -> None:
+    patients, doc = report(engine, seed, ProportionMethod.WILSON, ())
+    sites = sorted({p["site"] for p in patients})
+    means, variances = [], []
+    for site in sites:
+        relief = np.array(_values([p for p in patients if p["site"] == site], "relief"))
+        row = doc["sites"]["rows"][site]
+        assert row["n"] == sum(p["site"] == site for p in patients)
+        assert row["relief"]["n"] == len(relief)
+        if len(relief) >= 2:
+            check_interval(row["relief"], *t_interval(list(relief)))
+            means.append(relief.mean())
+            variances.append(relief.var(ddof=1) / len(relief))
+    w = 1 / np.array(variances)
+    fixed = float((w * means).sum() / w.sum())
+    q = float((w * (np.array(means) - fixed) ** 2).sum())
+    df = len(means) - 1
+    h = doc["sites"]["heterogeneity"]
+    assert h["q"] == pytest.approx(q, rel=1e-9)
+    assert h["p"] == pytest.approx(stats.chi2.sf(q, df), rel=1e-9)
+    assert h["i_squared"] == pytest.approx(max(0.0, (q - df) / q), abs=1e-12)
+    assert h["fixed"]["estimate"] == pytest.approx(fixed, rel=1e-12)
+    import pandas as pd
+
+    data = pd.DataFrame(
+        {"relief": [p["relief"] for p in patients], "site": [p["site"] for p in patients]}
+    ).dropna()
+    fit = smf.mixedlm("relief ~ 1", data, groups=data["site"]).fit(reml=True)
+    mixed = doc["sites"]["mixed_model"]
+    assert mixed["estimate"] == pytest.approx(float(fit.fe_params["Intercept"]), rel=1e-6)
+    assert mixed["site_variance"] == pytest.approx(float(fit.cov_re.iloc[0, 0]), abs=1e-4)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_missing_table_counts_per_site(engine: sa.Engine, seed: int) -> None:
+    patients, doc = report(engine, seed, ProportionMethod.WILSON, ())
+    rows = doc["missing"]["rows"]
+    for key, column in (("bmi", "bmi"), ("sex", "sex"), ("pain_relief_pct", "relief")):
+        assert rows[key]["overall"] == {
+            "missing": sum(p[column] is None for p in patients),
+            "n": len(patients),
+        }
+        for site, cell in rows[key]["sites"].items():
+            group = [p for p in patients if p["site"] == site]
+            assert cell == {"missing": sum(p[column] is None for p in group), "n": len(group)}
