@@ -44,7 +44,7 @@ class Cohort:
         return self.frame.height
 
 
-def _select() -> sa.Select[*tuple[Any, ...]]:
+def _select(site_code: str | None) -> sa.Select[*tuple[Any, ...]]:
     p, f, v, pp, s = (
         schema.patient,
         schema.fusion,
@@ -97,6 +97,7 @@ def _select() -> sa.Select[*tuple[Any, ...]]:
                 lv, sa.and_(lv.c.patient_id == p.c.id, lv.c.visit_date == last.c.last_followup_date)
             )
         )
+        .where(s.c.site_code == site_code if site_code is not None else sa.true())
         .order_by(p.c.id)
     )
 
@@ -124,9 +125,13 @@ def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(casts)
 
 
-def build_cohort(engine: sa.Engine, min_followup_days: int = DEFAULT_MIN_FOLLOWUP_DAYS) -> Cohort:
-    """Read the registry and split it into the analysis cohort and the excluded."""
-    every = _normalise(read_frame(engine, _select())).with_columns(
+def build_cohort(
+    engine: sa.Engine,
+    min_followup_days: int = DEFAULT_MIN_FOLLOWUP_DAYS,
+    site_code: str | None = None,
+) -> Cohort:
+    """Read the registry (one site's patients, or all) and split it into cohort and excluded."""
+    every = _normalise(read_frame(engine, _select(site_code))).with_columns(
         (pl.col("last_followup_date") - pl.col("fusion_date"))
         .dt.total_days()
         .cast(pl.Int64)

@@ -227,6 +227,11 @@ def demo(
         raise _fail(str(error)) from None
 
 
+from sijreg.cli import server as _server  # noqa: E402  (its commands use the helpers above)
+
+_server.register(app)
+
+
 def main() -> None:
     """The console-script entry point."""
     app()

@@ -19,7 +19,9 @@ def connectorx_uri(url: sa.URL) -> str:
         auth += ":" + quote(str(url.password), safe="")
     host = f"{auth}@" if auth else ""
     host += f"{url.host or 'localhost'}:{url.port or 5432}"
-    return f"postgresql://{host}/{url.database}?cxprotocol=binary"
+    options = url.query.get("options")
+    extra = f"&options={quote(str(options), safe='')}" if options else ""
+    return f"postgresql://{host}/{url.database}?cxprotocol=binary{extra}"
 
 
 def read_frame(engine: sa.Engine, statement: sa.Select[*tuple[Any, ...]]) -> pl.DataFrame:

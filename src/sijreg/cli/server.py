@@ -1,0 +1,177 @@
+"""``sijreg serve``, ``sijreg user …``, ``sijreg audit verify`` and ``sijreg db grant-app-role``."""
+
+from __future__ import annotations
+
+import getpass
+import os
+from typing import Annotated
+
+import sqlalchemy as sa
+import typer
+
+from sijreg.cli.app import DatabaseOption, _fail, _label, _open, console
+from sijreg.store import accounts, audit
+from sijreg.store.accounts import AccountError, Role
+from sijreg.store.app_role import RoleError, grant_app_role
+from sijreg.store.database import DatabaseError
+
+user_app = typer.Typer(help="Manage user accounts and API tokens.", no_args_is_help=True)
+audit_app = typer.Typer(help="Check the audit trail.", no_args_is_help=True)
+db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
+
+PASSWORD_ENV = "SIJREG_PASSWORD"
+
+
+def _password(confirm: bool = True) -> str:
+    """The new password: ``$SIJREG_PASSWORD`` (for scripts) or typed without echo."""
+    if from_env := os.environ.get(PASSWORD_ENV):
+        return from_env
+    first = getpass.getpass("Password (at least 12 characters): ")
+    if confirm and getpass.getpass("Again: ") != first:
+        raise AccountError("the two passwords differ")
+    return first
+
+
+def _run(database: str | None) -> sa.Engine:
+    try:
+        return _open(database)
+    except DatabaseError as error:
+        raise _fail(str(error)) from None
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[
+        str, typer.Argument(help="Sign-in name: lower-case letters, digits, . _ -")
+    ],
+    role: Annotated[Role, typer.Option(help="What the user may do.")],
+    name: Annotated[str, typer.Option("--name", help="Printed name, shown in signatures.")],
+    site: Annotated[
+        str | None, typer.Option(help="Site code (coordinator and investigator only).")
+    ] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Create a user; the password is asked for (or read from $SIJREG_PASSWORD)."""
+    engine = _run(database)
+    try:
+        password = _password()
+        with engine.begin() as conn:
+            accounts.add_user(conn, username, name, role, password, site)
+    except AccountError as error:
+        raise _fail(str(error)) from None
+    console.print(f"User {username} ({role}) created in {_label(engine)}.")
+
+
+@user_app.command("list")
+def user_list(database: DatabaseOption = None) -> None:
+    """List the users with role, site and state."""
+    engine = _run(database)
+    with engine.connect() as conn:
+        for row in accounts.list_users(conn):
+            state = "disabled" if row.disabled else "active"
+            console.print(
+                f"{row.username}\t{row.role}\t{row.site_code or '-'}\t{state}\t{row.printed_name}",
+                highlight=False,
+            )
+
+
+@user_app.command("disable")
+def user_disable(
+    username: Annotated[str, typer.Argument(help="The user to disable.")],
+    database: DatabaseOption = None,
+) -> None:
+    """Disable a user: their sessions end and their tokens stop working."""
+    engine = _run(database)
+    try:
+        with engine.begin() as conn:
+            accounts.change_user(conn, accounts.user_id(conn, username), disabled=True)
+    except AccountError as error:
+        raise _fail(str(error)) from None
+    console.print(f"User {username} disabled.")
+
+
+@user_app.command("token")
+def user_token(
+    username: Annotated[str, typer.Argument(help="The user the token speaks for.")],
+    days: Annotated[int, typer.Option(help="Days until the token expires (1-366).")] = 30,
+    label: Annotated[str, typer.Option(help="What the token is for.")] = "script",
+    database: DatabaseOption = None,
+) -> None:
+    """Issue an API token bound to the user's role and site; it is shown once."""
+    engine = _run(database)
+    try:
+        with engine.begin() as conn:
+            token_id, secret = accounts.issue_token(
+                conn, accounts.user_id(conn, username), days, label
+            )
+    except AccountError as error:
+        raise _fail(str(error)) from None
+    console.print(f"Token {token_id} for {username}, valid {days} days. Send it as")
+    console.print(f"  Authorization: Bearer {secret}", highlight=False, soft_wrap=True)
+    console.print("It is not stored and cannot be shown again.")
+
+
+@user_app.command("revoke-token")
+def user_revoke_token(
+    token_id: Annotated[int, typer.Argument(help="The token's number, as issued.")],
+    database: DatabaseOption = None,
+) -> None:
+    """Revoke an API token at once."""
+    engine = _run(database)
+    try:
+        with engine.begin() as conn:
+            accounts.revoke_token(conn, token_id)
+    except AccountError as error:
+        raise _fail(str(error)) from None
+    console.print(f"Token {token_id} revoked.")
+
+
+@audit_app.command("verify")
+def audit_verify(database: DatabaseOption = None) -> None:
+    """Recompute the hash chain and compare every audited record with its newest entry."""
+    engine = _run(database)
+    with engine.connect() as conn:
+        result = audit.verify(conn)
+    for table, n in sorted(result.unaudited.items()):
+        console.print(
+            f"Note: {n} {table} records have no audit entry "
+            "(loaded by import-sheet or demo, or inserted outside sijreg)."
+        )
+    if result.chain is not None:
+        raise _fail(
+            f"the audit trail is broken at entry {result.chain.entry_id}: {result.chain.message}"
+        )
+    if result.records:
+        lines = "\n  ".join(p.message for p in result.records)
+        raise _fail(f"{len(result.records)} records differ from the audit trail:\n  {lines}")
+    console.print(
+        f"Audit trail intact: {result.entries} entries, every audited record matches. "
+        f"Head {result.head} (write it down to detect removal of the newest entries)."
+    )
+
+
+@db_app.command("grant-app-role")
+def db_grant_app_role(
+    role: Annotated[
+        str, typer.Argument(help="The role the server will connect as.")
+    ] = "sijreg_app",
+    database: DatabaseOption = None,
+) -> None:
+    """On PostgreSQL, as the tables' owner: create/prepare the server's restricted role.
+
+    A password is set from $SIJREG_PASSWORD when given.
+    """
+    engine = _run(database)
+    try:
+        with engine.begin() as conn:
+            grant_app_role(conn, role, os.environ.get(PASSWORD_ENV))
+    except RoleError as error:
+        raise _fail(str(error)) from None
+    console.print(f"Role {role} may now run the server on {_label(engine)}.")
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the ``sijreg`` app."""
+    app.add_typer(user_app, name="user")
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(db_app, name="db")
