@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterator
+
 import pytest
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 from server_support import PASSWORD, USERS, People
 
+from sijreg.server.app import create_app
 from sijreg.store import accounts, schema
+from sijreg.store.app_role import grant_app_role
+from sijreg.store.database import create_engine
 
 
 @pytest.fixture
@@ -22,4 +29,48 @@ def people(engine: sa.Engine) -> People:
             found.ids[username] = accounts.add_user(
                 conn, username, f"Dr {username.title()}", role, PASSWORD, site
             )
+    return found
+
+
+@pytest.fixture(scope="session")
+def app_role(postgres_server: sa.URL) -> Iterator[str]:
+    """A cluster-wide role name for the server, dropped at the end of the session."""
+    name = f"sijreg_app_{uuid.uuid4().hex[:8]}"
+    yield name
+    admin = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if conn.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": name}).first():
+            conn.execute(sa.text(f"DROP OWNED BY {name}"))
+            conn.execute(sa.text(f"DROP ROLE {name}"))
+    admin.dispose()
+
+
+@pytest.fixture
+def app_engine(engine: sa.Engine, request: pytest.FixtureRequest) -> Iterator[sa.Engine]:
+    """What the server connects with: on PostgreSQL the restricted app role, never the owner."""
+    if engine.dialect.name != "postgresql":
+        yield engine
+        return
+    role: str = request.getfixturevalue("app_role")
+    with engine.begin() as conn:
+        grant_app_role(conn, role)
+    restricted = create_engine(engine.url.set(username=role, password=None))
+    yield restricted
+    restricted.dispose()
+
+
+@pytest.fixture
+def server(app_engine: sa.Engine, people: People) -> Iterator[TestClient]:
+    """An HTTPS test client of the app (cookies are Secure), people in place."""
+    with TestClient(create_app(app_engine), base_url="https://testserver") as client:
+        yield client
+
+
+@pytest.fixture
+def tokens(engine: sa.Engine, people: People) -> dict[str, str]:
+    """A 30-day API token for every user, as Authorization headers by user name."""
+    found = {}
+    with engine.begin() as conn:
+        for username, user_id in people.ids.items():
+            found[username] = accounts.issue_token(conn, user_id, 30, "test")[1]
     return found

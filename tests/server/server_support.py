@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from fastapi.testclient import TestClient
 
 from sijreg.store import accounts
 from sijreg.store.accounts import Actor, Role
@@ -32,3 +34,27 @@ USERS = (
     ("analyst", Role.ANALYST, None),
     ("admin", Role.ADMIN, None),
 )
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page's forms carry."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no CSRF token"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    """Sign ``client`` in through the form; returns the CSRF token of the new session."""
+    form = client.get("/sign-in")
+    answer = client.post(
+        "/sign-in",
+        data={"username": username, "password": password, "csrf_token": csrf_of(form.text)},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303, answer.text
+    page = {"analyst": None, "admin": "/admin"}.get(username, "/worklist")
+    return csrf_of(client.get(page).text) if page else ""
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

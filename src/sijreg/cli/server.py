@@ -3,17 +3,31 @@
 from __future__ import annotations
 
 import getpass
+import logging
 import os
+from datetime import timedelta
 from typing import Annotated
 
 import sqlalchemy as sa
 import typer
+import uvicorn
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from sijreg.cli.app import DatabaseOption, _fail, _label, _open, console
+from sijreg.domain.schedule import DEFAULT_WINDOWS, parse_windows
+from sijreg.server.app import create_app
+from sijreg.server.web import ServerSettings
 from sijreg.store import accounts, audit
-from sijreg.store.accounts import AccountError, Role
+from sijreg.store.accounts import AccountError, Role, Timeouts
 from sijreg.store.app_role import RoleError, grant_app_role
-from sijreg.store.database import DatabaseError
+from sijreg.store.database import (
+    DatabaseError,
+    alembic_config,
+    create_engine,
+    open_database,
+    resolve_url,
+)
 
 user_app = typer.Typer(help="Manage user accounts and API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="Check the audit trail.", no_args_is_help=True)
@@ -150,6 +164,13 @@ def audit_verify(database: DatabaseOption = None) -> None:
     )
 
 
+@db_app.command("upgrade")
+def db_upgrade(database: DatabaseOption = None) -> None:
+    """Create or migrate the schema (run as the tables' owner)."""
+    engine = _run(database)
+    console.print(f"Schema of {_label(engine)} is current.")
+
+
 @db_app.command("grant-app-role")
 def db_grant_app_role(
     role: Annotated[
@@ -170,8 +191,60 @@ def db_grant_app_role(
     console.print(f"Role {role} may now run the server on {_label(engine)}.")
 
 
+def server_engine(database: str | None) -> sa.Engine:
+    """SQLite: open and migrate. PostgreSQL: the app role may not migrate, so check only."""
+    url = resolve_url(database)
+    if url.get_backend_name() == "sqlite":
+        return open_database(database)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    if current != head:
+        engine.dispose()
+        raise DatabaseError(
+            "the database schema is not current: run `sijreg db upgrade` as the tables' owner"
+        )
+    return engine
+
+
+def serve(
+    database: DatabaseOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    idle_minutes: Annotated[int, typer.Option(help="Sign out after this much inactivity.")] = 30,
+    absolute_hours: Annotated[int, typer.Option(help="Sign out this long after sign-in.")] = 12,
+    visit_windows: Annotated[
+        str,
+        typer.Option(help="Follow-ups as months:days-before:days-after, comma-separated."),
+    ] = ",".join(f"{w.months}:{w.before}:{w.after}" for w in DEFAULT_WINDOWS),
+) -> None:
+    """Run the registry server (pages and the JSON API at /api/v1)."""
+    try:
+        windows = parse_windows(visit_windows)
+        if idle_minutes < 1 or absolute_hours < 1:
+            raise ValueError("time-outs must be positive")
+        engine = server_engine(database)
+    except (ValueError, DatabaseError, sa.exc.OperationalError) as error:
+        raise _fail(str(error).splitlines()[0]) from None
+    settings = ServerSettings(
+        Timeouts(timedelta(minutes=idle_minutes), timedelta(hours=absolute_hours)), windows
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    console.print(f"Serving {_label(engine)} on http://{host}:{port}/ (Ctrl+C stops)")
+    uvicorn.run(
+        create_app(engine, settings),
+        host=host,
+        port=port,
+        access_log=False,
+        proxy_headers=True,
+        server_header=False,
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add these commands to the ``sijreg`` app."""
+    app.command()(serve)
     app.add_typer(user_app, name="user")
     app.add_typer(audit_app, name="audit")
     app.add_typer(db_app, name="db")

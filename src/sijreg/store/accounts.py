@@ -221,7 +221,11 @@ def change_user(
 ) -> None:
     """Change a user's role, site or disabled flag; ends their sessions and tokens' use."""
     u = schema.app_user
-    old = conn.execute(sa.select(u.c.role, u.c.site_id, u.c.disabled).where(u.c.id == target)).one()
+    old = conn.execute(
+        sa.select(u.c.role, u.c.site_id, u.c.disabled).where(u.c.id == target)
+    ).first()
+    if old is None:
+        raise AccountError("there is no such user")
     new: dict[str, Any] = {"role": old.role, "site_id": old.site_id, "disabled": old.disabled}
     if role is not None:
         new["role"] = str(role)

@@ -24,6 +24,7 @@ from sijreg.domain import dictionary as dd
 from sijreg.domain.entry import Invalid
 from sijreg.domain.records import Values
 from sijreg.domain.schedule import DueVisit, Window, due_visits
+from sijreg.domain.types import Field, FieldError, Kind
 from sijreg.store import accounts, audit, schema
 from sijreg.store.accounts import Actor, Role
 
@@ -399,10 +400,18 @@ class SiteScope:
         return sorted(found, key=lambda pair: pair[1].target)
 
 
+REASON = Field(
+    "reason",
+    "Reason for the change",
+    Kind.TEXT,
+    required=True,
+    max_length=500,
+    description="Why a saved record is changed or deleted (audited).",
+)
+
+
 def _reason(reason: str | None) -> str:
-    text = (reason or "").strip()
-    if not text:
-        raise ReasonRequired("a reason is required for a change after the first save or a deletion")
-    if len(text) > 500:
-        raise ReasonRequired("a reason has at most 500 characters")
-    return text
+    try:
+        return str(REASON.parse(reason))
+    except FieldError as error:
+        raise ReasonRequired(f"reason: {error}") from None
