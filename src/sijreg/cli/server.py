@@ -34,6 +34,7 @@ audit_app = typer.Typer(help="Check the audit trail.", no_args_is_help=True)
 db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
 
 PASSWORD_ENV = "SIJREG_PASSWORD"
+DEFAULT_WINDOWS_TEXT = ",".join(f"{w.months}:{w.before}:{w.after}" for w in DEFAULT_WINDOWS)
 
 
 def _password(confirm: bool = True) -> str:
@@ -217,7 +218,7 @@ def serve(
     visit_windows: Annotated[
         str,
         typer.Option(help="Follow-ups as months:days-before:days-after, comma-separated."),
-    ] = ",".join(f"{w.months}:{w.before}:{w.after}" for w in DEFAULT_WINDOWS),
+    ] = DEFAULT_WINDOWS_TEXT,
 ) -> None:
     """Run the registry server (pages and the JSON API at /api/v1)."""
     try:
