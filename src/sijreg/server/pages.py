@@ -132,38 +132,43 @@ def sign_in_form(request: Request) -> Response:
 
 @router.post("/sign-in")
 def sign_in(request: Request, form: Posted) -> Response:
-    raw = web.session_id(request)
-    timeouts = web.settings(request).timeouts
-    username = form.get("username", "").strip().lower()
-    keys = accounts.throttle_keys(username, web.client_address(request))
     with web.transaction(request) as conn:
-        alive = raw is not None and accounts.resume_session(conn, raw, timeouts)[0]
-        if raw is None or not alive or not accounts.csrf_ok(raw, form.get(web.CSRF_FIELD, "")):
-            log.warning("sign-in refused: missing or invalid CSRF token")
-            return _sign_in_form(request, "The sign-in form expired. Please try again.", 403)
-        if accounts.throttled(conn, keys):
-            log.warning("sign-in throttled after repeated failures")
-            return _sign_in_form(request, THROTTLED, 429)
-        user, stored = accounts.credentials(conn, username) if len(username) <= 64 else (None, None)
-        if not accounts.password_matches(stored, form.get("password", "")) or user is None:
-            accounts.record_failure(conn, keys)
-            audit.append(conn, audit.Entry(audit.Action.SIGN_IN, new_values={"outcome": "failed"}))
-            log.warning("sign-in failed")
-            failed = True
-        else:
-            failed = False
-            accounts.clear_failures(conn, keys[0])
-            accounts.end_session(conn, raw)
-            new_raw = accounts.start_session(conn, user)
-            audit.append(
-                conn,
-                audit.Entry(audit.Action.SIGN_IN, user_id=user, new_values={"outcome": "ok"}),
-            )
-    if failed:
-        return _sign_in_form(request, SIGN_IN_FAILED, 401)
+        refused, new_raw = _check_sign_in(conn, request, form)
+    if refused is not None:
+        return _sign_in_form(request, *refused)
     response = go("/")
     set_session_cookie(response, new_raw)
     return response
+
+
+def _check_sign_in(
+    conn: sa.Connection, request: Request, form: dict[str, str]
+) -> tuple[tuple[str, int] | None, str]:
+    """(why refused and the status, or None; the new session id when signed in)."""
+    raw = web.session_id(request)
+    username = form.get("username", "").strip().lower()
+    keys = accounts.throttle_keys(username, web.client_address(request))
+    alive = (
+        raw is not None and accounts.resume_session(conn, raw, web.settings(request).timeouts)[0]
+    )
+    if raw is None or not alive or not accounts.csrf_ok(raw, form.get(web.CSRF_FIELD, "")):
+        log.warning("sign-in refused: missing or invalid CSRF token")
+        return ("The sign-in form expired. Please try again.", 403), ""
+    if accounts.throttled(conn, keys):
+        log.warning("sign-in throttled after repeated failures")
+        return (THROTTLED, 429), ""
+    user, stored = accounts.credentials(conn, username) if len(username) <= 64 else (None, None)
+    if not accounts.password_matches(stored, form.get("password", "")) or user is None:
+        accounts.record_failure(conn, keys)
+        audit.append(conn, audit.Entry(audit.Action.SIGN_IN, new_values={"outcome": "failed"}))
+        log.warning("sign-in failed")
+        return (SIGN_IN_FAILED, 401), ""
+    accounts.clear_failures(conn, keys[0])
+    accounts.end_session(conn, raw)
+    audit.append(
+        conn, audit.Entry(audit.Action.SIGN_IN, user_id=user, new_values={"outcome": "ok"})
+    )
+    return None, accounts.start_session(conn, user)
 
 
 @router.post("/sign-out")
@@ -388,11 +393,8 @@ def history(request: Request, name: str, record_id: RecordId) -> Response:
             }
             for e in scope.history(name, record_id)
         ]
-        names = dict(
-            conn.execute(sa.select(schema.app_user.c.id, schema.app_user.c.printed_name))
-            .tuples()
-            .all()
-        )
+        u = schema.app_user
+        names = dict(conn.execute(sa.select(u.c.id, u.c.printed_name)).all())
         return page(
             "history.html.j2",
             user,

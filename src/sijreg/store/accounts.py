@@ -399,27 +399,29 @@ def token_actor(conn: sa.Connection, raw: str) -> Actor | None:
 
 # Throttling failed sign-ins ----------------------------------------------------------------
 
-FREE_FAILURES = 3
+FREE_FAILURES = (3, 20)
+"""Failures allowed before waiting: per account, and per client (shared by a clinic's NAT)."""
 MAX_WAIT = timedelta(minutes=15)
 
 
 def throttle_keys(username: str, client: str) -> tuple[str, str]:
-    """Hashed keys, so the table names neither user names nor addresses."""
+    """(account key, client key), hashed so the table names neither user names nor addresses."""
     return digest("account:" + username.lower()), digest("client:" + client)
 
 
-def _wait(failures: int) -> timedelta:
-    if failures < FREE_FAILURES:
+def _wait(failures: int, free: int) -> timedelta:
+    if failures < free:
         return timedelta(0)
-    return min(MAX_WAIT, timedelta(seconds=2 ** (failures - FREE_FAILURES + 1)))
+    return min(MAX_WAIT, timedelta(seconds=2 ** (failures - free + 1)))
 
 
-def throttled(conn: sa.Connection, keys: tuple[str, ...]) -> timedelta:
-    """How long sign-in must still wait for these keys (zero when it may proceed)."""
+def throttled(conn: sa.Connection, keys: tuple[str, str]) -> timedelta:
+    """How long sign-in must still wait for this account and client (zero: go ahead)."""
     t = schema.sign_in_throttle
+    free = dict(zip(keys, FREE_FAILURES, strict=True))
     moment = now()
     waits = [
-        as_utc(row.last_failure_at) + _wait(row.failures) - moment
+        as_utc(row.last_failure_at) + _wait(row.failures, free[row.key_hash]) - moment
         for row in conn.execute(sa.select(t).where(t.c.key_hash.in_(keys)))
     ]
     return max([timedelta(0), *waits])

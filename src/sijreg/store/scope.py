@@ -379,14 +379,12 @@ class SiteScope:
         visits: dict[int, list[date]] = {}
         for patient_id, visit_date in self.conn.execute(
             sa.select(v.c.patient_id, v.c.visit_date).where(v.c.site_id == self.site_id)
-        ).tuples():
+        ):
             visits.setdefault(patient_id, []).append(visit_date)
-        fusions = dict(
+        fusions: dict[int, date] = dict(
             self.conn.execute(
                 sa.select(f.c.patient_id, f.c.fusion_date).where(f.c.site_id == self.site_id)
-            )
-            .tuples()
-            .all()
+            ).all()
         )
         found = []
         for patient in self.patients():
