@@ -6,8 +6,6 @@ answer for an id that exists nowhere, and nothing may change.
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 import sqlalchemy as sa
 from fastapi.routing import APIRoute
@@ -16,13 +14,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from server_support import PASSWORD, People, bearer
 
+from sijreg.domain import dictionary as dd
+from sijreg.domain.entry import parse_form
 from sijreg.server.api import PLURAL, router
 from sijreg.server.models import MAX_ID
 from sijreg.store import audit
 from sijreg.store.scope import SiteScope
 
 TABLE_OF = {plural: name for name, plural in PLURAL.items()}
-VALID = {
+VALID: dict[str, dict[str, object]] = {
     "patient": {"study_id": "FORGED-1"},
     "prior_procedure": {"procedure": "scs"},
     "fusion": {"fusion_date": "2024-03-01"},
@@ -35,6 +35,11 @@ ROUTES = [r for r in router.routes if isinstance(r, APIRoute) and "{" in r.path]
 """Every API route that takes a record id."""
 
 
+def _method(route: APIRoute) -> str:
+    assert route.methods
+    return next(iter(route.methods))
+
+
 def _target(route: APIRoute) -> str:
     """The table whose id the route's path parameter names."""
     first = route.path.split("/")[3]
@@ -42,7 +47,7 @@ def _target(route: APIRoute) -> str:
 
 
 def _body(route: APIRoute) -> dict[str, object] | None:
-    method = next(iter(route.methods))
+    method = _method(route)
     if method == "DELETE":
         return {"version": 1, "reason": "forged"}
     if route.path.endswith("/signature"):
@@ -62,9 +67,7 @@ def site_one(engine: sa.Engine, people: People) -> dict[str, int]:
         ids = {"patient": scope.create("patient", {"study_id": "S01-7", "age": 70})["id"]}
         for name, values in VALID.items():
             if name != "patient":
-                parsed = {
-                    k: date.fromisoformat(v) if k.endswith("date") else v for k, v in values.items()
-                }
+                parsed = parse_form(dd.form(name), values)
                 ids[name] = scope.create(name, parsed, ids["patient"])["id"]
     return ids
 
@@ -91,7 +94,7 @@ def test_another_sites_record_is_indistinguishable_from_a_missing_one(
 ) -> None:
     before = _state(engine)
     route = data.draw(st.sampled_from(ROUTES), label="route")
-    method = next(iter(route.methods))
+    method = _method(route)
     forged = site_one[_target(route)]
     missing = data.draw(st.integers(max(site_one.values()) + 1, MAX_ID), label="missing id")
     param = "{patient_id}" if "{patient_id}" in route.path else "{record_id}"
