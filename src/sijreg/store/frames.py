@@ -35,7 +35,7 @@ def _sample_row(statement: sa.Select[*tuple[Any, ...]]) -> str:
         kind = column.type
         if isinstance(kind, sa.Integer | sa.Boolean):
             value = "0"
-        elif isinstance(kind, sa.Numeric):
+        elif isinstance(kind, sa.Numeric | sa.Float):
             value = "0.5"
         else:
             value = "''"
