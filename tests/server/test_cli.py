@@ -1,0 +1,98 @@
+"""The administration commands: users and tokens, audit verification, the app role."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from sijreg.cli.app import app
+from sijreg.store import schema
+from sijreg.store.database import resolve_url
+
+runner = CliRunner()
+PASSWORD = "granite owls sing twice"
+
+
+def _run(database_url: str, *args: str, password: str = PASSWORD) -> tuple[int, str]:
+    result = runner.invoke(
+        app, [*args, "--database", database_url], env={"SIJREG_PASSWORD": password}
+    )
+    return result.exit_code, result.output
+
+
+def test_the_first_admin_and_a_coordinator_are_created_from_the_command_line(
+    database_url: str,
+) -> None:
+    assert (
+        _run(database_url, "user", "add", "root", "--role", "admin", "--name", "Ann Admin")[0] == 0
+    )
+    code, output = _run(
+        database_url,
+        "user",
+        "add",
+        "cora",
+        "--role",
+        "coordinator",
+        "--name",
+        "Cora",
+        "--site",
+        "S9",
+    )
+    assert code == 1
+    assert "there is no site 'S9'" in output
+    code, output = _run(
+        database_url,
+        "user",
+        "add",
+        "weak",
+        "--role",
+        "admin",
+        "--name",
+        "W",
+        password="password1234",
+    )
+    assert code == 1
+    assert "too common" in output
+    code, output = _run(database_url, "user", "list")
+    assert code == 0
+    assert re.search(r"root\s+admin\s+-\s+active\s+Ann Admin", output)
+    code, output = _run(database_url, "user", "token", "root", "--days", "7")
+    assert code == 0
+    assert "Bearer sijreg_" in output
+    assert _run(database_url, "user", "revoke-token", "1")[0] == 0
+    code, output = _run(database_url, "user", "revoke-token", "1")
+    assert (code, "no active token 1" in output) == (1, True)
+    assert _run(database_url, "user", "disable", "root")[0] == 0
+    assert "disabled" in _run(database_url, "user", "list")[1]
+
+
+def test_audit_verify_reports_a_direct_edit(database_url: str) -> None:
+    _run(database_url, "user", "add", "root", "--role", "admin", "--name", "Ann Admin")
+    _run(database_url, "user", "token", "root")
+    code, output = _run(database_url, "audit", "verify")
+    assert code == 0
+    assert "Audit trail intact: 2 entries" in output
+    engine = sa.create_engine(resolve_url(database_url))
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only"))
+        else:
+            conn.execute(sa.text("DROP TRIGGER audit_log_no_update"))
+        conn.execute(
+            sa.update(schema.audit_log)
+            .where(schema.audit_log.c.id == 2)
+            .values(new_values='{"token": 1, "role": "coordinator"}')
+        )
+    engine.dispose()
+    code, output = _run(database_url, "audit", "verify")
+    assert code == 1
+    assert "broken at entry 2: entry 2 was altered" in output
+
+
+def test_the_app_role_is_refused_on_sqlite(tmp_path: Path) -> None:
+    code, output = _run(str(tmp_path / "x.db"), "db", "grant-app-role")
+    assert code == 1
+    assert "PostgreSQL only" in output
