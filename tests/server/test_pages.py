@@ -116,27 +116,17 @@ def test_the_analyst_sees_the_pooled_report_and_no_patient_page(server: TestClie
 def test_the_admin_manages_sites_and_users(server: TestClient) -> None:
     csrf = sign_in(server, "admin")
     assert _post(server, "/admin/sites", csrf, site_code="S03", site_name="Third")[0] == 303
-    status, _, text = _post(
-        server,
-        "/admin/users",
-        csrf,
-        username="coord3",
-        printed_name="C Three",
-        role="coordinator",
-        site="S03",
-        password="password1234",
-    )
+    newcomer = {
+        "username": "coord3",
+        "printed_name": "C Three",
+        "role": "coordinator",
+        "site": "S03",
+    }
+    status, _, text = _post(server, "/admin/users", csrf, **newcomer, password="password1234")
     assert status == 422
     assert "too common" in text
     status, _, _ = _post(
-        server,
-        "/admin/users",
-        csrf,
-        username="coord3",
-        printed_name="C Three",
-        role="coordinator",
-        site="S03",
-        password="lilac rivers hum slowly",
+        server, "/admin/users", csrf, **newcomer, password="lilac rivers hum slowly"
     )
     assert status == 303
     page = server.get("/admin").text

@@ -5,6 +5,8 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Annotated
 
@@ -54,6 +56,17 @@ def _run(database: str | None) -> sa.Engine:
         raise _fail(str(error)) from None
 
 
+@contextmanager
+def _changing(database: str | None) -> Iterator[sa.Connection]:
+    """One transaction on the registry; a refused change ends the command with its reason."""
+    engine = _run(database)
+    try:
+        with engine.begin() as conn:
+            yield conn
+    except (AccountError, RoleError) as error:
+        raise _fail(str(error)) from None
+
+
 @user_app.command("add")
 def user_add(
     username: Annotated[
@@ -67,14 +80,9 @@ def user_add(
     database: DatabaseOption = None,
 ) -> None:
     """Create a user; the password is asked for (or read from $SIJREG_PASSWORD)."""
-    engine = _run(database)
-    try:
-        password = _password()
-        with engine.begin() as conn:
-            accounts.add_user(conn, username, name, role, password, site)
-    except AccountError as error:
-        raise _fail(str(error)) from None
-    console.print(f"User {username} ({role}) created in {_label(engine)}.")
+    with _changing(database) as conn:
+        accounts.add_user(conn, username, name, role, _password(), site)
+    console.print(f"User {username} ({role}) created.")
 
 
 @user_app.command("list")
@@ -96,12 +104,8 @@ def user_disable(
     database: DatabaseOption = None,
 ) -> None:
     """Disable a user: their sessions end and their tokens stop working."""
-    engine = _run(database)
-    try:
-        with engine.begin() as conn:
-            accounts.change_user(conn, accounts.user_id(conn, username), disabled=True)
-    except AccountError as error:
-        raise _fail(str(error)) from None
+    with _changing(database) as conn:
+        accounts.change_user(conn, accounts.user_id(conn, username), disabled=True)
     console.print(f"User {username} disabled.")
 
 
@@ -113,14 +117,8 @@ def user_token(
     database: DatabaseOption = None,
 ) -> None:
     """Issue an API token bound to the user's role and site; it is shown once."""
-    engine = _run(database)
-    try:
-        with engine.begin() as conn:
-            token_id, secret = accounts.issue_token(
-                conn, accounts.user_id(conn, username), days, label
-            )
-    except AccountError as error:
-        raise _fail(str(error)) from None
+    with _changing(database) as conn:
+        token_id, secret = accounts.issue_token(conn, accounts.user_id(conn, username), days, label)
     console.print(f"Token {token_id} for {username}, valid {days} days. Send it as")
     console.print(f"  Authorization: Bearer {secret}", highlight=False, soft_wrap=True)
     console.print("It is not stored and cannot be shown again.")
@@ -132,12 +130,8 @@ def user_revoke_token(
     database: DatabaseOption = None,
 ) -> None:
     """Revoke an API token at once."""
-    engine = _run(database)
-    try:
-        with engine.begin() as conn:
-            accounts.revoke_token(conn, token_id)
-    except AccountError as error:
-        raise _fail(str(error)) from None
+    with _changing(database) as conn:
+        accounts.revoke_token(conn, token_id)
     console.print(f"Token {token_id} revoked.")
 
 
@@ -183,13 +177,9 @@ def db_grant_app_role(
 
     A password is set from $SIJREG_PASSWORD when given.
     """
-    engine = _run(database)
-    try:
-        with engine.begin() as conn:
-            grant_app_role(conn, role, os.environ.get(PASSWORD_ENV))
-    except RoleError as error:
-        raise _fail(str(error)) from None
-    console.print(f"Role {role} may now run the server on {_label(engine)}.")
+    with _changing(database) as conn:
+        grant_app_role(conn, role, os.environ.get(PASSWORD_ENV))
+    console.print(f"Role {role} may now run the server.")
 
 
 def server_engine(database: str | None) -> sa.Engine:

@@ -216,16 +216,21 @@ class SiteScope:
         self._audit(audit.Action.CREATE, t, row, None, row, None)
         return row
 
-    def update(
-        self, name: str, record_id: int, values: Values, version: int, reason: str | None
-    ) -> sa.RowMapping:
-        t = table(name)
+    def _changeable(
+        self, name: str, record_id: int, version: int, reason: str | None
+    ) -> tuple[sa.Table, sa.RowMapping, str]:
+        """The table, the stored row and the reason of a change the actor may make now."""
         self._require_writer()
         old = self.get(name, record_id)
         self._writable(old["id"] if name == "patient" else old["patient_id"])
         if old["version"] != version:
             raise Conflict(old)
-        why = _reason(reason)
+        return table(name), old, _reason(reason)
+
+    def update(
+        self, name: str, record_id: int, values: Values, version: int, reason: str | None
+    ) -> sa.RowMapping:
+        t, old, why = self._changeable(name, record_id, version, reason)
         self._unique(name, values, old.get("patient_id"), record_id)
         changed = self.conn.execute(
             sa.update(t)
@@ -239,13 +244,7 @@ class SiteScope:
         return row
 
     def delete(self, name: str, record_id: int, version: int, reason: str | None) -> None:
-        t = table(name)
-        self._require_writer()
-        old = self.get(name, record_id)
-        self._writable(old["id"] if name == "patient" else old["patient_id"])
-        if old["version"] != version:
-            raise Conflict(old)
-        why = _reason(reason)
+        t, old, why = self._changeable(name, record_id, version, reason)
         if name == "patient":
             for child in CHILD_TABLES:
                 for row in self.children(child, record_id):
