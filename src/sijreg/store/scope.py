@@ -264,18 +264,27 @@ class SiteScope:
         new: Mapping[Any, Any] | None,
         reason: str | None,
     ) -> None:
+        self._log(
+            action,
+            t.name,
+            row["id"],
+            old_values=audit.record_state(t, old) if old is not None else None,
+            new_values=audit.record_state(t, new) if new is not None else None,
+            reason=reason,
+            record_hash=audit.record_hash(t, new) if new is not None else None,
+        )
+
+    def _log(self, action: audit.Action, table_name: str, record_id: int, **details: Any) -> None:
+        """An audit entry by this actor at this site."""
         audit.append(
             self.conn,
             audit.Entry(
                 action,
                 user_id=self.actor.user_id,
                 site_id=self.site_id,
-                table_name=t.name,
-                record_id=row["id"],
-                old_values=audit.record_state(t, old) if old is not None else None,
-                new_values=audit.record_state(t, new) if new is not None else None,
-                reason=reason,
-                record_hash=audit.record_hash(t, new) if new is not None else None,
+                table_name=table_name,
+                record_id=record_id,
+                **details,
             ),
         )
 
@@ -330,17 +339,8 @@ class SiteScope:
             )
         )
         for action in (audit.Action.SIGN, audit.Action.LOCK):
-            audit.append(
-                self.conn,
-                audit.Entry(
-                    action,
-                    user_id=self.actor.user_id,
-                    site_id=self.site_id,
-                    table_name="patient",
-                    record_id=patient_id,
-                    new_values=signed if action is audit.Action.SIGN else {"locked": True},
-                ),
-            )
+            new = signed if action is audit.Action.SIGN else {"locked": True}
+            self._log(action, "patient", patient_id, new_values=new)
 
     def unlock(self, patient_id: int, reason: str | None) -> None:
         if self.actor.role is not Role.INVESTIGATOR:
@@ -354,18 +354,13 @@ class SiteScope:
         self.conn.execute(
             sa.update(s).where(s.c.id == signature["id"]).values(unlocked_at=accounts.now())
         )
-        audit.append(
-            self.conn,
-            audit.Entry(
-                audit.Action.LOCK,
-                user_id=self.actor.user_id,
-                site_id=self.site_id,
-                table_name="patient",
-                record_id=patient_id,
-                old_values={"locked": True},
-                new_values={"locked": False},
-                reason=why,
-            ),
+        self._log(
+            audit.Action.LOCK,
+            "patient",
+            patient_id,
+            old_values={"locked": True},
+            new_values={"locked": False},
+            reason=why,
         )
 
     # The worklist -------------------------------------------------------------------------
