@@ -113,6 +113,7 @@ def test_reordered_entries_are_named(engine: sa.Engine, people: People) -> None:
     result = _verify(engine)
     assert result.chain is not None
     assert result.chain.entry_id == 6
+    assert result.chain.message == "entry 6 does not follow entry 5: removed or reordered"
 
 
 def test_a_record_edited_outside_the_app_is_reported(engine: sa.Engine, people: People) -> None:
