@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from server_support import People, sign_in
+from server_support import PASSWORD, People, sign_in
 
 from sijreg.domain.schedule import add_months
 from sijreg.server.web import today
@@ -158,3 +158,32 @@ def test_another_sites_patient_is_not_found_on_any_page(server: TestClient, path
     )
     assert posted[0] == 404
     assert "P-001" not in server.get("/patients").text
+
+
+def test_an_investigator_signs_with_the_password_and_unlocks_with_a_reason(
+    server: TestClient,
+) -> None:
+    with TestClient(server.app, base_url="https://testserver") as coordinator:
+        coordinator_csrf = sign_in(coordinator, "coord1")
+        pid = _enrol(coordinator, coordinator_csrf).rsplit("/", 1)[1]
+    csrf = sign_in(server, "inv1")
+    _post(server, f"/patients/{pid}/sign", csrf, meaning="approval", password="wrong one")
+    assert "Signed and locked" not in server.get(f"/patients/{pid}").text
+    _post(server, f"/patients/{pid}/sign", csrf, meaning="approval", password=PASSWORD)
+    page = server.get(f"/patients/{pid}").text
+    assert "Signed and locked: Dr Inv1, approval" in page
+    edit = f"/records/patient/{pid}/edit"
+    assert (
+        _post(
+            coordinator, edit, coordinator_csrf, study_id="P-1", version="1", reason="after lock"
+        )[0]
+        == 409
+    )
+    _post(server, f"/patients/{pid}/unlock", csrf, reason="")
+    assert "Signed and locked" in server.get(f"/patients/{pid}").text
+    _post(server, f"/patients/{pid}/unlock", csrf, reason="query from monitor")
+    assert "Signed and locked" not in server.get(f"/patients/{pid}").text
+    history = server.get(f"/records/patient/{pid}/history").text
+    assert "query from monitor" in history
+    assert history.count("<td>lock</td>") == 2
+    assert history.count("<td>sign</td>") == 1
