@@ -50,7 +50,7 @@ def test_fuzzed_requests_never_fail_on_the_server(
     for operation in operations:
 
         @settings(
-            max_examples=6,
+            max_examples=25,
             deadline=None,
             database=None,
             suppress_health_check=list(HealthCheck),
