@@ -107,10 +107,10 @@ def test_a_coordinator_records_a_patient_and_another_site_cannot_find_it(
 
     # The fusion six months ago and the three-month follow-up.
     fused = add_months(today(), -6)
-    page.get_by_role("link", name="Add index sij fusion").click()
+    page.get_by_role("link", name="Add: Index SIJ fusion").click()
     _fill_and_save(page, {"fusion_date": fused.isoformat(), "side": "left", "device": "linq"})
     expect(page.locator("#fusion")).to_contain_text(fused.isoformat())
-    page.get_by_role("link", name="Add visit").click()
+    page.get_by_role("link", name="Add: Visit").click()
     visit = add_months(fused, 3) + timedelta(days=2)
     _fill_and_save(
         page,

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import re
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
+import httpx
+import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
@@ -96,3 +102,55 @@ def test_the_app_role_is_refused_on_sqlite(tmp_path: Path) -> None:
     code, output = _run(str(tmp_path / "x.db"), "db", "grant-app-role")
     assert code == 1
     assert "PostgreSQL only" in output
+
+
+def test_serve_answers_over_http_and_logs_no_url(tmp_path: Path) -> None:
+    """``sijreg serve`` as a user starts it: a process on a port, the pages and the API up."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    database = str(tmp_path / "served.db")
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("sijreg")),
+            "serve",
+            "-d",
+            database,
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/sign-in?next=secret-value")
+                break
+            except httpx.ConnectError:
+                assert time.monotonic() < deadline, "sijreg serve did not start"
+                time.sleep(0.2)
+        assert page.status_code == 200
+        assert "csrf_token" in page.text
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/me").status_code == 401
+        assert "server" not in page.headers
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+    assert "GET /sign-in 200" in output
+    assert "secret-value" not in output
+
+
+@pytest.mark.postgres
+def test_serve_refuses_an_unmigrated_postgresql_schema(postgres_server: sa.URL) -> None:
+    engine = sa.create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+    url = postgres_server.render_as_string(hide_password=False)
+    code, output = _run(url, "serve")
+    assert code == 1
+    assert "run `sijreg db upgrade` as the tables' owner" in " ".join(output.split())

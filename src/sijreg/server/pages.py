@@ -30,9 +30,9 @@ from sijreg.store.scope import (
     SIGNATURE_MEANINGS,
     Conflict,
     Forbidden,
+    NotFound,
     ReasonRequired,
     SiteScope,
-    table,
 )
 
 log = logging.getLogger("sijreg.security")
@@ -236,12 +236,16 @@ def enrol_form(request: Request) -> Response:
         return _record_form(user, "patient", "/patients/new", {}, {})
 
 
+def _child_form(name: str) -> None:
+    if name not in CHILD_TABLES:
+        raise NotFound(name)
+
+
 @router.get("/patients/{patient_id}/{name}/new")
 def child_form(request: Request, patient_id: RecordId, name: str) -> Response:
     with web.transaction(request) as conn:
         scope, user = _scope(conn, request)
-        if name not in CHILD_TABLES:
-            table("")
+        _child_form(name)
         scope.get("patient", patient_id)
         return _record_form(user, name, f"/patients/{patient_id}/{name}/new", {}, {})
 
@@ -266,8 +270,7 @@ def enrol(request: Request, form: Posted) -> Response:
 
 @router.post("/patients/{patient_id}/{name}/new")
 def add_child(request: Request, patient_id: RecordId, name: str, form: Posted) -> Response:
-    if name not in CHILD_TABLES:
-        table("")
+    _child_form(name)
     return _create(request, form, name, patient_id)
 
 
