@@ -52,8 +52,8 @@ def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
         follow_redirects=False,
     )
     assert answer.status_code == 303, answer.text
-    page = {"analyst": None, "admin": "/admin"}.get(username, "/worklist")
-    return csrf_of(client.get(page).text) if page else ""
+    page = {"analyst": "/", "admin": "/admin"}.get(username, "/worklist")
+    return csrf_of(client.get(page).text)
 
 
 def bearer(token: str) -> dict[str, str]:

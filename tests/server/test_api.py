@@ -181,3 +181,33 @@ def test_central_roles_have_no_record_level_access(
     pid = _enrol(server, tokens["coord1"])["id"]
     for path in ("/api/v1/patients", f"/api/v1/patients/{pid}", "/api/v1/worklist"):
         assert server.get(path, headers=bearer(tokens[user])).status_code == 403
+
+
+def test_the_analyst_exports_pooled_de_identified_rows(
+    server: TestClient, tokens: dict[str, str]
+) -> None:
+    for user, age in (("coord1", 95), ("coord2", 61)):
+        auth = bearer(tokens[user])
+        pid = server.post(
+            "/api/v1/patients", json={"study_id": f"SECRET-{user}", "age": age}, headers=auth
+        ).json()["id"]
+        server.post(
+            f"/api/v1/patients/{pid}/fusions", json={"fusion_date": "2024-02-03"}, headers=auth
+        )
+        server.post(
+            f"/api/v1/patients/{pid}/visits",
+            json={"visit_date": "2024-08-01", "pain_relief_pct": 70},
+            headers=auth,
+        )
+    assert server.get("/api/v1/export", headers=bearer(tokens["coord1"])).status_code == 403
+    answer = server.get("/api/v1/export", headers=bearer(tokens["analyst"]))
+    assert answer.status_code == 200
+    rows = answer.json()
+    assert "SECRET" not in answer.text
+    assert "2024-" not in answer.text  # no date finer than a year
+    assert sorted(r["analysis_id"] for r in rows) == [1, 2]
+    assert sorted((r["site"], r["age"], r["fusion_year"], r["followup_days"]) for r in rows) == [
+        ("S01", "90+", 2024, 180),
+        ("S02", "61", 2024, 180),
+    ]
+    assert not {"patient_id", "study_id", "fusion_date", "last_followup_date"} & set(rows[0])

@@ -109,6 +109,10 @@ def test_the_analyst_sees_the_pooled_report_and_no_patient_page(server: TestClie
     report = server.get("/report").text
     assert "Analysed: 0 of 2 registered patients" in report
     assert "P-001" not in report
+    rows = server.get("/export.csv")
+    assert rows.headers["content-type"].startswith("text/csv")
+    assert rows.text.splitlines()[0].startswith("analysis_id,site,")
+    assert len(rows.text.splitlines()) == 1  # nobody analysed yet
     assert server.get("/patients").status_code == 403
     assert server.get("/admin").status_code == 403
 

@@ -27,7 +27,7 @@ from sijreg.server.models import (
     Me,
     Signature,
 )
-from sijreg.server.reporting import study_report
+from sijreg.server.reporting import pooled_export, study_report
 from sijreg.store.scope import Conflict, SiteScope
 
 PLURAL = {
@@ -235,6 +235,15 @@ def sign(request: Request, patient_id: RecordId, body: Signature) -> Response:
     with web.transaction(request) as conn:
         _scope(conn, request).sign(patient_id, body.password, body.meaning)
     return Response(status_code=204)
+
+
+@router.get(
+    "/export", summary="The analyst's pooled, de-identified rows (one per analysed patient)"
+)
+def export(request: Request) -> list[dict[str, Any]]:
+    with web.transaction(request) as conn:
+        rows = pooled_export(web.engine(request), conn, web.api_actor(conn, request))
+        return rows.to_dicts()
 
 
 @router.get("/report", summary="Tables 1-3: the site's own, or pooled for the analyst")

@@ -21,7 +21,7 @@ from sijreg.domain.entry import Invalid, parse_form
 from sijreg.domain.types import Form, Kind
 from sijreg.server import web
 from sijreg.server.models import MAX_ID
-from sijreg.server.reporting import report_page
+from sijreg.server.reporting import pooled_export, report_page
 from sijreg.store import accounts, audit, schema
 from sijreg.store.accounts import AccountError, Role
 from sijreg.store.scope import (
@@ -186,8 +186,10 @@ def sign_out(request: Request, form: Posted) -> Response:
 @router.get("/")
 def home(request: Request) -> Response:
     with web.transaction(request) as conn:
-        role = web.page_user(conn, request).actor.role
-    return go({Role.ANALYST: "/report", Role.ADMIN: "/admin"}.get(role, "/patients"))
+        user = web.page_user(conn, request)
+    if user.actor.role is Role.ANALYST:
+        return page("analyst.html.j2", user)
+    return go("/admin" if user.actor.role is Role.ADMIN else "/patients")
 
 
 # Patients and their records ---------------------------------------------------------------
@@ -444,6 +446,18 @@ def report(request: Request) -> Response:
     with web.transaction(request) as conn:
         user = web.page_user(conn, request)
         return HTMLResponse(report_page(web.engine(request), conn, user.actor))
+
+
+@router.get("/export.csv")
+def export_csv(request: Request) -> Response:
+    with web.transaction(request) as conn:
+        user = web.page_user(conn, request)
+        rows = pooled_export(web.engine(request), conn, user.actor)
+    return Response(
+        rows.write_csv(),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="sijreg-pooled.csv"'},
+    )
 
 
 # Administration ---------------------------------------------------------------------------
