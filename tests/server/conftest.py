@@ -8,12 +8,12 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from server_support import PASSWORD, USERS, People
 
 from sijreg.server.app import create_app
 from sijreg.store import accounts, schema
 from sijreg.store.app_role import grant_app_role
 from sijreg.store.database import create_engine
+from tests.server.server_support import PASSWORD, USERS, People
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
-from server_support import People, bearer
+
+from tests.server.server_support import People, bearer
 
 
 def _enrol(server: TestClient, token: str, study_id: str = "P-001") -> dict[str, object]:

@@ -7,10 +7,10 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
-from server_support import People
 
 from sijreg.store import audit, schema
 from sijreg.store.scope import SiteScope
+from tests.server.server_support import People
 
 
 def _fill(engine: sa.Engine, people: People) -> dict[str, int]:

@@ -17,12 +17,12 @@ import pytest
 import sqlalchemy as sa
 import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-from server_support import PASSWORD, People
 
 from sijreg.domain.schedule import add_months
 from sijreg.server.app import create_app
 from sijreg.server.web import today
 from sijreg.store import accounts
+from tests.server.server_support import PASSWORD, People
 
 pytestmark = pytest.mark.browser
 

@@ -12,7 +12,6 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from server_support import PASSWORD, People, bearer
 
 from sijreg.domain import dictionary as dd
 from sijreg.domain.entry import parse_form
@@ -21,6 +20,7 @@ from sijreg.server.models import MAX_ID
 from sijreg.store import accounts, audit
 from sijreg.store.accounts import Role
 from sijreg.store.scope import SiteScope
+from tests.server.server_support import PASSWORD, People, bearer
 
 TABLE_OF = {plural: name for name, plural in PLURAL.items()}
 VALID: dict[str, dict[str, object]] = {

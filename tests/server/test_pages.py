@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from server_support import PASSWORD, People, sign_in
 
 from sijreg.domain.schedule import add_months
 from sijreg.server.web import today
+from tests.server.server_support import PASSWORD, People, sign_in
 
 
 def _post(client: TestClient, url: str, csrf: str, **data: str) -> tuple[int, str, str]:

@@ -10,10 +10,10 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
-from server_support import People
 
 from sijreg.store import schema
 from sijreg.store.scope import SiteScope, set_database_scope
+from tests.server.server_support import People
 
 pytestmark = [
     pytest.mark.postgres,

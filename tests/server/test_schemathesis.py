@@ -17,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
-from server_support import People, bearer
 
 from sijreg.store.scope import SiteScope
+from tests.server.server_support import People, bearer
 
 TRACE_MARKERS = ("Traceback", 'File "', "sqlalchemy", "psycopg", "sqlite3")
 

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from server_support import PASSWORD, People, bearer, csrf_of, sign_in
 
 from sijreg.server.app import create_app
 from sijreg.store import accounts, schema
 from sijreg.store.accounts import AccountError, Role
 from sijreg.store.database import create_engine, resolve_url
+from tests.server.server_support import PASSWORD, People, bearer, csrf_of, sign_in
 
 
 def _attempt(client: TestClient, username: str, password: str) -> tuple[int, str]:
