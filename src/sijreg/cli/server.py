@@ -30,6 +30,7 @@ from sijreg.store.database import (
     open_database,
     resolve_url,
 )
+from sijreg.store.scope import set_database_scope
 
 user_app = typer.Typer(help="Manage user accounts and API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="Check the audit trail.", no_args_is_help=True)
@@ -139,7 +140,8 @@ def user_revoke_token(
 def audit_verify(database: DatabaseOption = None) -> None:
     """Recompute the hash chain and compare every audited record with its newest entry."""
     engine = _run(database)
-    with engine.connect() as conn:
+    with engine.begin() as conn:
+        set_database_scope(conn, None, pooled=True)  # all rows, also as a non-owner role
         result = audit.verify(conn)
     for table, n in sorted(result.unaudited.items()):
         console.print(
