@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
+import uvicorn
 from fastapi.testclient import TestClient
 
 from sijreg.server.app import create_app
@@ -74,3 +78,31 @@ def tokens(engine: sa.Engine, people: People) -> dict[str, str]:
         for username, user_id in people.ids.items():
             found[username] = accounts.issue_token(conn, user_id, 30, "test")[1]
     return found
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def live_server(app_engine: sa.Engine, people: People) -> Iterator[str]:
+    """The app served by uvicorn in a thread on a free localhost port; yields its base URL."""
+    config = uvicorn.Config(
+        create_app(app_engine),
+        host="127.0.0.1",
+        port=_free_port(),
+        log_level="warning",
+        access_log=False,
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{config.port}"
+    server.should_exit = True
+    thread.join(timeout=10)

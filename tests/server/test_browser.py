@@ -7,19 +7,14 @@ registry; the browser is Debian's /usr/bin/chromium, driven by Playwright.
 from __future__ import annotations
 
 import re
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-import uvicorn
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from sijreg.domain.schedule import add_months
-from sijreg.server.app import create_app
 from sijreg.server.web import today
 from sijreg.store import accounts
 from tests.server.server_support import PASSWORD, People
@@ -38,30 +33,6 @@ ARGS = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def base_url(app_engine: sa.Engine, people: People) -> Iterator[str]:
-    port = _free_port()
-    config = uvicorn.Config(
-        create_app(app_engine), host="127.0.0.1", port=port, log_level="warning", access_log=False
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
 @pytest.fixture
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
@@ -70,8 +41,8 @@ def browser() -> Iterator[Browser]:
         launched.close()
 
 
-def _sign_in(page: Page, base_url: str, username: str) -> None:
-    page.goto(f"{base_url}/sign-in")
+def _sign_in(page: Page, live_server: str, username: str) -> None:
+    page.goto(f"{live_server}/sign-in")
     page.get_by_label("User name").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
@@ -89,10 +60,10 @@ def _fill_and_save(page: Page, values: dict[str, str]) -> None:
 
 
 def test_a_coordinator_records_a_patient_and_another_site_cannot_find_it(
-    browser: Browser, base_url: str, engine: sa.Engine, people: People
+    browser: Browser, live_server: str, engine: sa.Engine, people: People
 ) -> None:
     page = browser.new_context().new_page()
-    _sign_in(page, base_url, "coord1")
+    _sign_in(page, live_server, "coord1")
 
     # Enrol, with a validation error fixed on the way.
     page.get_by_role("navigation").get_by_role("link", name="Enrol a patient").click()
@@ -134,7 +105,7 @@ def test_a_coordinator_records_a_patient_and_another_site_cannot_find_it(
 
     # A coordinator of another site: no page and no API route finds the patient.
     other = browser.new_context().new_page()
-    _sign_in(other, base_url, "coord2")
+    _sign_in(other, live_server, "coord2")
     expect(other.locator("main")).not_to_contain_text("BRW-1")
     for path in (
         f"/patients/{patient_id}",
@@ -142,19 +113,19 @@ def test_a_coordinator_records_a_patient_and_another_site_cannot_find_it(
         f"/records/patient/{patient_id}/history",
         f"/patients/{patient_id}/visit/new",
     ):
-        answer = other.goto(base_url + path)
+        answer = other.goto(live_server + path)
         assert answer is not None
         assert answer.status == 404
         expect(other.get_by_role("heading", name="Not found")).to_be_visible()
-    other.goto(f"{base_url}/worklist")
+    other.goto(f"{live_server}/worklist")
     expect(other.locator("main")).not_to_contain_text("BRW-1")
-    other.goto(f"{base_url}/report")
+    other.goto(f"{live_server}/report")
     expect(other.locator("body")).to_contain_text("Analysed: 0 of 0 registered patients")
     with engine.begin() as conn:
         token = accounts.issue_token(conn, people.ids["coord2"], 1, "browser test")[1]
     auth = {"Authorization": f"Bearer {token}"}
     for path in ("patients", "fusions", "visits"):
-        listing = other.request.get(f"{base_url}/api/v1/{path}/{patient_id}", headers=auth)
+        listing = other.request.get(f"{live_server}/api/v1/{path}/{patient_id}", headers=auth)
         assert listing.status == 404
-    assert "BRW-1" not in other.request.get(f"{base_url}/api/v1/patients", headers=auth).text()
+    assert "BRW-1" not in other.request.get(f"{live_server}/api/v1/patients", headers=auth).text()
     assert re.search(r"/patients/\d+$", patient_url)
