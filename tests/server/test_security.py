@@ -201,3 +201,20 @@ def test_no_identifier_or_secret_reaches_the_log(
         "999",
     ):
         assert secret not in text
+
+
+def test_pages_carry_security_headers(server: TestClient) -> None:
+    headers = server.get("/sign-in").headers
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "script-src" not in headers["content-security-policy"]  # default-src 'none'
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["cache-control"] == "no-store"
+
+
+def test_a_disabled_user_gets_the_same_answer_as_a_wrong_password(
+    server: TestClient, engine: sa.Engine, people: People
+) -> None:
+    with engine.begin() as conn:
+        accounts.change_user(conn, people.ids["coord2"], disabled=True)
+    assert _attempt(server, "coord2", PASSWORD) == _attempt(server, "coord1", "wrong password here")
