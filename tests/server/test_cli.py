@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from sijreg.cli.app import app
-from sijreg.store import schema
+from sijreg.store import accounts, schema
 from sijreg.store.database import resolve_url
 
 runner = CliRunner()
@@ -71,6 +71,14 @@ def test_the_first_admin_and_a_coordinator_are_created_from_the_command_line(
     assert _run(database_url, "user", "revoke-token", "1")[0] == 0
     code, output = _run(database_url, "user", "revoke-token", "1")
     assert (code, "no active token 1" in output) == (1, True)
+    assert _run(database_url, "user", "password", "root", password="short")[0] == 1
+    assert _run(database_url, "user", "password", "root", password="quiet amber fields")[0] == 0
+    engine = sa.create_engine(resolve_url(database_url))
+    with engine.connect() as conn:
+        _, stored = accounts.credentials(conn, "root")
+    engine.dispose()
+    assert accounts.password_matches(stored, "quiet amber fields")
+    assert not accounts.password_matches(stored, PASSWORD)
     assert _run(database_url, "user", "disable", "root")[0] == 0
     assert "disabled" in _run(database_url, "user", "list")[1]
 

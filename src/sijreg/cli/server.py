@@ -110,6 +110,17 @@ def user_disable(
     console.print(f"User {username} disabled.")
 
 
+@user_app.command("password")
+def user_password(
+    username: Annotated[str, typer.Argument(help="The user whose password is set.")],
+    database: DatabaseOption = None,
+) -> None:
+    """Set a new password (asked for, or $SIJREG_PASSWORD); the user's sessions end."""
+    with _changing(database) as conn:
+        accounts.set_password(conn, accounts.user_id(conn, username), _password())
+    console.print(f"Password of {username} changed.")
+
+
 @user_app.command("token")
 def user_token(
     username: Annotated[str, typer.Argument(help="The user the token speaks for.")],
