@@ -141,5 +141,6 @@ def store(engine: sa.Engine, records: list[PatientRecord]) -> None:
     """Empty the registry, then save ``records`` (one transaction)."""
     with engine.begin() as conn:
         for table in reversed(schema.metadata.sorted_tables):
-            conn.execute(table.delete())
+            if table.name != "audit_log":  # append-only by design
+                conn.execute(table.delete())
         save_patients(conn, records, owned_procedures=PROCEDURES)

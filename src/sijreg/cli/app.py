@@ -292,6 +292,10 @@ def dictionary() -> None:
 
 app.add_typer(analysis.export_app, name="export")
 
+from sijreg.cli import server as _server  # noqa: E402  (its commands use the helpers above)
+
+_server.register(app)
+
 
 def main() -> None:
     """The console-script entry point.

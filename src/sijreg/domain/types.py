@@ -183,11 +183,19 @@ class Field:
         return int(number) if self.kind is Kind.INTEGER else number
 
     def _text(self, text: str) -> str:
+        if any(_unprintable(c) for c in text):
+            raise FieldError("control characters are not allowed")
         if self.max_length is not None and len(text) > self.max_length:
             raise FieldError(f"at most {self.max_length} characters allowed")
         if self.pattern is not None and not re.fullmatch(self.pattern, text):
             raise FieldError("only letters, digits, '-' and '_' allowed")
         return text
+
+
+def _unprintable(char: str) -> bool:
+    """A control character or a lone surrogate: no database stores these faithfully."""
+    code = ord(char)
+    return (code < 32 and char not in "\t\n\r") or 0xD800 <= code <= 0xDFFF or code == 0x7F
 
 
 def _unit(unit: str | None) -> str:

@@ -182,3 +182,93 @@ TABLES: dict[str, sa.Table] = {
         screening_result,
     )
 }
+
+PER_PATIENT: tuple[sa.Table, ...] = (patient, prior_procedure, fusion, visit, adverse_event)
+"""The tables of patient data: site isolation (and PostgreSQL row-level security) covers them."""
+
+
+def _utc(name: str, nullable: bool = False) -> sa.Column[Any]:
+    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
+
+
+# The server's own tables: accounts, sessions, tokens, sign-in throttling, signatures, audit.
+app_user = sa.Table(
+    "app_user",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("printed_name", sa.String(120), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("site_id", sa.ForeignKey("site.id"), nullable=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
+    _utc("created_at"),
+    sa.UniqueConstraint("username"),
+)
+
+app_session = sa.Table(
+    "app_session",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("app_user.id", ondelete="CASCADE"), nullable=True),
+    _utc("created_at"),
+    _utc("last_seen_at"),
+)
+
+api_token = sa.Table(
+    "api_token",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.ForeignKey("app_user.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("site_id", sa.ForeignKey("site.id"), nullable=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("label", sa.String(80), nullable=False),
+    _utc("created_at"),
+    _utc("expires_at"),
+    _utc("revoked_at", nullable=True),
+    sa.UniqueConstraint("token_hash"),
+)
+
+sign_in_throttle = sa.Table(
+    "sign_in_throttle",
+    metadata,
+    sa.Column("key_hash", sa.String(64), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    _utc("last_failure_at"),
+)
+
+record_signature = sa.Table(
+    "record_signature",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("site_id", sa.ForeignKey("site.id"), nullable=False, index=True),
+    sa.Column(
+        "patient_id", sa.ForeignKey("patient.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    sa.Column("user_id", sa.ForeignKey("app_user.id"), nullable=False),
+    sa.Column("printed_name", sa.String(120), nullable=False),
+    sa.Column("meaning", sa.String(40), nullable=False),
+    _utc("signed_at"),
+    sa.Column("record_hash", sa.String(64), nullable=False),
+    _utc("unlocked_at", nullable=True),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    _utc("at"),
+    sa.Column("user_id", sa.Integer, nullable=True),
+    sa.Column("site_id", sa.Integer, nullable=True, index=True),
+    sa.Column("action", sa.String(20), nullable=False),
+    sa.Column("table_name", sa.String(40), nullable=True),
+    sa.Column("record_id", sa.Integer, nullable=True),
+    sa.Column("old_values", sa.Text, nullable=True),
+    sa.Column("new_values", sa.Text, nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("record_hash", sa.String(64), nullable=True),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("entry_hash", sa.String(64), nullable=False),
+    sa.Index("ix_audit_log_record", "table_name", "record_id"),
+)

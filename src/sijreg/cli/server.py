@@ -1,0 +1,254 @@
+"""``sijreg serve``, ``sijreg user …``, ``sijreg audit verify`` and ``sijreg db grant-app-role``."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Annotated
+
+import sqlalchemy as sa
+import typer
+import uvicorn
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from sijreg.cli.app import DatabaseOption, _fail, _label, _open, console
+from sijreg.domain.schedule import DEFAULT_WINDOWS, parse_windows
+from sijreg.server.app import create_app
+from sijreg.server.web import ServerSettings
+from sijreg.store import accounts, audit
+from sijreg.store.accounts import AccountError, Role, Timeouts
+from sijreg.store.app_role import RoleError, grant_app_role
+from sijreg.store.database import (
+    DatabaseError,
+    alembic_config,
+    create_engine,
+    open_database,
+    resolve_url,
+)
+from sijreg.store.scope import set_database_scope
+
+user_app = typer.Typer(help="Manage user accounts and API tokens.", no_args_is_help=True)
+audit_app = typer.Typer(help="Check the audit trail.", no_args_is_help=True)
+db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
+
+PASSWORD_ENV = "SIJREG_PASSWORD"
+DEFAULT_WINDOWS_TEXT = ",".join(f"{w.months}:{w.before}:{w.after}" for w in DEFAULT_WINDOWS)
+
+
+def _password(confirm: bool = True) -> str:
+    """The new password: ``$SIJREG_PASSWORD`` (for scripts) or typed without echo."""
+    if from_env := os.environ.get(PASSWORD_ENV):
+        return from_env
+    first = getpass.getpass("Password (at least 12 characters): ")
+    if confirm and getpass.getpass("Again: ") != first:
+        raise AccountError("the two passwords differ")
+    return first
+
+
+def _run(database: str | None) -> sa.Engine:
+    try:
+        return _open(database)
+    except DatabaseError as error:
+        raise _fail(str(error)) from None
+
+
+@contextmanager
+def _changing(database: str | None) -> Iterator[sa.Connection]:
+    """One transaction on the registry; a refused change ends the command with its reason."""
+    engine = _run(database)
+    try:
+        with engine.begin() as conn:
+            yield conn
+    except (AccountError, RoleError) as error:
+        raise _fail(str(error)) from None
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[
+        str, typer.Argument(help="Sign-in name: lower-case letters, digits, . _ -")
+    ],
+    role: Annotated[Role, typer.Option(help="What the user may do.")],
+    name: Annotated[str, typer.Option("--name", help="Printed name, shown in signatures.")],
+    site: Annotated[
+        str | None, typer.Option(help="Site code (coordinator and investigator only).")
+    ] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """Create a user; the password is asked for (or read from $SIJREG_PASSWORD)."""
+    with _changing(database) as conn:
+        accounts.add_user(conn, username, name, role, _password(), site)
+    console.print(f"User {username} ({role}) created.")
+
+
+@user_app.command("list")
+def user_list(database: DatabaseOption = None) -> None:
+    """List the users with role, site and state."""
+    engine = _run(database)
+    with engine.connect() as conn:
+        for row in accounts.list_users(conn):
+            state = "disabled" if row.disabled else "active"
+            console.print(
+                f"{row.username}\t{row.role}\t{row.site_code or '-'}\t{state}\t{row.printed_name}",
+                highlight=False,
+            )
+
+
+@user_app.command("disable")
+def user_disable(
+    username: Annotated[str, typer.Argument(help="The user to disable.")],
+    database: DatabaseOption = None,
+) -> None:
+    """Disable a user: their sessions end and their tokens stop working."""
+    with _changing(database) as conn:
+        accounts.change_user(conn, accounts.user_id(conn, username), disabled=True)
+    console.print(f"User {username} disabled.")
+
+
+@user_app.command("password")
+def user_password(
+    username: Annotated[str, typer.Argument(help="The user whose password is set.")],
+    database: DatabaseOption = None,
+) -> None:
+    """Set a new password (asked for, or $SIJREG_PASSWORD); the user's sessions end."""
+    with _changing(database) as conn:
+        accounts.set_password(conn, accounts.user_id(conn, username), _password())
+    console.print(f"Password of {username} changed.")
+
+
+@user_app.command("token")
+def user_token(
+    username: Annotated[str, typer.Argument(help="The user the token speaks for.")],
+    days: Annotated[int, typer.Option(help="Days until the token expires (1-366).")] = 30,
+    label: Annotated[str, typer.Option(help="What the token is for.")] = "script",
+    database: DatabaseOption = None,
+) -> None:
+    """Issue an API token bound to the user's role and site; it is shown once."""
+    with _changing(database) as conn:
+        token_id, secret = accounts.issue_token(conn, accounts.user_id(conn, username), days, label)
+    console.print(f"Token {token_id} for {username}, valid {days} days. Send it as")
+    console.print(f"  Authorization: Bearer {secret}", highlight=False, soft_wrap=True)
+    console.print("It is not stored and cannot be shown again.")
+
+
+@user_app.command("revoke-token")
+def user_revoke_token(
+    token_id: Annotated[int, typer.Argument(help="The token's number, as issued.")],
+    database: DatabaseOption = None,
+) -> None:
+    """Revoke an API token at once."""
+    with _changing(database) as conn:
+        accounts.revoke_token(conn, token_id)
+    console.print(f"Token {token_id} revoked.")
+
+
+@audit_app.command("verify")
+def audit_verify(database: DatabaseOption = None) -> None:
+    """Recompute the hash chain and compare every audited record with its newest entry."""
+    engine = _run(database)
+    with engine.begin() as conn:
+        set_database_scope(conn, None, pooled=True)  # all rows, also as a non-owner role
+        result = audit.verify(conn)
+    for table, n in sorted(result.unaudited.items()):
+        console.print(
+            f"Note: {n} {table} records have no audit entry "
+            "(loaded by import-sheet or demo, or inserted outside sijreg)."
+        )
+    if result.chain is not None:
+        raise _fail(
+            f"the audit trail is broken at entry {result.chain.entry_id}: {result.chain.message}"
+        )
+    if result.records:
+        lines = "\n  ".join(p.message for p in result.records)
+        raise _fail(f"{len(result.records)} records differ from the audit trail:\n  {lines}")
+    console.print(
+        f"Audit trail intact: {result.entries} entries, every audited record matches. "
+        f"Head {result.head} (write it down to detect removal of the newest entries)."
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(database: DatabaseOption = None) -> None:
+    """Create or migrate the schema (run as the tables' owner)."""
+    engine = _run(database)
+    console.print(f"Schema of {_label(engine)} is current.")
+
+
+@db_app.command("grant-app-role")
+def db_grant_app_role(
+    role: Annotated[
+        str, typer.Argument(help="The role the server will connect as.")
+    ] = "sijreg_app",
+    database: DatabaseOption = None,
+) -> None:
+    """On PostgreSQL, as the tables' owner: create/prepare the server's restricted role.
+
+    A password is set from $SIJREG_PASSWORD when given.
+    """
+    with _changing(database) as conn:
+        grant_app_role(conn, role, os.environ.get(PASSWORD_ENV))
+    console.print(f"Role {role} may now run the server.")
+
+
+def server_engine(database: str | None) -> sa.Engine:
+    """SQLite: open and migrate. PostgreSQL: the app role may not migrate, so check only."""
+    url = resolve_url(database)
+    if url.get_backend_name() == "sqlite":
+        return open_database(database)
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    if current != head:
+        engine.dispose()
+        raise DatabaseError(
+            "the database schema is not current: run `sijreg db upgrade` as the tables' owner"
+        )
+    return engine
+
+
+def serve(
+    database: DatabaseOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    idle_minutes: Annotated[int, typer.Option(help="Sign out after this much inactivity.")] = 30,
+    absolute_hours: Annotated[int, typer.Option(help="Sign out this long after sign-in.")] = 12,
+    visit_windows: Annotated[
+        str,
+        typer.Option(help="Follow-ups as months:days-before:days-after, comma-separated."),
+    ] = DEFAULT_WINDOWS_TEXT,
+) -> None:
+    """Run the registry server (pages and the JSON API at /api/v1)."""
+    try:
+        windows = parse_windows(visit_windows)
+        if idle_minutes < 1 or absolute_hours < 1:
+            raise ValueError("time-outs must be positive")
+        engine = server_engine(database)
+    except (ValueError, DatabaseError, sa.exc.OperationalError) as error:
+        raise _fail(str(error).splitlines()[0]) from None
+    settings = ServerSettings(
+        Timeouts(timedelta(minutes=idle_minutes), timedelta(hours=absolute_hours)), windows
+    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    console.print(f"Serving {_label(engine)} on http://{host}:{port}/ (Ctrl+C stops)")
+    uvicorn.run(
+        create_app(engine, settings),
+        host=host,
+        port=port,
+        access_log=False,
+        proxy_headers=True,
+        server_header=False,
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add these commands to the ``sijreg`` app."""
+    app.command()(serve)
+    app.add_typer(user_app, name="user")
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(db_app, name="db")

@@ -1,0 +1,1 @@
+"""The multi-site registry server: JSON API and server-rendered pages (FastAPI)."""

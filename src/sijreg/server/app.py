@@ -1,0 +1,174 @@
+"""The FastAPI application: routes, error answers, security headers and a log without secrets.
+
+Errors never carry a stack trace: expected ones become 4xx answers, anything else
+a generic 500 page or JSON. The request log names the route template, never the
+URL (so no id or query value), the user, the address or any secret.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import sqlalchemy as sa
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from sijreg import __version__
+from sijreg.domain.entry import Invalid
+from sijreg.server import api, pages, web
+from sijreg.store.scope import Conflict, Forbidden, Locked, NotFound, ReasonRequired
+
+log = logging.getLogger("sijreg.server")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Strict-Transport-Security": "max-age=31536000",
+}
+
+_MESSAGES = {
+    400: ("Bad request", "The request could not be understood."),
+    401: ("Sign-in required", "Please sign in."),
+    403: ("Not allowed", "Your role does not allow this, or the form expired: reload and retry."),
+    404: ("Not found", "There is no such page or record."),
+    405: ("Not allowed", "This method is not allowed here."),
+    409: ("Conflict", "The record changed or is locked; nothing was saved."),
+    422: ("Invalid input", "Some values break their rules."),
+    500: ("Something went wrong", "The error was logged. Nothing was saved."),
+}
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def _answer(request: Request, status: int, detail: Any = None, **headers: str) -> Response:
+    title, message = _MESSAGES.get(status, (f"Error {status}", "The request failed."))
+    if _is_api(request):
+        return JSONResponse({"detail": detail or message}, status_code=status, headers=headers)
+    return pages.render("error.html.j2", status, title=title, message=message)
+
+
+def _handlers(app: FastAPI) -> None:
+    async def not_found(request: Request, _: Exception) -> Response:
+        return _answer(request, 404, "not found")
+
+    async def forbidden(request: Request, error: Exception) -> Response:
+        return _answer(request, 403, str(error))
+
+    async def locked(request: Request, error: Exception) -> Response:
+        return _answer(request, 409, str(error))
+
+    async def conflict(request: Request, error: Exception) -> Response:
+        return _answer(request, 409, str(error))
+
+    async def invalid(request: Request, error: Exception) -> Response:
+        errors = error.errors if isinstance(error, Invalid) else {"reason": str(error)}
+        detail = [
+            {"loc": ["body", name], "msg": reason, "type": "value_error"}
+            for name, reason in errors.items()
+        ]
+        return _answer(request, 422, detail)
+
+    async def validation(request: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)
+        detail = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg", "")), "type": e.get("type")}
+            for e in error.errors()
+        ]
+        return _answer(request, 422, detail)
+
+    async def http_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, HTTPException)
+        return _answer(request, error.status_code, error.detail, **(error.headers or {}))
+
+    async def sign_in(request: Request, _: Exception) -> Response:
+        if _is_api(request):
+            return _answer(
+                request, 401, "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"}
+            )
+        return pages.go("/sign-in")
+
+    async def bad_csrf(request: Request, _: Exception) -> Response:
+        log.warning("form refused: missing or invalid CSRF token")
+        return _answer(request, 403, "invalid CSRF token")
+
+    async def unexpected(request: Request, error: Exception) -> Response:
+        log.error("unexpected %s on %s", type(error).__name__, _route(request))
+        return _answer(request, 500)
+
+    for kind, handler in (
+        (NotFound, not_found),
+        (Forbidden, forbidden),
+        (Locked, locked),
+        (Conflict, conflict),
+        (Invalid, invalid),
+        (ReasonRequired, invalid),
+        (RequestValidationError, validation),
+        (HTTPException, http_error),
+        (web.SignInRequired, sign_in),
+        (web.Unauthorized, sign_in),
+        (web.BadCsrf, bad_csrf),
+        (Exception, unexpected),
+    ):
+        app.add_exception_handler(kind, handler)
+
+
+def _route(request: Request) -> str:
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "(no route)"))
+
+
+def create_app(engine: sa.Engine, settings: web.ServerSettings | None = None) -> FastAPI:
+    """The application serving the registry at ``engine``."""
+    app = FastAPI(
+        title="sijreg registry API",
+        version=__version__,
+        description="Site-scoped access to the SIJ-fusion registry. Authenticate with "
+        "`Authorization: Bearer <token>` (`sijreg user token`). Field rules come from the "
+        "data dictionary.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.state.engine = engine
+    app.state.settings = settings or web.ServerSettings()
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    _handlers(app)
+
+    @app.middleware("http")
+    async def headers_and_log(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        start = time.perf_counter()
+        try:
+            response = await call_next(request)
+        except Exception as error:  # an error raised past the handlers still gets no trace
+            log.error("unexpected %s on %s", type(error).__name__, _route(request))
+            response = _answer(request, 500)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith("/api/docs"):
+            del response.headers["Content-Security-Policy"]
+        log.info(
+            "%s %s %d %.0fms",
+            request.method,
+            _route(request),
+            response.status_code,
+            (time.perf_counter() - start) * 1000,
+        )
+        return response
+
+    return app

@@ -1,0 +1,116 @@
+"""The study report for the server: a site's own patients, or pooled for the analyst.
+
+It reuses the command line's pipeline (cohort, exact tables, report document) and
+reads through :func:`reading_engine`, so PostgreSQL's row-level security applies to
+the bulk read as well. Tables are aggregates: no study id, date or free text; the
+analyst's record-level export follows the dictionary's disclosure rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+import sqlalchemy as sa
+
+from sijreg.analysis.cohort import Cohort, build_cohort
+from sijreg.analysis.tables import Settings, study_tables
+from sijreg.analysis.variables import VARIABLES
+from sijreg.domain import dictionary as dd
+from sijreg.domain.types import Disclosure, Kind
+from sijreg.report import document, html
+from sijreg.store import audit
+from sijreg.store.accounts import Actor, Role
+from sijreg.store.scope import Forbidden, SiteScope, reading_engine
+
+AGE_TOP_CODE = 90
+_DROPPED = (Disclosure.PSEUDONYM, Disclosure.FREE_TEXT, Disclosure.DATE)
+_FIELDS = {f.name for form in dd.FORMS for f in form.fields}
+
+
+def _scope_of(conn: sa.Connection, actor: Actor) -> tuple[int | None, str | None, str]:
+    """(site id, site code, label) of the data this actor may analyse."""
+    if actor.role is Role.ANALYST:
+        return None, None, "all sites, pooled"
+    if actor.role.at_site:
+        code = SiteScope(conn, actor).site_code()
+        return actor.site_id, code, f"site {code}"
+    raise Forbidden("this role sees no report")
+
+
+def _cohort(engine: sa.Engine, site_id: int | None, site_code: str | None) -> Cohort:
+    reader = reading_engine(engine, site_id)
+    try:
+        return build_cohort(reader, Settings().min_followup_days, site_code)
+    finally:
+        if reader is not engine:
+            reader.dispose()
+
+
+def _audit_export(
+    conn: sa.Connection, actor: Actor, site_id: int | None, what: str, n: int
+) -> None:
+    audit.append(
+        conn,
+        audit.Entry(
+            audit.Action.EXPORT,
+            user_id=actor.user_id,
+            site_id=site_id,
+            new_values={"export": what, "patients": n},
+        ),
+    )
+
+
+def deidentify(frame: pl.DataFrame) -> pl.DataFrame:
+    """Pooled record-level rows under the dictionary's disclosure rules.
+
+    Pseudonyms and free text are dropped, dates too (the follow-up is already days
+    since the fusion; the fusion keeps its year), ages of 90 and over read "90+", and
+    rows are shuffled and numbered with a fresh analysis id at every export.
+    """
+    columns: list[pl.Expr] = []
+    for name in frame.columns:
+        variable = VARIABLES.get(name)
+        if variable is None:
+            continue  # the database's patient id
+        disclosure = dd.field(name).disclosure if name in _FIELDS else Disclosure.NONE
+        if name == "fusion_date":
+            columns.append(pl.col(name).dt.year().alias("fusion_year"))
+        if variable.kind is Kind.DATE or disclosure in _DROPPED:
+            continue
+        if disclosure is Disclosure.AGE:
+            columns.append(
+                pl.when(pl.col(name) >= AGE_TOP_CODE)
+                .then(pl.lit(f"{AGE_TOP_CODE}+"))
+                .otherwise(pl.col(name).cast(pl.String))
+                .alias(name)
+            )
+        else:
+            columns.append(pl.col(name))
+    shuffled = frame.select(columns).sample(fraction=1.0, shuffle=True)
+    return shuffled.with_row_index("analysis_id", offset=1)
+
+
+def pooled_export(engine: sa.Engine, conn: sa.Connection, actor: Actor) -> pl.DataFrame:
+    """The analyst's de-identified, record-level rows of every analysed patient (audited)."""
+    if actor.role is not Role.ANALYST:
+        raise Forbidden("the pooled export is for the analyst")
+    rows = deidentify(_cohort(engine, None, None).frame)
+    _audit_export(conn, actor, None, "pooled rows", rows.height)
+    return rows
+
+
+def study_report(
+    engine: sa.Engine, conn: sa.Connection, actor: Actor
+) -> tuple[dict[str, Any], Cohort]:
+    """The report document and cohort this actor may see; the export is audited."""
+    site_id, site_code, label = _scope_of(conn, actor)
+    settings = Settings()
+    tables = study_tables(_cohort(engine, site_id, site_code), settings)
+    _audit_export(conn, actor, site_id, f"report, {label}", tables.cohort.n)
+    return document.build(tables, label), tables.cohort
+
+
+def report_page(engine: sa.Engine, conn: sa.Connection, actor: Actor) -> str:
+    doc, cohort = study_report(engine, conn, actor)
+    return html.render(doc, cohort.frame, cohort.visits)

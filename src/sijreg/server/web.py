@@ -1,0 +1,107 @@
+"""Plumbing shared by the API and the pages: settings, one transaction per request, who is asking.
+
+The server keeps no state between requests beyond the database: sessions, tokens,
+throttling counters and CSRF secrets all live there (the CSRF token is derived from
+the session id), so any number of workers can serve one PostgreSQL database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+from fastapi import Request
+
+from sijreg.domain.schedule import DEFAULT_WINDOWS, Window
+from sijreg.store import accounts
+from sijreg.store.accounts import Actor, Timeouts
+
+SESSION_COOKIE = "sijreg_session"
+CSRF_FIELD = "csrf_token"
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    windows: tuple[Window, ...] = DEFAULT_WINDOWS
+
+
+class SignInRequired(Exception):
+    """No live, signed-in session: the pages send the browser to the sign-in form."""
+
+
+class BadCsrf(Exception):
+    """A form without the session's CSRF token."""
+
+
+class Unauthorized(Exception):
+    """An API request without a valid bearer token."""
+
+
+def engine(request: Request) -> sa.Engine:
+    found: sa.Engine = request.app.state.engine
+    return found
+
+
+def settings(request: Request) -> ServerSettings:
+    found: ServerSettings = request.app.state.settings
+    return found
+
+
+@contextmanager
+def transaction(request: Request) -> Iterator[sa.Connection]:
+    """One transaction for the whole request: committed when the work succeeds."""
+    with engine(request).begin() as conn:
+        yield conn
+
+
+@dataclass(frozen=True)
+class PageUser:
+    """A signed-in browser: the actor and the session's CSRF token for the forms."""
+
+    actor: Actor
+    csrf: str
+
+
+def session_id(request: Request) -> str | None:
+    raw = request.cookies.get(SESSION_COOKIE)
+    return raw if raw and len(raw) < 100 else None
+
+
+def page_user(
+    conn: sa.Connection, request: Request, form: dict[str, str] | None = None
+) -> PageUser:
+    """The signed-in user of a page request; a posted form must carry the CSRF token."""
+    raw = session_id(request)
+    if raw is None:
+        raise SignInRequired
+    alive, user = accounts.resume_session(conn, raw, settings(request).timeouts)
+    actor = accounts.actor_for(conn, user) if alive and user is not None else None
+    if actor is None:
+        raise SignInRequired
+    if form is not None and not accounts.csrf_ok(raw, form.get(CSRF_FIELD, "")):
+        raise BadCsrf
+    return PageUser(actor, accounts.csrf_token(raw))
+
+
+def api_actor(conn: sa.Connection, request: Request) -> Actor:
+    """The actor of an API request: a bearer token in the Authorization header, nowhere else."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.startswith(accounts.TOKEN_PREFIX):
+        raise Unauthorized
+    actor = accounts.token_actor(conn, token.strip())
+    if actor is None:
+        raise Unauthorized
+    return actor
+
+
+def today() -> date:
+    """The server's date (UTC): the worklist's "today"."""
+    return datetime.now(UTC).date()
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"

@@ -1,0 +1,446 @@
+"""Accounts, passwords, sessions, API tokens and sign-in throttling.
+
+Secrets (session ids, tokens) are random and stored only as SHA-256 hashes, so a
+copy of the database lets nobody sign in; passwords are argon2id hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from functools import cache
+from importlib.resources import files
+from typing import Any
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from sijreg.store import audit, schema
+
+MIN_PASSWORD_LENGTH = 12
+USERNAME_PATTERN = r"[a-z0-9][a-z0-9._-]{2,63}"
+TOKEN_PREFIX = "sijreg_"
+
+_hasher = PasswordHasher()
+
+
+class Role(StrEnum):
+    COORDINATOR = "coordinator"
+    """Reads and writes the records of one site."""
+    INVESTIGATOR = "investigator"
+    """A coordinator who also locks and signs the site's records."""
+    ANALYST = "analyst"
+    """Reads pooled, de-identified data of every site; no record-level page."""
+    ADMIN = "admin"
+    """Manages sites, users and roles; sees no patient data."""
+
+    @property
+    def at_site(self) -> bool:
+        return self in (Role.COORDINATOR, Role.INVESTIGATOR)
+
+
+class AccountError(ValueError):
+    """A refused account change; the message says why, for a person."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: the signed-in user, or the user an API token speaks for."""
+
+    user_id: int
+    role: Role
+    site_id: int | None
+    printed_name: str
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """A stored timestamp as an aware UTC datetime (SQLite hands back naive UTC)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The shipped list of common passwords (lower-cased)."""
+    text = files("sijreg.store").joinpath("data/common_passwords.txt").read_text("utf-8")
+    return frozenset(
+        line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
+    )
+
+
+def check_password(password: str, username: str) -> None:
+    """Length and common-password rules only (NIST SP 800-63B): no composition rules."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
+    lowered = password.lower()
+    if lowered in common_passwords() or len(set(lowered)) < 4:
+        raise AccountError("this password is too common; choose another")
+    if username.lower() in lowered:
+        raise AccountError("the password must not contain the user name")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
+
+
+def password_matches(stored_hash: str | None, password: str) -> bool:
+    """Verify in constant work: an unknown user costs the same as a wrong password."""
+    try:
+        return _hasher.verify(stored_hash or _dummy_hash(), password) and stored_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def find_site(conn: sa.Connection, site_code: str) -> int | None:
+    return conn.execute(
+        sa.select(schema.site.c.id).where(schema.site.c.site_code == site_code)
+    ).scalar_one_or_none()
+
+
+def add_user(
+    conn: sa.Connection,
+    username: str,
+    printed_name: str,
+    role: Role,
+    password: str,
+    site_code: str | None = None,
+    by: int | None = None,
+) -> int:
+    """Create a user (site roles need an existing site); audited as a permission change."""
+    if not re.fullmatch(USERNAME_PATTERN, username):
+        raise AccountError(
+            "a user name is 3-64 lower-case letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    if not printed_name.strip() or len(printed_name) > 120:
+        raise AccountError("the printed name is required (at most 120 characters)")
+    site_id = _site_for_role(conn, role, site_code)
+    check_password(password, username)
+    if conn.execute(
+        sa.select(schema.app_user.c.id).where(schema.app_user.c.username == username)
+    ).first():
+        raise AccountError("that user name is taken")
+    user_id = int(
+        conn.execute(
+            sa.insert(schema.app_user)
+            .values(
+                username=username,
+                printed_name=printed_name.strip(),
+                role=str(role),
+                site_id=site_id,
+                password_hash=hash_password(password),
+                disabled=False,
+                created_at=now(),
+            )
+            .returning(schema.app_user.c.id)
+        ).scalar_one()
+    )
+    _audit_permission(conn, by, user_id, None, {"role": str(role), "site_id": site_id})
+    return user_id
+
+
+def _site_for_role(conn: sa.Connection, role: Role, site_code: str | None) -> int | None:
+    if not role.at_site:
+        if site_code:
+            raise AccountError(f"the {role} role is not bound to a site")
+        return None
+    if not site_code:
+        raise AccountError(f"the {role} role needs a site")
+    site_id = find_site(conn, site_code)
+    if site_id is None:
+        raise AccountError(f"there is no site {site_code!r}")
+    return site_id
+
+
+def _audit_permission(
+    conn: sa.Connection,
+    by: int | None,
+    user_id: int,
+    old: dict[str, Any] | None,
+    new: dict[str, Any],
+) -> None:
+    audit.append(
+        conn,
+        audit.Entry(
+            audit.Action.PERMISSION_CHANGE,
+            user_id=by,
+            table_name="app_user",
+            record_id=user_id,
+            old_values=old,
+            new_values=new,
+        ),
+    )
+
+
+def user_id(conn: sa.Connection, username: str) -> int:
+    found = conn.execute(
+        sa.select(schema.app_user.c.id).where(schema.app_user.c.username == username)
+    ).scalar_one_or_none()
+    if found is None:
+        raise AccountError(f"there is no user {username!r}")
+    return int(found)
+
+
+def list_users(conn: sa.Connection) -> list[sa.RowMapping]:
+    u, s = schema.app_user, schema.site
+    return list(
+        conn.execute(
+            sa.select(u.c.id, u.c.username, u.c.printed_name, u.c.role, u.c.disabled, s.c.site_code)
+            .select_from(u.outerjoin(s, s.c.id == u.c.site_id))
+            .order_by(u.c.username)
+        ).mappings()
+    )
+
+
+def change_user(
+    conn: sa.Connection,
+    target: int,
+    *,
+    role: Role | None = None,
+    site_code: str | None = None,
+    disabled: bool | None = None,
+    by: int | None = None,
+) -> None:
+    """Change a user's role, site or disabled flag; ends their sessions and tokens' use."""
+    u = schema.app_user
+    old = conn.execute(
+        sa.select(u.c.role, u.c.site_id, u.c.disabled).where(u.c.id == target)
+    ).first()
+    if old is None:
+        raise AccountError("there is no such user")
+    new: dict[str, Any] = {"role": old.role, "site_id": old.site_id, "disabled": old.disabled}
+    if role is not None:
+        new["role"] = str(role)
+        new["site_id"] = _site_for_role(conn, role, site_code)
+    if disabled is not None:
+        new["disabled"] = disabled
+    if new == dict(old._mapping):
+        return
+    conn.execute(sa.update(u).where(u.c.id == target).values(**new))
+    conn.execute(sa.delete(schema.app_session).where(schema.app_session.c.user_id == target))
+    if new["role"] != old.role or new["site_id"] != old.site_id:
+        conn.execute(
+            sa.update(schema.api_token)
+            .where(schema.api_token.c.user_id == target, schema.api_token.c.revoked_at.is_(None))
+            .values(revoked_at=now())
+        )
+    _audit_permission(conn, by, target, dict(old._mapping), new)
+
+
+def set_password(conn: sa.Connection, target: int, password: str) -> None:
+    u = schema.app_user
+    username = conn.execute(sa.select(u.c.username).where(u.c.id == target)).scalar_one()
+    check_password(password, username)
+    conn.execute(sa.update(u).where(u.c.id == target).values(password_hash=hash_password(password)))
+    conn.execute(sa.delete(schema.app_session).where(schema.app_session.c.user_id == target))
+
+
+def actor_for(conn: sa.Connection, target: int) -> Actor | None:
+    """The actor of an enabled user."""
+    u = schema.app_user
+    row = conn.execute(
+        sa.select(u.c.id, u.c.role, u.c.site_id, u.c.printed_name).where(
+            u.c.id == target, u.c.disabled.is_(False)
+        )
+    ).first()
+    return Actor(row.id, Role(row.role), row.site_id, row.printed_name) if row else None
+
+
+def credentials(conn: sa.Connection, username: str) -> tuple[int | None, str | None]:
+    """The id and password hash of an enabled user, (None, None) for anyone else."""
+    u = schema.app_user
+    row = conn.execute(
+        sa.select(u.c.id, u.c.password_hash).where(
+            u.c.username == username, u.c.disabled.is_(False)
+        )
+    ).first()
+    return (row.id, row.password_hash) if row else (None, None)
+
+
+# Sessions ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    idle: timedelta = timedelta(minutes=30)
+    absolute: timedelta = timedelta(hours=12)
+
+
+def start_session(conn: sa.Connection, user: int | None) -> str:
+    """A new session (anonymous before sign-in); returns the secret id for the cookie."""
+    raw = secrets.token_urlsafe(32)
+    moment = now()
+    conn.execute(
+        sa.insert(schema.app_session).values(
+            id_hash=digest(raw), user_id=user, created_at=moment, last_seen_at=moment
+        )
+    )
+    return raw
+
+
+def end_session(conn: sa.Connection, raw: str) -> None:
+    conn.execute(sa.delete(schema.app_session).where(schema.app_session.c.id_hash == digest(raw)))
+
+
+def resume_session(conn: sa.Connection, raw: str, timeouts: Timeouts) -> tuple[bool, int | None]:
+    """(alive, user id) of the session; an expired one is deleted."""
+    s = schema.app_session
+    row = conn.execute(sa.select(s).where(s.c.id_hash == digest(raw))).first()
+    if row is None:
+        return False, None
+    moment = now()
+    if (
+        moment - as_utc(row.last_seen_at) > timeouts.idle
+        or moment - as_utc(row.created_at) > timeouts.absolute
+    ):
+        conn.execute(sa.delete(s).where(s.c.id_hash == row.id_hash))
+        return False, None
+    conn.execute(sa.update(s).where(s.c.id_hash == row.id_hash).values(last_seen_at=moment))
+    return True, row.user_id
+
+
+def purge_sessions(conn: sa.Connection, timeouts: Timeouts) -> None:
+    s = schema.app_session
+    moment = now()
+    conn.execute(
+        sa.delete(s).where(
+            sa.or_(
+                s.c.last_seen_at < moment - timeouts.idle,
+                s.c.created_at < moment - timeouts.absolute,
+            )
+        )
+    )
+
+
+def csrf_token(raw_session: str) -> str:
+    """The synchronizer token of a session: derived from its secret id, useless elsewhere."""
+    return hmac.new(raw_session.encode(), b"sijreg-csrf", hashlib.sha256).hexdigest()
+
+
+def csrf_ok(raw_session: str, submitted: str) -> bool:
+    return hmac.compare_digest(csrf_token(raw_session), submitted)
+
+
+# API tokens -------------------------------------------------------------------------------
+
+
+def issue_token(conn: sa.Connection, target: int, days: int, label: str) -> tuple[int, str]:
+    """A token bound to the user's current role and site; returns (id, the secret once)."""
+    if not 1 <= days <= 366:
+        raise AccountError("a token lives 1 to 366 days")
+    actor = actor_for(conn, target)
+    if actor is None:
+        raise AccountError("the user is disabled")
+    raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    moment = now()
+    token_id = conn.execute(
+        sa.insert(schema.api_token)
+        .values(
+            token_hash=digest(raw),
+            user_id=target,
+            site_id=actor.site_id,
+            role=str(actor.role),
+            label=label[:80],
+            created_at=moment,
+            expires_at=moment + timedelta(days=days),
+        )
+        .returning(schema.api_token.c.id)
+    ).scalar_one()
+    _audit_permission(conn, target, target, None, {"token": token_id, "role": str(actor.role)})
+    return int(token_id), raw
+
+
+def revoke_token(conn: sa.Connection, token_id: int, by: int | None = None) -> None:
+    t = schema.api_token
+    owner = conn.execute(
+        sa.update(t)
+        .where(t.c.id == token_id, t.c.revoked_at.is_(None))
+        .values(revoked_at=now())
+        .returning(t.c.user_id)
+    ).scalar_one_or_none()
+    if owner is None:
+        raise AccountError(f"there is no active token {token_id}")
+    _audit_permission(conn, by, owner, {"token": token_id}, {"token": token_id, "revoked": True})
+
+
+def token_actor(conn: sa.Connection, raw: str) -> Actor | None:
+    """The actor of a live token whose user still holds the role and site it was issued for."""
+    t = schema.api_token
+    row = conn.execute(
+        sa.select(t).where(
+            t.c.token_hash == digest(raw), t.c.revoked_at.is_(None), t.c.expires_at > now()
+        )
+    ).first()
+    if row is None:
+        return None
+    actor = actor_for(conn, row.user_id)
+    if actor is None or actor.role != row.role or actor.site_id != row.site_id:
+        return None
+    return actor
+
+
+# Throttling failed sign-ins ----------------------------------------------------------------
+
+FREE_FAILURES = (3, 20)
+"""Failures allowed before waiting: per account, and per client (shared by a clinic's NAT)."""
+MAX_WAIT = timedelta(minutes=15)
+
+
+def throttle_keys(username: str, client: str) -> tuple[str, str]:
+    """(account key, client key), hashed so the table names neither user names nor addresses."""
+    return digest("account:" + username.lower()), digest("client:" + client)
+
+
+def _wait(failures: int, free: int) -> timedelta:
+    if failures < free:
+        return timedelta(0)
+    return min(MAX_WAIT, timedelta(seconds=2 ** (failures - free + 1)))
+
+
+def throttled(conn: sa.Connection, keys: tuple[str, str]) -> timedelta:
+    """How long sign-in must still wait for this account and client (zero: go ahead)."""
+    t = schema.sign_in_throttle
+    free = dict(zip(keys, FREE_FAILURES, strict=True))
+    moment = now()
+    waits = [
+        as_utc(row.last_failure_at) + _wait(row.failures, free[row.key_hash]) - moment
+        for row in conn.execute(sa.select(t).where(t.c.key_hash.in_(keys)))
+    ]
+    return max([timedelta(0), *waits])
+
+
+def record_failure(conn: sa.Connection, keys: tuple[str, ...]) -> None:
+    t = schema.sign_in_throttle
+    moment = now()
+    for key in keys:
+        updated = conn.execute(
+            sa.update(t)
+            .where(t.c.key_hash == key)
+            .values(failures=t.c.failures + 1, last_failure_at=moment)
+        ).rowcount
+        if not updated:
+            conn.execute(sa.insert(t).values(key_hash=key, failures=1, last_failure_at=moment))
+
+
+def clear_failures(conn: sa.Connection, key: str) -> None:
+    conn.execute(
+        sa.delete(schema.sign_in_throttle).where(schema.sign_in_throttle.c.key_hash == key)
+    )

@@ -1,0 +1,245 @@
+"""The append-only, hash-chained audit trail, and its verification.
+
+Every entry's hash covers its own columns and the previous entry's hash, so an
+entry altered, removed or moved breaks the chain from that point on. Entries that
+create or update a registry record also carry the hash of the record's state right
+after the change (:func:`record_hash`): a record edited outside sijreg no longer
+matches its newest entry, and one deleted outside sijreg is missing. See
+docs/server.md, "Audit trail".
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+
+from sijreg.domain import dictionary as dd
+from sijreg.store import schema
+
+GENESIS = "0" * 64
+"""The "previous hash" of the first entry."""
+
+_PG_LOCK_KEY = 7_301_203
+"""The advisory lock that serialises appends on PostgreSQL (one chain, one writer)."""
+
+
+class Action(StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+    LOCK = "lock"
+    SIGN = "sign"
+    EXPORT = "export"
+    SIGN_IN = "sign_in"
+    PERMISSION_CHANGE = "permission_change"
+
+
+RECORD_CHANGES = (Action.CREATE, Action.UPDATE, Action.DELETE)
+
+
+def plain(name: str, value: Any) -> Any:
+    """A JSON value for a stored value; decimals keep their field's scale on every database."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Decimal):
+        return f"{value:.{dd.field(name).decimals}f}"
+    if isinstance(value, datetime):
+        return utc_text(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def utc_text(moment: datetime) -> str:
+    """A timestamp as UTC text; naive values (SQLite) are UTC already."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
+    return moment.isoformat(timespec="microseconds")
+
+
+def record_state(table: sa.Table, row: Mapping[Any, Any]) -> dict[str, Any]:
+    """The audited state of a registry row: keys, the form's fields and the version."""
+    keys = [c for c in ("id", "site_id", "patient_id", "version") if c in table.c]
+    form = dd.form(table.name)
+    return {
+        **{k: row[k] for k in keys},
+        **{f.name: plain(f.name, row[f.name]) for f in form.fields},
+    }
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _json(values: Mapping[Any, Any] | None) -> str | None:
+    if values is None:
+        return None
+    return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def record_hash(table: sa.Table, row: Mapping[Any, Any]) -> str:
+    """The hash of a row's audited state."""
+    return _digest(_json(record_state(table, row)) or "")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What happened, to which record, by whom and why."""
+
+    action: Action
+    user_id: int | None = None
+    site_id: int | None = None
+    table_name: str | None = None
+    record_id: int | None = None
+    old_values: Mapping[Any, Any] | None = None
+    new_values: Mapping[Any, Any] | None = None
+    reason: str | None = None
+    record_hash: str | None = None
+
+
+_CHAINED = (
+    "id",
+    "at",
+    "user_id",
+    "site_id",
+    "action",
+    "table_name",
+    "record_id",
+    "old_values",
+    "new_values",
+    "reason",
+    "record_hash",
+)
+
+
+def entry_hash(prev_hash: str, row: Mapping[Any, Any]) -> str:
+    """The hash of a stored entry, chained to the previous one."""
+    body = {k: utc_text(row[k]) if k == "at" else row[k] for k in _CHAINED}
+    return _digest(prev_hash + "\n" + (_json(body) or ""))
+
+
+def _serialise(conn: sa.Connection) -> None:
+    """Take the database's write lock, so that two appends never chain to the same entry."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+    else:
+        conn.execute(sa.delete(schema.sign_in_throttle).where(sa.false()))
+
+
+def append(conn: sa.Connection, entry: Entry) -> int:
+    """Append ``entry`` to the chain in the caller's transaction; returns its id."""
+    _serialise(conn)
+    log = schema.audit_log
+    last = conn.execute(
+        sa.select(log.c.id, log.c.entry_hash).order_by(log.c.id.desc()).limit(1)
+    ).first()
+    row: dict[str, Any] = {
+        "id": last.id + 1 if last else 1,
+        "at": datetime.now(UTC),
+        "user_id": entry.user_id,
+        "site_id": entry.site_id,
+        "action": str(entry.action),
+        "table_name": entry.table_name,
+        "record_id": entry.record_id,
+        "old_values": _json(entry.old_values),
+        "new_values": _json(entry.new_values),
+        "reason": entry.reason,
+        "record_hash": entry.record_hash,
+    }
+    prev = last.entry_hash if last else GENESIS
+    conn.execute(sa.insert(log).values(**row, prev_hash=prev, entry_hash=entry_hash(prev, row)))
+    return int(row["id"])
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of the verification, for a person."""
+
+    entry_id: int | None
+    message: str
+
+
+@dataclass
+class Verification:
+    """The outcome of :func:`verify`."""
+
+    entries: int = 0
+    head: str = GENESIS
+    chain: Problem | None = None
+    records: list[Problem] = field(default_factory=list)
+    unaudited: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.chain is None and not self.records
+
+
+def _entries(conn: sa.Connection) -> Iterator[sa.RowMapping]:
+    log = schema.audit_log
+    yield from conn.execute(sa.select(log).order_by(log.c.id)).mappings()
+
+
+def verify(conn: sa.Connection) -> Verification:
+    """Recompute the chain, then compare every audited record with its newest entry.
+
+    The chain check stops at the first broken entry; records are compared only
+    with an intact chain (a broken one would make every later record look edited).
+    """
+    result = Verification()
+    prev_hash, prev_id = GENESIS, 0
+    newest: dict[tuple[str, int], sa.RowMapping] = {}
+    for row in _entries(conn):
+        if row["id"] != prev_id + 1:
+            result.chain = Problem(
+                row["id"],
+                f"entries {prev_id + 1} to {row['id'] - 1} are missing (removed)",
+            )
+            break
+        if row["prev_hash"] != prev_hash:
+            result.chain = Problem(
+                row["id"],
+                f"entry {row['id']} does not follow entry {prev_id}: removed or reordered",
+            )
+            break
+        if entry_hash(prev_hash, row) != row["entry_hash"]:
+            result.chain = Problem(row["id"], f"entry {row['id']} was altered")
+            break
+        prev_hash, prev_id = row["entry_hash"], row["id"]
+        result.entries += 1
+        if row["action"] in RECORD_CHANGES and row["table_name"] in schema.TABLES:
+            newest[(row["table_name"], row["record_id"])] = row
+    result.head = prev_hash
+    if result.chain is None:
+        _check_records(conn, newest, result)
+    return result
+
+
+def _check_records(
+    conn: sa.Connection, newest: dict[tuple[str, int], sa.RowMapping], result: Verification
+) -> None:
+    for table in schema.PER_PATIENT:
+        stored = {
+            row["id"]: record_hash(table, row) for row in conn.execute(sa.select(table)).mappings()
+        }
+        for (name, record_id), entry in sorted(newest.items()):
+            if name != table.name:
+                continue
+            found = stored.pop(record_id, None)
+            label = f"{name} {record_id} (audit entry {entry['id']})"
+            if entry["action"] == Action.DELETE:
+                if found is not None:
+                    result.records.append(Problem(entry["id"], f"{label}: deleted, yet present"))
+            elif found is None:
+                result.records.append(Problem(entry["id"], f"{label}: removed outside sijreg"))
+            elif found != entry["record_hash"]:
+                result.records.append(Problem(entry["id"], f"{label}: changed outside sijreg"))
+        if stored:
+            result.unaudited[table.name] = len(stored)
