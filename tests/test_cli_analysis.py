@@ -102,3 +102,15 @@ def test_report_on_an_empty_registry(engine: sa.Engine, database_url: str, tmp_p
     document = json.loads((tmp_path / "tables.json").read_text())
     assert document["cohort"]["analysed"] == 0
     assert document["sites"]["rows"] == {}
+
+
+def test_suppression_refuses_a_cohort_too_large_for_it(tmp_path: Path) -> None:
+    from benchmarks.generate import generate
+
+    database = tmp_path / "big.db"
+    generate(1300, database)
+    result = CliRunner().invoke(
+        app, ["report", "-d", str(database), "-o", str(tmp_path / "o"), "--suppress-small-cells"]
+    )
+    assert result.exit_code == 1
+    assert "small-cell suppression handles at most 1,000 analysed patients" in result.output

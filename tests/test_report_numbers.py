@@ -263,3 +263,10 @@ def test_postgres_and_sqlite_give_identical_documents(
     pg.pop("database")
     lite.pop("database")
     assert pg == lite
+
+
+def test_a_registry_where_nobody_has_two_prior_procedures(tmp_path: Path) -> None:
+    """A constant condition (no combination to list) must not break Table 1."""
+    cohort = [Patient("A", "F", 60, None, True, Decimal(50), 100) for _ in range(3)]
+    document = _report(str(tmp_path / "r.db"), cohort, tmp_path / "out")
+    assert document["table1"]["rows"]["prior_two_or_more"]["display"] == "0 (0.0%)"

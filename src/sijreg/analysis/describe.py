@@ -9,6 +9,9 @@ for a mean of 12.25 that floating point would hold as 12.2499999.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -17,6 +20,20 @@ import polars as pl
 
 PATIENT_KEY = "patient_id"
 """The column that names a patient in every analysis frame."""
+
+TRACKING_MEMBERS: ContextVar[bool] = ContextVar("sijreg_tracking_members", default=True)
+"""Whether statistics record who they count (see :func:`members`)."""
+
+
+@contextmanager
+def without_members() -> Iterator[None]:
+    """Compute without the patient bit sets: only small-cell suppression reads them, and
+    at a million patients a report's thousand sets cost seconds."""
+    token = TRACKING_MEMBERS.set(False)
+    try:
+        yield
+    finally:
+        TRACKING_MEMBERS.reset(token)
 
 
 @dataclass(frozen=True)
@@ -59,10 +76,14 @@ def members(frame: pl.DataFrame, condition: pl.Expr | None = None) -> int:
     Published counts are sizes of such sets; disclosure control compares the sets to
     find counts one could recover by subtraction. Frames without patient ids give 0.
     """
-    if PATIENT_KEY not in frame.columns:
+    if PATIENT_KEY not in frame.columns or not TRACKING_MEMBERS.get():
         return 0
-    chosen = frame if condition is None else frame.filter(condition.fill_null(False))
-    ids = chosen.get_column(PATIENT_KEY).cast(pl.Int64).to_numpy()
+    ids_column = pl.col(PATIENT_KEY).cast(pl.Int64)
+    if condition is not None:  # with_columns broadcasts a constant condition to every row
+        chosen = frame.with_columns(condition.fill_null(False).alias("_in"))
+        ids = chosen.filter(pl.col("_in")).select(ids_column).to_series().to_numpy()
+    else:
+        ids = frame.select(ids_column).to_series().to_numpy()
     if len(ids) == 0:
         return 0
     bits = np.zeros(int(ids.max()) + 1, dtype=bool)

@@ -1,16 +1,21 @@
 """Where a number came from: a fingerprint of the analysed data, and the versions.
 
-The fingerprint is SHA-256 over the analysed records in a canonical text form: one
-line per patient and per visit, columns in name order, values exact (decimals as
-scaled whole numbers, dates ISO, booleans 0/1, missing as ``\\N``), lines sorted.
-Storage ids are left out, so the same data in another database gives the same
-fingerprint; any change to an analysed value changes it. Polars builds the text.
+The fingerprint is SHA-256 over the analysed records in a canonical binary form:
+patients, then their visits, rows sorted by every column, columns in name order.
+Each column is hashed whole, as its name, its null mask and then its values: whole
+numbers as little-endian int64 (decimals scaled by their dictionary field, dates as
+days since 1970, booleans 0/1), text as UTF-8 with every value's length. A visit is
+tied to its patient by the patient's rank among the sorted patients, not by a storage
+id, so the same data in another database gives the same fingerprint, and any change
+to an analysed value changes it. Polars and NumPy do the work, column by column.
 """
 
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
+import numpy as np
 import polars as pl
 
 from sijreg import __version__
@@ -19,8 +24,6 @@ from sijreg.analysis.describe import PATIENT_KEY
 from sijreg.domain import dictionary as dd
 from sijreg.domain.protocol import Protocol
 from sijreg.domain.types import Kind
-
-NULL = "\\N"
 
 
 def _scale(name: str) -> int:
@@ -31,37 +34,46 @@ def _scale(name: str) -> int:
     return f.scale if f.kind is Kind.DECIMAL else 1
 
 
-def _canonical(frame: pl.DataFrame) -> pl.Series:
-    """One text line per row: name=value for every column, in name order."""
-    columns = sorted(frame.columns)
-    parts: list[pl.Expr] = []
-    for name in columns:
-        dtype = frame.schema[name]
-        col = pl.col(name)
+def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every column as exact whole numbers (Int64) or text, columns in name order."""
+    columns: list[pl.Expr] = []
+    for name in sorted(frame.columns):
+        dtype, col = frame.schema[name], pl.col(name)
         if dtype.is_float():
-            text = (col * _scale(name)).round().cast(pl.Int64).cast(pl.String)
-        elif dtype == pl.Boolean:
-            text = col.cast(pl.Int8).cast(pl.String)
+            columns.append((col * _scale(name)).round().cast(pl.Int64).alias(name))
+        elif dtype.is_numeric() or dtype in (pl.Boolean, pl.Date):
+            columns.append(col.cast(pl.Int64).alias(name))
         else:
-            text = col.cast(pl.String)
-        parts.append(pl.lit(name + "=") + text.fill_null(NULL))
-    return frame.select(pl.concat_str(parts, separator="\t").alias("line")).get_column("line")
+            columns.append(col.cast(pl.String).alias(name))
+    return frame.select(columns)
+
+
+def _digest(digest: Any, section: str, frame: pl.DataFrame) -> None:
+    digest.update(f"{section}:{frame.height}\n".encode())
+    for name in frame.columns:
+        column = frame.get_column(name)
+        digest.update(name.encode() + b"\0")
+        digest.update(np.packbits(column.is_null().to_numpy()).tobytes())
+        if column.dtype == pl.Int64:
+            digest.update(column.fill_null(0).to_numpy().astype("<i8").tobytes())
+        else:
+            text = column.fill_null("")
+            digest.update(text.str.len_bytes().to_numpy().astype("<i8").tobytes())
+            digest.update(text.str.join("").item().encode())
 
 
 def fingerprint(cohort: Cohort) -> str:
     """'sha256:…' over the analysed patients and their visits (see the module docstring)."""
-    # Visits are tied to their patient by the patient's own canonical line, not the id.
-    patients = cohort.frame.with_columns(_canonical(cohort.frame.drop(PATIENT_KEY)).alias("_line"))
-    lines = patients.get_column("_line").sort()
-    text = "patients\n" + lines.str.join("\n").item()
+    patients = _canonical(cohort.frame.drop(PATIENT_KEY))
+    keyed = cohort.frame.select(PATIENT_KEY).with_columns(
+        patients.select(pl.struct(patients.columns).rank("dense").alias("_patient")).to_series()
+    )
+    digest = hashlib.sha256()
+    _digest(digest, "patients", patients.sort(patients.columns, nulls_last=True))
     if cohort.visits.height:
-        visits = cohort.visits.join(
-            patients.select(PATIENT_KEY, pl.col("_line").alias("_patient")), on=PATIENT_KEY
-        )
-        visit_lines = _canonical(visits.drop(PATIENT_KEY, "_patient"))
-        keyed = (visits.get_column("_patient") + "\t|\t" + visit_lines).sort()
-        text += "\nvisits\n" + keyed.str.join("\n").item()
-    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+        visits = _canonical(cohort.visits.join(keyed, on=PATIENT_KEY).drop(PATIENT_KEY))
+        _digest(digest, "visits", visits.sort(visits.columns, nulls_last=True))
+    return "sha256:" + digest.hexdigest()
 
 
 def protocol_label(protocol: Protocol | None) -> str:

@@ -110,13 +110,19 @@ def heterogeneity(rows: tuple[SiteRow, ...]) -> Heterogeneity | None:
     )
 
 
-def mixed_model(frame: pl.DataFrame) -> MixedModel | None:
-    """Relief ~ 1 with a random intercept per site (REML); None if it cannot be fitted."""
-    from statsmodels.regression.mixed_linear_model import MixedLM
+MIXED_MODEL_MAX_PATIENTS = 50_000
+"""statsmodels' MixedLM takes seconds per 100,000 patients; above this the report keeps
+the DerSimonian-Laird random-effects pooling, which needs only the site summaries."""
 
+
+def mixed_model(frame: pl.DataFrame) -> MixedModel | None:
+    """Relief ~ 1 with a random intercept per site (REML); None if it cannot be fitted
+    (or the cohort is larger than MIXED_MODEL_MAX_PATIENTS)."""
     data = frame.select(SITE.name, RELIEF.name).drop_nulls()
-    if data.get_column(SITE.name).n_unique() < 2:
+    if data.get_column(SITE.name).n_unique() < 2 or data.height > MIXED_MODEL_MAX_PATIENTS:
         return None
+    from statsmodels.regression.mixed_linear_model import MixedLM  # slow to import: only now
+
     y = data.get_column(RELIEF.name).to_numpy()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

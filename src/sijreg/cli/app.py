@@ -11,7 +11,7 @@ import os
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from fractions import Fraction
 from pathlib import Path
 from typing import Annotated
@@ -23,6 +23,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from sijreg import __version__
 from sijreg.analysis.cohort import DEFAULT_MIN_FOLLOWUP_DAYS, build_cohort
+from sijreg.analysis.describe import without_members
 from sijreg.analysis.flow import read_flow
 from sijreg.analysis.inference import ProportionMethod
 from sijreg.analysis.tables import DEFAULT_SUBGROUP, Settings, study_tables
@@ -153,13 +154,15 @@ def _report(
     # the database reads mostly do not. Importing while reading saves a second at scale.
     renderers = ThreadPoolExecutor(max_workers=1)
     loading = renderers.submit(importlib.import_module, "sijreg.report.write")
-    with _step("Computing the study tables"):
-        tables = study_tables(build_cohort(engine, settings.min_followup_days), settings)
-        flow = read_flow(engine, tables.cohort, protocol)
-    write = loading.result()
-    renderers.shutdown()
-    with _step("Writing the report"):
-        document = write.write_report(tables, out, _label(engine), options, flow=flow)
+    suppressing = options is not None and options.min_cell is not None
+    with nullcontext() if suppressing else without_members():
+        with _step("Computing the study tables"):
+            tables = study_tables(build_cohort(engine, settings.min_followup_days), settings)
+            flow = read_flow(engine, tables.cohort, protocol)
+        write = loading.result()
+        renderers.shutdown()
+        with _step("Writing the report"):
+            document = write.write_report(tables, out, _label(engine), options, flow=flow)
     if not quiet:
         terminal.show(document, console)
     console.print(f"Report written to {out}/ ({', '.join(write.FILES)})")

@@ -126,11 +126,22 @@ def site_forest(document: dict[str, Any]) -> str:
     return _svg(figure)
 
 
+SCATTER_POINTS = 5000
+"""Above this many points a scatter shows a fixed random sample: more would only blot."""
+
+
+def _sample(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame if frame.height <= SCATTER_POINTS else frame.sample(SCATTER_POINTS, seed=0)
+
+
 def relief_over_time(frame: pl.DataFrame, visits: pl.DataFrame) -> str:
-    """Relief at every visit (light) and at the last follow-up (dark) against days since fusion."""
+    """Relief at every visit (light) and at the last follow-up (dark) against days since fusion
+    (at most SCATTER_POINTS of each, sampled)."""
     figure = Figure(figsize=(6, 3))
     axes = figure.subplots()
-    every = visits.filter(pl.col(RELIEF.name).is_not_null() & (pl.col("days_since_fusion") > 0))
+    every = _sample(
+        visits.filter(pl.col(RELIEF.name).is_not_null() & (pl.col("days_since_fusion") > 0))
+    )
     axes.scatter(
         every.get_column("days_since_fusion").to_numpy(),
         every.get_column(RELIEF.name).to_numpy(),
@@ -139,7 +150,7 @@ def relief_over_time(frame: pl.DataFrame, visits: pl.DataFrame) -> str:
         color="#8a94a6",
         label="every visit",
     )
-    last = frame.filter(pl.col(RELIEF.name).is_not_null())
+    last = _sample(frame.filter(pl.col(RELIEF.name).is_not_null()))
     axes.scatter(
         last.get_column("followup_days").to_numpy(),
         last.get_column(RELIEF.name).to_numpy(),

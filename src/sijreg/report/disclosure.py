@@ -24,8 +24,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from sijreg.analysis.describe import TRACKING_MEMBERS
+
 DEFAULT_MIN_CELL = 11
 COMPLEMENTARY = "*"
+MAX_PATIENTS = 1_000
+"""Suppression compares every published set with every other: its time and memory grow
+with the patients times the sets, and past this many analysed patients it would run
+for minutes or exhaust memory. Larger registries are refused with a clear message."""
 
 
 class Weight:
@@ -48,7 +54,7 @@ class Cells:
 
     def count(self, members: int, value: int, weight: int = Weight.ROW) -> int | str:
         """``value`` (the size of ``members``) or the marker that replaces it."""
-        if members.bit_count() != value:
+        if TRACKING_MEMBERS.get() and members.bit_count() != value:
             raise RuntimeError(f"count {value} does not match its {members.bit_count()} patients")
         self.seen[members] = max(weight, self.seen.get(members, weight))
         return value if self.shown(members) else self.marker(members)

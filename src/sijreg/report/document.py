@@ -17,7 +17,7 @@ from sijreg.analysis.provenance import provenance
 from sijreg.analysis.tables import Row, StudyTables, Table, threshold_text
 from sijreg.domain.protocol import Protocol
 from sijreg.report import sections
-from sijreg.report.disclosure import Cells, Weight
+from sijreg.report.disclosure import MAX_PATIENTS, Cells, Weight
 from sijreg.report.fields import row_fields
 
 FORMAT = "sijreg.tables"
@@ -142,6 +142,12 @@ def build(
     With ``flow``, the study flow goes under "flow", unless counts are suppressed.
     """
     options = options or Options()
+    if options.min_cell is not None and tables.cohort.n > MAX_PATIENTS:
+        raise ValueError(
+            f"small-cell suppression handles at most {MAX_PATIENTS:,} analysed patients "
+            f"(this cohort has {tables.cohort.n:,}): report a subgroup or a site, or publish "
+            "without --suppress-small-cells"
+        )
     more = ext.extended(tables)
     cells = record if record is not None else Cells()
     protocol = flow.protocol if flow is not None else None

@@ -53,7 +53,8 @@ def render(document: dict[str, Any], frame: pl.DataFrame, visits: pl.DataFrame) 
         figures.append(
             (
                 "relief-over-time",
-                "Pain relief against days since fusion: every visit and the last follow-up.",
+                "Pain relief against days since fusion: every visit and the last follow-up"
+                f" (a random sample of at most {charts.SCATTER_POINTS:,} of each).",
                 charts.relief_over_time(frame, visits),
             )
         )
