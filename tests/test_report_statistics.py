@@ -8,6 +8,7 @@ compared with tables.json to the printed decimals (and to 1e-9 on the raw floats
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -19,6 +20,7 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from sijreg.analysis.cohort import build_cohort
+from sijreg.analysis.describe import without_members
 from sijreg.analysis.inference import ProportionMethod
 from sijreg.analysis.tables import Settings, study_tables
 from sijreg.report.document import build
@@ -268,8 +270,11 @@ def test_sites_heterogeneity_and_mixed_model(engine: sa.Engine, seed: int) -> No
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_missing_table_counts_per_site(engine: sa.Engine, seed: int) -> None:
-    patients, doc = report(engine, seed, ProportionMethod.WILSON, ())
+@pytest.mark.parametrize("tracking", [True, False])
+def test_missing_table_counts_per_site(engine: sa.Engine, seed: int, tracking: bool) -> None:
+    """With patient sets (for suppression) and without them (the fast path at scale)."""
+    with nullcontext() if tracking else without_members():
+        patients, doc = report(engine, seed, ProportionMethod.WILSON, ())
     rows = doc["missing"]["rows"]
     for key, column in (("bmi", "bmi"), ("sex", "sex"), ("pain_relief_pct", "relief")):
         assert rows[key]["overall"] == {

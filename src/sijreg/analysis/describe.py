@@ -131,6 +131,18 @@ def count(frame: pl.DataFrame, condition: pl.Expr, known: pl.Expr) -> Count:
     )
 
 
+def scaled_values(frame: pl.DataFrame, column: str, scale: int) -> np.ndarray:
+    """The known values of ``column`` as whole scaled numbers, sorted (see :func:`at_least`)."""
+    values = frame.select(_scaled(pl.col(column), scale).cast(pl.Int64)).to_series()
+    return np.sort(values.drop_nulls().to_numpy())
+
+
+def count_at_least(sorted_values: np.ndarray, threshold: Fraction, scale: int) -> int:
+    """How many ``scaled_values`` are >= ``threshold`` (:func:`at_least`, by bisection)."""
+    bound = math.ceil(threshold * scale)
+    return int(len(sorted_values) - np.searchsorted(sorted_values, bound, side="left"))
+
+
 def at_least(column: str, threshold: Fraction, scale: int) -> pl.Expr:
     """``column >= threshold``, inclusive and exact: compared as whole scaled numbers."""
     bound = math.ceil(threshold * scale)

@@ -44,13 +44,29 @@ def _cell(frame: pl.DataFrame, name: str) -> MissingCell:
 def missing_table(frame: pl.DataFrame) -> tuple[tuple[str, ...], tuple[MissingRow, ...]]:
     """(sites, rows): per variable, missing of n overall and in each site."""
     sites = tuple(str(s) for s in frame.get_column(SITE.name).drop_nulls().unique().sort())
+    names = [v.name for v in checked_variables() if v.name in frame.columns]
+    tracking = describe.TRACKING_MEMBERS.get()
+    # One pass for every site and variable; the per-site frames only when patient sets
+    # are tracked (small-cell suppression), which is also when cohorts are small.
+    counts = {
+        str(row[SITE.name]): row
+        for row in frame.group_by(SITE.name)
+        .agg(pl.len().alias("_n"), *(pl.col(n).is_null().sum() for n in names))
+        .iter_rows(named=True)
+    }
+    by_site = {s: frame.filter(pl.col(SITE.name) == s) for s in sites} if tracking else {}
+
+    def site_cell(site: str, name: str) -> MissingCell:
+        if tracking:
+            return _cell(by_site[site], name)
+        return MissingCell(int(counts[site][name]), int(counts[site]["_n"]), 0, 0)
+
     rows = tuple(
         MissingRow(
-            v,
-            _cell(frame, v.name),
-            {s: _cell(frame.filter(pl.col(SITE.name) == s), v.name) for s in sites},
+            VARIABLES[name],
+            _cell(frame, name),
+            {s: site_cell(s, name) for s in sites},
         )
-        for v in checked_variables()
-        if v.name in frame.columns
+        for name in names
     )
     return sites, rows

@@ -64,15 +64,19 @@ def _digest(digest: Any, section: str, frame: pl.DataFrame) -> None:
 
 def fingerprint(cohort: Cohort) -> str:
     """'sha256:…' over the analysed patients and their visits (see the module docstring)."""
-    patients = _canonical(cohort.frame.drop(PATIENT_KEY))
-    keyed = cohort.frame.select(PATIENT_KEY).with_columns(
-        patients.select(pl.struct(patients.columns).rank("dense").alias("_patient")).to_series()
+    patients = _canonical(cohort.frame.drop(PATIENT_KEY)).with_columns(
+        pl.struct(pl.all()).rank("dense").alias("_patient")
     )
     digest = hashlib.sha256()
-    _digest(digest, "patients", patients.sort(patients.columns, nulls_last=True))
+    # The rank orders patients as sorting by every column would; equal ranks are equal rows.
+    _digest(digest, "patients", patients.sort("_patient").drop("_patient"))
     if cohort.visits.height:
+        keyed = cohort.frame.select(PATIENT_KEY, patients.get_column("_patient"))
         visits = _canonical(cohort.visits.join(keyed, on=PATIENT_KEY).drop(PATIENT_KEY))
-        _digest(digest, "visits", visits.sort(visits.columns, nulls_last=True))
+        ordered = visits.sort("_patient", "visit_date")
+        if ordered.select(pl.struct("_patient", "visit_date").is_duplicated().any()).item():
+            ordered = visits.sort(visits.columns, nulls_last=True)  # identical patients' visits
+        _digest(digest, "visits", ordered)
     return "sha256:" + digest.hexdigest()
 
 

@@ -49,10 +49,11 @@ def curve(frame: pl.DataFrame, method: ProportionMethod) -> Curve:
     """Share with relief >= x for every x in CURVE_POINTS, with the pointwise band."""
     known = frame.filter(pl.col(RELIEF.name).is_not_null())
     conditions = [describe.at_least(RELIEF.name, Fraction(x), RELIEF.scale) for x in CURVE_POINTS]
-    counts = known.select(
-        [c.sum().alias(str(x)) for c, x in zip(conditions, CURVE_POINTS, strict=True)]
-    ).row(0)
-    counts_array = np.array([int(c or 0) for c in counts], dtype=np.int64)
+    values = describe.scaled_values(known, RELIEF.name, RELIEF.scale)
+    counts_array = np.array(
+        [describe.count_at_least(values, Fraction(x), RELIEF.scale) for x in CURVE_POINTS],
+        dtype=np.int64,
+    )
     low, high = inference.proportion_band(counts_array, known.height, method)
     return Curve(
         known.height,

@@ -70,8 +70,7 @@ class SiteAnalysis:
     mixed: MixedModel | None
 
 
-def _row(frame: pl.DataFrame, site: str) -> SiteRow:
-    part = frame.filter(pl.col(SITE.name) == site)
+def _row(part: pl.DataFrame, site: str) -> SiteRow:
     relief = describe.continuous(part, RELIEF.name, RELIEF.scale)
     ci = (
         inference.mean_interval(relief.n, float(relief.mean), relief.sd)
@@ -140,6 +139,6 @@ def mixed_model(frame: pl.DataFrame) -> MixedModel | None:
 
 
 def by_site(frame: pl.DataFrame) -> SiteAnalysis:
-    sites = frame.get_column(SITE.name).drop_nulls().unique().sort().to_list()
-    rows = tuple(_row(frame, str(s)) for s in sites)
+    parts = frame.filter(pl.col(SITE.name).is_not_null()).partition_by(SITE.name, as_dict=True)
+    rows = tuple(_row(parts[key], str(key[0])) for key in sorted(parts))
     return SiteAnalysis(rows, heterogeneity(rows), mixed_model(frame))
