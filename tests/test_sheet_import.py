@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import json
 import tempfile
+from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -13,7 +15,8 @@ from hypothesis import strategies as st
 
 from sijreg.interop.problems import InputRejected, Problem
 from sijreg.interop.sheet import COLUMN_NAMES, read_sheet, write_sheet
-from sijreg.store import schema
+from sijreg.store import audit, schema
+from sijreg.store.database import open_database
 from sijreg.synthetic.seed_study import seed_study_cohort
 from tests.helpers import HEADER, PUBLISHED_FIGURES, run, write_csv
 
@@ -158,3 +161,33 @@ def test_any_pasted_garbage_gives_problems_never_a_crash(rows: list[list[str]]) 
             assert all(p.row >= 1 and p.column and p.reason for p in problems)
         else:
             assert len(records) == sum(any(c.strip() for c in row) for row in rows)
+
+
+def test_imports_are_audited_and_direct_edits_are_caught(database_url: str, tmp_path: Path) -> None:
+    """Every row an import writes is in the audit trail, with the sheet as the reason."""
+    sheet = write_csv(tmp_path / "s.csv", [GOOD, GOOD.replace("P001", "P002")])
+    assert run("import-sheet", str(sheet), "-d", database_url).exit_code == 0
+    write_csv(
+        sheet,
+        [
+            GOOD.replace(",80", ",85"),
+            GOOD.replace("P001", "P002").replace("1,1,0,0,0", "1,0,1,0,0"),
+        ],
+    )  # P001's relief changes, P002's SCS becomes ISS
+    assert run("import-sheet", str(sheet), "-d", database_url).exit_code == 0
+    engine = open_database(database_url)
+    with engine.connect() as conn:
+        assert audit.verify(conn).ok
+        entries = conn.execute(sa.select(schema.audit_log)).mappings().all()
+        by_action = Counter((e["action"], e["table_name"]) for e in entries)
+        assert by_action[("create", "patient")] == 2
+        assert by_action[("update", "visit")] == 1
+        assert by_action[("delete", "prior_procedure")] == 1
+        assert by_action[("create", "prior_procedure")] == 3
+        assert {e["reason"] for e in entries} == {"sheet import: s.csv"}
+    with engine.begin() as conn:
+        conn.execute(sa.update(schema.visit).values(pain_relief_pct=Decimal("12.5")))
+    result = run("audit", "verify", "-d", database_url)
+    engine.dispose()
+    assert result.exit_code == 1
+    assert "changed outside sijreg" in result.output

@@ -29,6 +29,7 @@ from sijreg.analysis.inference import ProportionMethod
 from sijreg.analysis.tables import DEFAULT_SUBGROUP, Settings, study_tables
 from sijreg.analysis.variables import grouping_variable
 from sijreg.cli import analysis
+from sijreg.domain import dictionary as dd
 from sijreg.domain.protocol import Protocol, ProtocolError
 from sijreg.interop.problems import InputRejected
 from sijreg.interop.protocol_file import load_protocol
@@ -266,16 +267,8 @@ def demo(
             summary = save_patients(
                 conn,
                 records,
-                owned_procedures=(
-                    "scs",
-                    "iss",
-                    "idds",
-                    "mild",
-                    "physical_therapy",
-                    "medications",
-                    "sij_steroid_injection",
-                    "rfa",
-                ),
+                owned_procedures=dd.PRIOR_PROCEDURE.field("procedure").codes,
+                reason="synthetic demo cohort (sijreg demo)",
             )
             protocol = load_protocol()
             log = save_screenings(conn, seed_study_screenings(records))

@@ -238,4 +238,9 @@ def import_sheet(engine: sa.Engine, path: Path) -> SaveSummary:
     """Validate the whole sheet, then save it in one transaction (all or nothing)."""
     records = read_sheet(path)
     with engine.begin() as conn:
-        return save_patients(conn, records, owned_procedures=dd.ADVANCED_PROCEDURES)
+        return save_patients(
+            conn,
+            records,
+            owned_procedures=dd.ADVANCED_PROCEDURES,
+            reason=f"sheet import: {path.name}",
+        )

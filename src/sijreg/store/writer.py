@@ -1,5 +1,8 @@
 """Saving patient records: insert new patients, merge into existing ones, in one transaction.
 
+Every row it creates, changes or deletes is written to the audit trail, in the same
+transaction, with the reason the caller gives (for example the sheet it imported).
+
 The merge rule, shared by sheet imports and the demo, is that a record is the
 source's whole truth about what it covers: its patient and fusion values replace
 the stored ones, its visits are matched by date, and the prior procedures it
@@ -16,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sijreg.domain.records import PatientRecord, Values
-from sijreg.store import schema
+from sijreg.store import audit, schema
 
 
 @dataclass
@@ -65,7 +68,31 @@ def _changed(stored: Any, values: Values) -> dict[str, Any]:
     return {k: v for k, v in values.items() if stored[k] != v}
 
 
+AUDITED = frozenset({"patient", "prior_procedure", "fusion", "visit", "adverse_event"})
+_JOURNAL = "sijreg.save_journal"
+
+
+@dataclass
+class _Journal:
+    """What one save did, row by row, to be written to the audit trail at its end."""
+
+    created: list[tuple[sa.Table, int]] = field(default_factory=list)
+    updated: list[tuple[sa.Table, int, dict[str, Any]]] = field(default_factory=list)
+    deleted: list[tuple[sa.Table, dict[str, Any]]] = field(default_factory=list)
+
+
+def _journal(conn: sa.Connection, table: sa.Table) -> _Journal | None:
+    journal = conn.info.get(_JOURNAL)
+    return journal if isinstance(journal, _Journal) and table.name in AUDITED else None
+
+
+def _state(conn: sa.Connection, table: sa.Table, row_id: int) -> dict[str, Any]:
+    return dict(conn.execute(sa.select(table).where(table.c.id == row_id)).mappings().one())
+
+
 def _update(conn: sa.Connection, table: sa.Table, row_id: int, values: dict[str, Any]) -> None:
+    if (journal := _journal(conn, table)) is not None:
+        journal.updated.append((table, row_id, _state(conn, table, row_id)))
     conn.execute(
         sa.update(table)
         .where(table.c.id == row_id)
@@ -90,7 +117,7 @@ def _merge(
     if record.fusion is not None:
         fusions = _rows(schema.fusion, schema.fusion.c.patient_id == patient_id, conn)
         if not fusions:
-            conn.execute(sa.insert(schema.fusion).values(**keys, **record.fusion))
+            _insert_all(conn, schema.fusion, [{**keys, **record.fusion}])
             changed = True
         elif diff := _changed(fusions[0], record.fusion):
             _update(conn, schema.fusion, fusions[0]["id"], diff)
@@ -102,7 +129,7 @@ def _merge(
     for visit in record.visits:
         existing = stored_visits.get(visit["visit_date"])
         if existing is None:
-            conn.execute(sa.insert(schema.visit).values(**keys, **visit))
+            _insert_all(conn, schema.visit, [{**keys, **visit}])
             changed = True
         elif diff := _changed(existing, visit):
             _update(conn, schema.visit, existing["id"], diff)
@@ -128,6 +155,13 @@ def _merge_procedures(
     wanted = Counter(p["procedure"] for p in record.prior_procedures if p["procedure"] in owned)
     if stored == wanted:
         return False
+    if (journal := _journal(conn, table)) is not None:
+        journal.deleted += [
+            (table, dict(r))
+            for r in _rows(
+                table, sa.and_(table.c.patient_id == patient_id, table.c.procedure.in_(owned)), conn
+            )
+        ]
     conn.execute(
         sa.delete(table).where(table.c.patient_id == patient_id, table.c.procedure.in_(owned))
     )
@@ -142,16 +176,68 @@ def _insert_all(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, A
     by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
         by_shape.setdefault(tuple(sorted(row)), []).append(row)
+    journal = _journal(conn, table)
     for batch in by_shape.values():
-        conn.execute(sa.insert(table), batch)
+        if journal is None:
+            conn.execute(sa.insert(table), batch)
+        else:
+            ids = conn.execute(sa.insert(table).returning(table.c.id), batch).scalars()
+            journal.created += [(table, int(i)) for i in ids]
 
 
 def save_patients(
-    conn: sa.Connection, records: Sequence[PatientRecord], owned_procedures: Iterable[str] = ()
+    conn: sa.Connection,
+    records: Sequence[PatientRecord],
+    owned_procedures: Iterable[str] = (),
+    reason: str = "saved in bulk",
 ) -> SaveSummary:
-    """Create or merge ``records`` on ``conn`` (the caller owns the transaction)."""
+    """Create or merge ``records`` on ``conn`` (the caller owns the transaction), audited."""
+    journal = conn.info[_JOURNAL] = _Journal()
+    try:
+        summary = _save(conn, records, frozenset(owned_procedures))
+    finally:
+        del conn.info[_JOURNAL]
+    _write_audit(conn, journal, reason)
+    return summary
+
+
+def _write_audit(conn: sa.Connection, journal: _Journal, reason: str) -> None:
+    def entry(action: audit.Action, table: sa.Table, row: dict[str, Any], **more: Any) -> None:
+        audit.append(
+            conn,
+            audit.Entry(
+                action,
+                site_id=row["site_id"],
+                table_name=table.name,
+                record_id=row["id"],
+                reason=reason,
+                **more,
+            ),
+        )
+
+    # Deletions first: a deleted row's id can come back (SQLite) for a row created later.
+    for table, old in journal.deleted:
+        entry(audit.Action.DELETE, table, old, old_values=audit.record_state(table, old))
+    for table, row_id in journal.created:
+        new = _state(conn, table, row_id)
+        state, digest = audit.record_state(table, new), audit.record_hash(table, new)
+        entry(audit.Action.CREATE, table, new, new_values=state, record_hash=digest)
+    for table, row_id, old in journal.updated:
+        new = _state(conn, table, row_id)
+        entry(
+            audit.Action.UPDATE,
+            table,
+            new,
+            old_values=audit.record_state(table, old),
+            new_values=audit.record_state(table, new),
+            record_hash=audit.record_hash(table, new),
+        )
+
+
+def _save(
+    conn: sa.Connection, records: Sequence[PatientRecord], owned: frozenset[str]
+) -> SaveSummary:
     summary = SaveSummary()
-    owned = frozenset(owned_procedures)
     site_ids = _site_ids(conn, (r.site_code for r in records), summary)
     existing = {
         (site_id, study_id): patient_id
