@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from sijreg.report import charts
 from sijreg.report.document import cohort_sentence, provenance_line
-from sijreg.report.flow import flow_caption
+from sijreg.report.flow import SUPPRESSED_NOTE, flow_caption
 from sijreg.report.grids import extra_grids, study_grids
 
 _ENV = Environment(
@@ -67,4 +67,5 @@ def render(document: dict[str, Any], frame: pl.DataFrame, visits: pl.DataFrame) 
         software=document["software"],
         database=document["database"],
         provenance=provenance_line(document),
+        flow_note=SUPPRESSED_NOTE if document["settings"].get("suppress_small_cells") else "",
     )
