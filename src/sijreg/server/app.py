@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 
 from sijreg import __version__
 from sijreg.domain.entry import Invalid
-from sijreg.server import api, pages, web
+from sijreg.server import api, pages, screening_pages, screenings, web
 from sijreg.store.scope import Conflict, Forbidden, Locked, NotFound, ReasonRequired
 
 log = logging.getLogger("sijreg.server")
@@ -28,6 +28,7 @@ log = logging.getLogger("sijreg.server")
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+        f"script-src {screening_pages.SCRIPT_SOURCE}; connect-src 'self'; "
         "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
@@ -145,6 +146,8 @@ def create_app(engine: sa.Engine, settings: web.ServerSettings | None = None) ->
     app.state.engine = engine
     app.state.settings = settings or web.ServerSettings()
     app.include_router(api.router)
+    app.include_router(screenings.router)
+    app.include_router(screening_pages.router)
     app.include_router(pages.router)
     _handlers(app)
 

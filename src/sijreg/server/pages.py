@@ -24,6 +24,7 @@ from sijreg.server.models import MAX_ID
 from sijreg.server.reporting import pooled_export, report_page
 from sijreg.store import accounts, audit, schema
 from sijreg.store.accounts import AccountError, Role
+from sijreg.store.reader import patient_pathway
 from sijreg.store.scope import (
     CHILD_TABLES,
     REASON,
@@ -304,6 +305,9 @@ def patient(request: Request, patient_id: RecordId) -> Response:
             sections=sections,
             signature=scope.locked(patient_id),
             meanings=SIGNATURE_MEANINGS,
+            pathway=patient_pathway(
+                conn, scope.site_code(), row["study_id"], web.settings(request).protocol
+            ),
         )
 
 
