@@ -35,8 +35,9 @@ from sijreg.store.scope import REASON, Conflict, ReasonRequired, SiteScope
 
 router = APIRouter(include_in_schema=False)
 SCRIPT = resources.files("sijreg.server").joinpath("templates", "screening.js").read_text()
-SCRIPT_SOURCE = f"'sha256-{base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()}'"
-"""The Content-Security-Policy source that lets the form's inline script (and no other) run."""
+_HASH = base64.b64encode(hashlib.sha256(SCRIPT.encode()).digest()).decode()
+SCRIPT_POLICY = f"; script-src 'sha256-{_HASH}'; connect-src 'self'"
+"""Added to the screening pages' Content-Security-Policy: the form's inline script may run."""
 
 
 def _link(form: dict[str, str]) -> int | None:
