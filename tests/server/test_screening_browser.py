@@ -8,11 +8,12 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from sijreg.store.scope import SiteScope
 from tests.server.server_support import People
-from tests.server.test_browser import _sign_in, browser
+from tests.server.test_browser import _fill, _sign_in, browser
+from tests.server.test_screening_pages import FORM
 
 __all__ = ["browser"]  # the fixture, shared with the other browser test
 pytestmark = pytest.mark.browser
@@ -41,15 +42,6 @@ def enrolled(engine: sa.Engine, people: People) -> int:
     return pid
 
 
-def _choose(page: Page, values: dict[str, str]) -> None:
-    for name, value in values.items():
-        field = page.locator(f"#{name}")
-        if field.evaluate("e => e.tagName") == "SELECT":
-            field.select_option(value)
-        else:
-            field.fill(value)
-
-
 def test_a_coordinator_sees_the_decision_as_they_type_and_the_pathway(
     browser: Browser, live_server: str, enrolled: int
 ) -> None:
@@ -60,23 +52,7 @@ def test_a_coordinator_sees_the_decision_as_they_type_and_the_pathway(
     page.get_by_role("navigation").get_by_role("link", name="Screening log").click()
     page.get_by_role("link", name="Record a screening").click()
     expect(page.locator("#block_relief_pct-rule")).to_contain_text("0 to 100")
-    _choose(
-        page,
-        {
-            "screening_number": "SCR-B1",
-            "pain_below_belt_line": "1",
-            "pain_character": "non_radicular",
-            "test_distraction": "positive",
-            "test_thigh_thrust": "positive",
-            "test_faber": "positive",
-            "test_compression": "negative",
-            "test_gaenslen": "not_done",
-            "block_image_guided": "1",
-            "block_local_anaesthetic": "1",
-            "conservative_months": "6",
-            "advanced_scs": "1",
-        },
-    )
+    _fill(page, {k: v for k, v in FORM.items() if k != "block_relief_pct"})
     relief = page.locator("#criteria li[data-key=block_relief]")
     expect(relief).to_have_class("missing")
     expect(page.locator("#decision h2")).to_have_text("Decision as typed (not saved yet)")
@@ -98,14 +74,14 @@ def test_a_coordinator_sees_the_decision_as_they_type_and_the_pathway(
     expect(page.locator("#block_relief_pct")).to_have_value("51.0")
 
     page.get_by_role("navigation").get_by_role("link", name="Screening log").click()
-    row = page.locator("#screenings tr", has_text="SCR-B1")
+    row = page.locator("#screenings tr", has_text="SCR-1")
     expect(row).to_contain_text("eligible")
     row.get_by_role("link", name="PW-1").click()
 
     pathway = page.locator("#pathway")
     expect(pathway.get_by_role("heading")).to_have_text("Care pathway (protocol screening support)")
     expect(pathway).to_contain_text("not medical advice")
-    expect(page.locator("#standing")).to_contain_text("Screening S01/SCR-B1")
+    expect(page.locator("#standing")).to_contain_text("Screening S01/SCR-1")
     expect(page.locator("#standing")).to_contain_text("eligible: all 7 criteria met")
     expect(page.locator("#pathway-flags")).to_contain_text(
         "4 steroid SIJ injections within 365 days"
