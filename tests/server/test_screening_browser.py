@@ -94,4 +94,6 @@ def test_a_coordinator_sees_the_decision_as_they_type_and_the_pathway(
     expect(timeline.first).to_contain_text("advanced intervention")
     expect(page.locator("#timeline")).to_contain_text("Index SIJ fusion")
     expect(page.locator("#timeline")).to_contain_text("Follow-up, day 92")
+    pathway.get_by_role("link", name="Screening SCR-1").click()
+    expect(page.locator("#patient_id")).to_have_value(str(enrolled))
     assert errors == []

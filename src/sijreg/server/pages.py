@@ -305,6 +305,7 @@ def patient(request: Request, patient_id: RecordId) -> Response:
             sections=sections,
             signature=scope.locked(patient_id),
             meanings=SIGNATURE_MEANINGS,
+            screening=next((s for s in scope.screenings() if s["patient_id"] == patient_id), None),
             pathway=patient_pathway(
                 conn, scope.site_code(), row["study_id"], web.settings(request).protocol
             ),
