@@ -170,3 +170,30 @@ def test_the_dictionary_and_the_link_rules_answer_422(
     twice = server.post("/api/v1/screenings", json={"screening_number": "SCR-5"}, headers=auth)
     assert twice.status_code == 422
     assert twice.json()["detail"][0]["loc"][-1] == "screening_number"
+
+
+def test_deleting_a_patient_keeps_the_screening_unlinked_and_audited(
+    server: TestClient, engine: sa.Engine, tokens: dict[str, str]
+) -> None:
+    auth = bearer(tokens["coord1"])
+    patient = server.post("/api/v1/patients", json={"study_id": "P-3"}, headers=auth).json()
+    screening = server.post(
+        "/api/v1/screenings", json={**ELIGIBLE, "patient_id": patient["id"]}, headers=auth
+    ).json()
+    gone = server.request(
+        "DELETE",
+        f"/api/v1/patients/{patient['id']}",
+        json={"version": 1, "reason": "withdrew consent"},
+        headers=auth,
+    )
+    assert gone.status_code == 204
+    kept = server.get(f"/api/v1/screenings/{screening['id']}", headers=auth).json()
+    assert kept["patient_id"] is None
+    assert kept["version"] == 2
+    with engine.connect() as conn:
+        verified = audit.verify(conn)
+        assert verified.ok
+        assert verified.records == []
+        with engine.begin() as writer:  # a change outside sijreg is found
+            writer.execute(sa.update(schema.screening).values(block_relief_pct=10))
+        assert audit.verify(conn).records != []

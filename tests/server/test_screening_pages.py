@@ -58,6 +58,9 @@ def test_saving_without_javascript_shows_the_stored_decision(server: TestClient)
     status, _, text = _post(server, location, csrf, **changed, reason="relief misread")
     assert status == 303, text
     assert {s for s, _ in _criteria(server.get(location).text).values()} == {"met"}
+    history = server.get(f"/records/screening/{location.rsplit('/', 1)[1]}/history").text
+    assert "relief misread" in history
+    assert server.get(f"/records/screening/{location.rsplit('/', 1)[1]}/edit").status_code == 404
     log = server.get("/screenings").text
     assert re.search(r"SCR-1</a></td><td>2025-02-01</td>\s*<td>eligible</td>", log)
 

@@ -276,7 +276,20 @@ class SiteScope:
             for child in CHILD_TABLES:
                 for row in self.children(child, record_id):
                     self._delete_row(schema.TABLES[child], row, why)
+            self._unlink_screening(record_id, why)
         self._delete_row(t, old, why)
+
+    def _unlink_screening(self, patient_id: int, why: str) -> None:
+        """The deleted patient's screening stays in the log, no longer linked (audited)."""
+        s = schema.screening
+        linked = self._select(s).where(s.c.patient_id == patient_id)
+        for old in self.conn.execute(linked).mappings().all():
+            self.conn.execute(
+                sa.update(s)
+                .where(s.c.id == old["id"])
+                .values(patient_id=None, version=old["version"] + 1, updated_at=accounts.now())
+            )
+            self._audit(audit.Action.UPDATE, s, old, old, self.get("screening", old["id"]), why)
 
     def _delete_row(self, t: sa.Table, row: sa.RowMapping, why: str) -> None:
         self.conn.execute(sa.delete(t).where(t.c.id == row["id"], t.c.site_id == self.site_id))
