@@ -49,13 +49,17 @@ def _sign_in(page: Page, live_server: str, username: str) -> None:
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
 
 
-def _fill_and_save(page: Page, values: dict[str, str]) -> None:
+def _fill(page: Page, values: dict[str, str]) -> None:
     for name, value in values.items():
         field = page.locator(f"#{name}")
         if field.evaluate("e => e.tagName") == "SELECT":
             field.select_option(value)
         else:
             field.fill(value)
+
+
+def _fill_and_save(page: Page, values: dict[str, str]) -> None:
+    _fill(page, values)
     page.get_by_role("button", name="Save").click()
 
 

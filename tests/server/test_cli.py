@@ -157,3 +157,12 @@ def test_serve_refuses_an_unmigrated_postgresql_schema(database_url: str) -> Non
     code, output = _run(database_url, "serve")  # an empty schema: nothing migrated
     assert code == 1
     assert "run `sijreg db upgrade` as the tables' owner" in " ".join(output.split())
+
+
+def test_serve_refuses_a_broken_protocol_file(tmp_path: Path) -> None:
+    broken = tmp_path / "study.toml"
+    broken.write_text("[protocol]\nid = 'x'\n")
+    code, output = _run(str(tmp_path / "r.db"), "serve", "--protocol", str(broken))
+    assert code == 1
+    assert str(broken) in " ".join(output.split())
+    assert "Traceback" not in output

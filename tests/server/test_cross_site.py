@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from sijreg.domain import dictionary as dd
 from sijreg.domain.entry import parse_form
+from sijreg.server import screenings
 from sijreg.server.api import PLURAL, router
 from sijreg.server.models import MAX_ID
 from sijreg.store import accounts, audit
@@ -22,17 +23,22 @@ from sijreg.store.accounts import Role
 from sijreg.store.scope import SiteScope
 from tests.server.server_support import PASSWORD, People, bearer
 
-TABLE_OF = {plural: name for name, plural in PLURAL.items()}
+TABLE_OF = {plural: name for name, plural in PLURAL.items()} | {"screenings": "screening"}
 VALID: dict[str, dict[str, object]] = {
     "patient": {"study_id": "FORGED-1"},
     "prior_procedure": {"procedure": "scs"},
     "fusion": {"fusion_date": "2024-03-01"},
     "visit": {"visit_date": "2024-09-01"},
     "adverse_event": {"event_date": "2024-04-01", "event_kind": "other"},
+    "screening": {"screening_number": "FORGED-S", "block_relief_pct": "80"},
 }
 
 
-ROUTES = [r for r in router.routes if isinstance(r, APIRoute) and "{" in r.path]
+ROUTES = [
+    r
+    for r in (*router.routes, *screenings.router.routes)
+    if isinstance(r, APIRoute) and "{" in r.path
+]
 """Every API route that takes a record id."""
 
 
@@ -69,7 +75,8 @@ def site_one(engine: sa.Engine, people: People) -> dict[str, int]:
         for name, values in VALID.items():
             if name != "patient":
                 parsed = parse_form(dd.form(name), values)
-                ids[name] = scope.create(name, parsed, ids["patient"])["id"]
+                owner = None if name == "screening" else ids["patient"]
+                ids[name] = scope.create(name, parsed, owner)["id"]
     return ids
 
 
@@ -123,3 +130,6 @@ def test_listings_show_only_the_own_sites_patients(
     assert server.get("/api/v1/worklist", headers=bearer(tokens["coord2"])).json() == []
     mine = server.get("/api/v1/patients", headers=bearer(tokens["coord1"])).json()
     assert [p["id"] for p in mine] == [site_one["patient"]]
+    assert server.get("/api/v1/screenings", headers=bearer(tokens["coord2"])).json() == []
+    ours = server.get("/api/v1/screenings", headers=bearer(tokens["coord1"])).json()
+    assert [s["id"] for s in ours] == [site_one["screening"]]

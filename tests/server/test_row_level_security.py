@@ -11,6 +11,8 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from sijreg.interop.protocol_file import load_protocol
+from sijreg.server.screenings import save
 from sijreg.store import schema
 from sijreg.store.scope import SiteScope, set_database_scope
 from tests.server.server_support import People
@@ -30,6 +32,7 @@ def two_patients(engine: sa.Engine, people: People) -> dict[str, int]:
             scope = SiteScope(conn, people.actor(conn, user))
             pid = scope.create("patient", {"study_id": f"{site}-1"})["id"]
             scope.create("visit", {"visit_date": date(2025, 5, 1)}, pid)
+            save(scope, load_protocol(), {"screening_number": f"{site}-S", "patient_id": pid})
             found[site] = pid
     return found
 
@@ -85,6 +88,45 @@ def test_the_app_role_cannot_write_another_sites_rows(
             insert = sa.insert(schema.patient).values(site_id=people.sites["S02"], study_id="X")
             with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):
                 conn.execute(insert)
+
+
+def test_screenings_and_their_decisions_are_isolated_like_patients(
+    app_engine: sa.Engine, people: People, two_patients: dict[str, int]
+) -> None:
+    s, r = schema.screening, schema.screening_result
+    with app_engine.begin() as conn:
+        assert (_count(conn, s), _count(conn, r)) == (0, 0)  # no scope, no rows
+        set_database_scope(conn, people.sites["S01"])
+        mine = conn.execute(sa.select(s.c.id, s.c.patient_id)).all()
+        assert [row.patient_id for row in mine] == [two_patients["S01"]]
+        judged = conn.execute(sa.select(r.c.screening_id)).scalars().all()
+        assert judged == [mine[0].id]
+        other = conn.execute(
+            sa.select(s.c.id).where(s.c.patient_id == two_patients["S02"])
+        ).scalar_one_or_none()
+        assert other is None
+    with app_engine.connect() as conn:
+        set_database_scope(conn, people.sites["S01"])
+        with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):
+            conn.execute(sa.update(s).values(site_id=people.sites["S02"]))
+    with app_engine.begin() as conn:
+        set_database_scope(conn, people.sites["S02"])
+        theirs = conn.execute(sa.select(s.c.id)).scalar_one()
+        set_database_scope(conn, people.sites["S01"])
+        forged = sa.insert(r).values(
+            screening_id=theirs,
+            screening_version=1,
+            protocol_id="x",
+            protocol_version="1",
+            protocol_sha256="0" * 64,
+            decision="eligible",
+            criteria=[],
+        )
+        with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):
+            conn.execute(forged)
+    with app_engine.begin() as conn:
+        set_database_scope(conn, None, pooled=True)
+        assert (_count(conn, s), _count(conn, r)) == (2, 2)
 
 
 @pytest.mark.parametrize(

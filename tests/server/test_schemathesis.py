@@ -33,6 +33,7 @@ def seeded(engine: sa.Engine, people: People) -> None:
             pid = scope.create("patient", {"study_id": f"P-{n}"})["id"]
             scope.create("fusion", {"fusion_date": date(2025, 1, n)}, pid)
             scope.create("visit", {"visit_date": date(2025, 5, n)}, pid)
+            scope.create("screening", {"screening_number": f"S-{n}", "patient_id": pid})
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
@@ -45,6 +46,9 @@ def test_fuzzed_requests_never_fail_on_the_server(
         assert isinstance(result, Ok), result  # every operation of the document loads
         operations.append(result.ok())
     assert len(operations) > 25
+    paths = {(o.method.upper(), o.path) for o in operations}
+    assert ("POST", "/api/v1/screenings/evaluate") in paths
+    assert ("PUT", "/api/v1/screenings/{record_id}") in paths
 
     statuses: list[int] = []
     for operation in operations:

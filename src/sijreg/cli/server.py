@@ -16,8 +16,9 @@ import uvicorn
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from sijreg.cli.app import DatabaseOption, _fail, _label, _open, console
+from sijreg.cli.app import DatabaseOption, ProtocolOption, _fail, _label, _open, console
 from sijreg.domain.schedule import DEFAULT_WINDOWS, parse_windows
+from sijreg.interop.protocol_file import load_protocol
 from sijreg.server.app import create_app
 from sijreg.server.web import ServerSettings
 from sijreg.store import accounts, audit
@@ -222,17 +223,21 @@ def serve(
         str,
         typer.Option(help="Follow-ups as months:days-before:days-after, comma-separated."),
     ] = DEFAULT_WINDOWS_TEXT,
+    protocol_file: ProtocolOption = None,
 ) -> None:
     """Run the registry server (pages and the JSON API at /api/v1)."""
     try:
         windows = parse_windows(visit_windows)
+        protocol = load_protocol(protocol_file)
         if idle_minutes < 1 or absolute_hours < 1:
             raise ValueError("time-outs must be positive")
         engine = server_engine(database)
     except (ValueError, DatabaseError, sa.exc.OperationalError) as error:
         raise _fail(str(error).splitlines()[0]) from None
     settings = ServerSettings(
-        Timeouts(timedelta(minutes=idle_minutes), timedelta(hours=absolute_hours)), windows
+        Timeouts(timedelta(minutes=idle_minutes), timedelta(hours=absolute_hours)),
+        windows,
+        protocol,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     console.print(f"Serving {_label(engine)} on http://{host}:{port}/ (Ctrl+C stops)")

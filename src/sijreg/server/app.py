@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 
 from sijreg import __version__
 from sijreg.domain.entry import Invalid
-from sijreg.server import api, pages, web
+from sijreg.server import api, pages, screening_pages, screenings, web
 from sijreg.store.scope import Conflict, Forbidden, Locked, NotFound, ReasonRequired
 
 log = logging.getLogger("sijreg.server")
@@ -145,6 +145,8 @@ def create_app(engine: sa.Engine, settings: web.ServerSettings | None = None) ->
     app.state.engine = engine
     app.state.settings = settings or web.ServerSettings()
     app.include_router(api.router)
+    app.include_router(screenings.router)
+    app.include_router(screening_pages.router)
     app.include_router(pages.router)
     _handlers(app)
 
@@ -162,6 +164,8 @@ def create_app(engine: sa.Engine, settings: web.ServerSettings | None = None) ->
             response.headers.setdefault(name, value)
         if request.url.path.startswith("/api/docs"):
             del response.headers["Content-Security-Policy"]
+        elif request.url.path.startswith("/screenings"):  # the form's script, and no other
+            response.headers["Content-Security-Policy"] += screening_pages.SCRIPT_POLICY
         log.info(
             "%s %s %d %.0fms",
             request.method,

@@ -16,7 +16,7 @@ from pydantic import Field as Schema
 
 from sijreg.domain import dictionary as dd
 from sijreg.domain.types import Field, Form, Kind
-from sijreg.store.scope import REASON, RECORD_TABLES, SIGNATURE_MEANINGS
+from sijreg.store.scope import REASON, RECORD_TABLES, SCOPED_TABLES, SIGNATURE_MEANINGS
 
 MAX_ID = 2**31 - 1
 """Ids and versions are 32-bit integers in the database."""
@@ -75,15 +75,15 @@ def _model_name(form: Form) -> str:
     return "".join(part.title() for part in form.name.split("_"))
 
 
-def input_model(form: Form) -> type[BaseModel]:
-    """The body of a create request: the form's fields."""
-    fields: dict[str, Any] = {f.name: _input(f) for f in form.fields}
+def input_model(form: Form, **extra: Any) -> type[BaseModel]:
+    """The body of a create request: the form's fields (and ``extra`` ones)."""
+    fields: dict[str, Any] = {f.name: _input(f) for f in form.fields} | extra
     return create_model(f"{_model_name(form)}In", __config__=_STRICT, **fields)
 
 
-def update_model(form: Form) -> type[BaseModel]:
-    """The body of an update: all fields, the version read, and the reason."""
-    fields: dict[str, Any] = {f.name: _input(f) for f in form.fields}
+def update_model(form: Form, **extra: Any) -> type[BaseModel]:
+    """The body of an update: all fields (and ``extra`` ones), the version read, and the reason."""
+    fields: dict[str, Any] = {f.name: _input(f) for f in form.fields} | extra
     fields["version"] = (
         Id,
         Schema(description="The version you read; 409 when it is not current."),
@@ -95,7 +95,9 @@ def update_model(form: Form) -> type[BaseModel]:
 def output_model(form: Form) -> type[BaseModel]:
     """A stored record."""
     fields: dict[str, Any] = {"id": (int, ...), "version": (int, ...)}
-    if form.name != "patient":
+    if form.name == "screening":
+        fields["patient_id"] = (int | None, None)
+    elif form.name != "patient":
         fields["patient_id"] = (int, ...)
     fields |= {f.name: _output(f) for f in form.fields}
     fields["updated_at"] = (datetime, ...)
@@ -154,4 +156,4 @@ class Me(BaseModel):
 
 INPUTS = {name: input_model(dd.form(name)) for name in RECORD_TABLES}
 UPDATES = {name: update_model(dd.form(name)) for name in RECORD_TABLES}
-OUTPUTS = {name: output_model(dd.form(name)) for name in RECORD_TABLES}
+OUTPUTS = {name: output_model(dd.form(name)) for name in SCOPED_TABLES}

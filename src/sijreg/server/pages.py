@@ -24,9 +24,11 @@ from sijreg.server.models import MAX_ID
 from sijreg.server.reporting import pooled_export, report_page
 from sijreg.store import accounts, audit, schema
 from sijreg.store.accounts import AccountError, Role
+from sijreg.store.reader import patient_pathway
 from sijreg.store.scope import (
     CHILD_TABLES,
     REASON,
+    RECORD_TABLES,
     SIGNATURE_MEANINGS,
     Conflict,
     Forbidden,
@@ -243,6 +245,12 @@ def _child_form(name: str) -> None:
         raise NotFound(name)
 
 
+def _record(name: str) -> None:
+    """The generic record pages serve the patient forms (screenings have their own pages)."""
+    if name not in RECORD_TABLES:
+        raise NotFound(name)
+
+
 @router.get("/patients/{patient_id}/{name}/new")
 def child_form(request: Request, patient_id: RecordId, name: str) -> Response:
     with web.transaction(request) as conn:
@@ -304,11 +312,16 @@ def patient(request: Request, patient_id: RecordId) -> Response:
             sections=sections,
             signature=scope.locked(patient_id),
             meanings=SIGNATURE_MEANINGS,
+            screening=next((s for s in scope.screenings() if s["patient_id"] == patient_id), None),
+            pathway=patient_pathway(
+                conn, scope.site_code(), row["study_id"], web.settings(request).protocol
+            ),
         )
 
 
 @router.get("/records/{name}/{record_id}/edit")
 def edit_form(request: Request, name: str, record_id: RecordId) -> Response:
+    _record(name)
     with web.transaction(request) as conn:
         scope, user = _scope(conn, request)
         row = scope.get(name, record_id)
@@ -327,6 +340,7 @@ def _version(form: dict[str, str]) -> int:
 
 @router.post("/records/{name}/{record_id}/edit")
 def edit(request: Request, name: str, record_id: RecordId, form: Posted) -> Response:
+    _record(name)
     action = f"/records/{name}/{record_id}/edit"
     with web.transaction(request) as conn:
         scope, user = _scope(conn, request, form)
@@ -355,6 +369,7 @@ def edit(request: Request, name: str, record_id: RecordId, form: Posted) -> Resp
 
 @router.post("/records/{name}/{record_id}/delete")
 def delete(request: Request, name: str, record_id: RecordId, form: Posted) -> Response:
+    _record(name)
     with web.transaction(request) as conn:
         scope, user = _scope(conn, request, form)
         row = scope.get(name, record_id)

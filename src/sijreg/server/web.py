@@ -15,7 +15,9 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 from fastapi import Request
 
+from sijreg.domain.protocol import Protocol
 from sijreg.domain.schedule import DEFAULT_WINDOWS, Window
+from sijreg.interop.protocol_file import load_protocol
 from sijreg.store import accounts
 from sijreg.store.accounts import Actor, Timeouts
 
@@ -27,6 +29,8 @@ CSRF_FIELD = "csrf_token"
 class ServerSettings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     windows: tuple[Window, ...] = DEFAULT_WINDOWS
+    protocol: Protocol = field(default_factory=load_protocol)
+    """The active screening protocol: decisions are judged and stored under it."""
 
 
 class SignInRequired(Exception):

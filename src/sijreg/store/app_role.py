@@ -23,6 +23,8 @@ _GRANTS: dict[str, str] = {
     "api_token": "SELECT, INSERT, UPDATE",
     "sign_in_throttle": "SELECT, INSERT, UPDATE, DELETE",
     "record_signature": "SELECT, INSERT, UPDATE",
+    "screening": "SELECT, INSERT, UPDATE",
+    "screening_result": "SELECT, INSERT",
     "audit_log": "SELECT, INSERT",
     "alembic_version": "SELECT",
 }

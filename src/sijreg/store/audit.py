@@ -225,7 +225,7 @@ def verify(conn: sa.Connection) -> Verification:
 def _check_records(
     conn: sa.Connection, newest: dict[tuple[str, int], sa.RowMapping], result: Verification
 ) -> None:
-    for table in schema.PER_PATIENT:
+    for table in (*schema.PER_PATIENT, schema.screening):
         stored = {
             row["id"]: record_hash(table, row) for row in conn.execute(sa.select(table)).mappings()
         }

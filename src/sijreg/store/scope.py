@@ -32,6 +32,8 @@ log = logging.getLogger("sijreg.access")
 
 RECORD_TABLES = ("patient", "prior_procedure", "fusion", "visit", "adverse_event")
 CHILD_TABLES = RECORD_TABLES[1:]
+SCOPED_TABLES = (*RECORD_TABLES, "screening")
+"""Tables a scope reads and writes; a screening links to a patient only when one was enrolled."""
 SIGNATURE_MEANINGS = ("review", "approval", "responsibility")
 
 
@@ -84,7 +86,7 @@ def reading_engine(engine: sa.Engine, site_id: int | None) -> sa.Engine:
 
 
 def table(name: str) -> sa.Table:
-    if name not in RECORD_TABLES:
+    if name not in SCOPED_TABLES:
         raise NotFound(name)
     return schema.TABLES[name]
 
@@ -125,6 +127,11 @@ class SiteScope:
     def patients(self) -> list[sa.RowMapping]:
         p = schema.patient
         return list(self.conn.execute(self._select(p).order_by(p.c.study_id)).mappings())
+
+    def screenings(self) -> list[sa.RowMapping]:
+        """The site's screening log, by screening number."""
+        s = schema.screening
+        return list(self.conn.execute(self._select(s).order_by(s.c.screening_number)).mappings())
 
     def children(self, name: str, patient_id: int) -> list[sa.RowMapping]:
         t = table(name)
@@ -187,6 +194,10 @@ class SiteScope:
                 t.c.patient_id == patient_id, t.c.visit_date == values.get("visit_date")
             )
             field_name, reason = "visit_date", "the patient already has a visit on this date"
+        elif name == "screening":
+            self._unique_link(values.get("patient_id"), skip)
+            where = t.c.screening_number == values.get("screening_number")
+            field_name, reason = "screening_number", "is already used at this site"
         else:
             return
         query = self._select(t).where(where)
@@ -195,11 +206,26 @@ class SiteScope:
         if self.conn.execute(query.limit(1)).first():
             raise Invalid({field_name: reason})
 
+    def _unique_link(self, patient_id: object, skip: int | None) -> None:
+        """A screening links to an enrolled patient of this site that no other screening holds."""
+        if patient_id is None:
+            return
+        if not isinstance(patient_id, int):
+            raise Invalid({"patient_id": "expected a patient id"})
+        try:
+            self.get("patient", patient_id)
+        except NotFound:
+            raise Invalid({"patient_id": "no such patient at this site"}) from None
+        s = schema.screening
+        taken = self._select(s).where(s.c.patient_id == patient_id, s.c.id != (skip or 0))
+        if self.conn.execute(taken.limit(1)).first():
+            raise Invalid({"patient_id": "the patient is linked to another screening"})
+
     def create(self, name: str, values: Values, patient_id: int | None = None) -> sa.RowMapping:
         t = table(name)
         self._require_writer()
         keys: dict[str, int] = {"site_id": self.site_id}
-        if name != "patient":
+        if name not in ("patient", "screening"):
             if patient_id is None:
                 raise NotFound(name)
             self.get("patient", patient_id)
@@ -222,7 +248,8 @@ class SiteScope:
         """The table, the stored row and the reason of a change the actor may make now."""
         self._require_writer()
         old = self.get(name, record_id)
-        self._writable(old["id"] if name == "patient" else old["patient_id"])
+        if name != "screening":  # the screening log stays open after a patient is signed
+            self._writable(old["id"] if name == "patient" else old["patient_id"])
         if old["version"] != version:
             raise Conflict(old)
         return table(name), old, _reason(reason)
@@ -249,7 +276,20 @@ class SiteScope:
             for child in CHILD_TABLES:
                 for row in self.children(child, record_id):
                     self._delete_row(schema.TABLES[child], row, why)
+            self._unlink_screening(record_id, why)
         self._delete_row(t, old, why)
+
+    def _unlink_screening(self, patient_id: int, why: str) -> None:
+        """The deleted patient's screening stays in the log, no longer linked (audited)."""
+        s = schema.screening
+        linked = self._select(s).where(s.c.patient_id == patient_id)
+        for old in self.conn.execute(linked).mappings().all():
+            self.conn.execute(
+                sa.update(s)
+                .where(s.c.id == old["id"])
+                .values(patient_id=None, version=old["version"] + 1, updated_at=accounts.now())
+            )
+            self._audit(audit.Action.UPDATE, s, old, old, self.get("screening", old["id"]), why)
 
     def _delete_row(self, t: sa.Table, row: sa.RowMapping, why: str) -> None:
         self.conn.execute(sa.delete(t).where(t.c.id == row["id"], t.c.site_id == self.site_id))
