@@ -110,11 +110,10 @@ def test_decimals_come_back_exactly(engine: sa.Engine) -> None:
 
 def test_bulk_reads_see_what_was_just_committed(engine: sa.Engine) -> None:
     """The Arrow reader must not serve a stale file while changes sit in SQLite's WAL."""
-    from sijreg.store.frames import read_frame
+    from sijreg.store.frames import read_frames
 
     def count() -> int:
-        frame = read_frame(engine, sa.select(schema.patient.c.id))
-        return frame.height
+        return read_frames(engine, [sa.select(schema.patient.c.id)])[0].height
 
     with engine.begin() as conn:
         save_patients(conn, [_record()])

@@ -78,8 +78,3 @@ def read_frames(engine: sa.Engine, statements: Sequence[Statement]) -> list[pl.D
     )
     with executor:
         return list(executor.map(_read, [uri] * len(sqls), sqls))
-
-
-def read_frame(engine: sa.Engine, statement: Statement) -> pl.DataFrame:
-    """Run one ``statement``; see :func:`read_frames`."""
-    return read_frames(engine, [statement])[0]
