@@ -19,7 +19,7 @@ $(UV):
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
 
 setup: $(UV)
-	$(UV) sync --frozen --quiet
+	$(UV) sync --frozen --quiet --compile-bytecode
 
 system-deps:                ## what the tests drive for real: Chromium and GNU PSPP
 	scripts/system-deps

@@ -71,6 +71,7 @@ def test_report_options_and_exports(database_url: str, tmp_path: Path) -> None:
             app, ["export", "tables", "-f", fmt, "-d", database_url, "-o", str(tmp_path / fmt)]
         )
         assert result.exit_code == 0, result.output
+    stamps = [json.loads((tmp_path / "csv" / "provenance.json").read_text())]
     for fmt in ("csv", "parquet", "sav"):
         target = tmp_path / f"analysis.{fmt}"
         result = runner.invoke(
@@ -78,6 +79,11 @@ def test_report_options_and_exports(database_url: str, tmp_path: Path) -> None:
         )
         assert result.exit_code == 0, result.output
         assert target.stat().st_size > 0
+    stamps.append(json.loads((tmp_path / "analysis.provenance.json").read_text()))
+    for stamp in stamps:  # exports name the same data and protocol as the report
+        assert stamp["data_fingerprint"] == document["provenance"]["data_fingerprint"]
+        assert stamp["protocol_version"] == document["provenance"]["protocol_version"]
+        assert stamp["protocol_version"].startswith("seed-study-2021 1")
 
 
 def test_bad_options_give_one_message(database_url: str, tmp_path: Path) -> None:

@@ -23,8 +23,9 @@ from scipy.optimize import linprog
 from sijreg.analysis.cohort import build_cohort
 from sijreg.analysis.tables import Settings, study_tables
 from sijreg.report.disclosure import Cells
-from sijreg.report.document import Options, build, cohort_sentence
+from sijreg.report.document import build, cohort_sentence
 from sijreg.report.grids import all_grids
+from sijreg.report.options import Options
 from tests.cohorts import random_registry, store
 
 BOUNDED = False

@@ -12,20 +12,23 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pyreadstat
 import pytest
 import sqlalchemy as sa
 from docx import Document
 
+from sijreg.analysis import provenance
 from sijreg.analysis.cohort import build_cohort
 from sijreg.analysis.provenance import fingerprint
 from sijreg.analysis.tables import Settings, study_tables
 from sijreg.domain import dictionary as dd
 from sijreg.domain.records import PatientRecord
 from sijreg.interop import analysis_file, table_export
-from sijreg.report.document import Options, build
+from sijreg.report.document import build
 from sijreg.report.grids import all_grids
+from sijreg.report.options import Options
 from sijreg.store.database import open_database
 from tests.cohorts import analysed, random_registry, store
 
@@ -199,3 +202,16 @@ def test_fingerprint_is_stable_across_databases_and_sensitive(
         store(other, changed)
         assert fingerprint(build_cohort(other)) != first, name
     other.dispose()
+
+
+def test_canonical_order_survives_a_key_collision() -> None:
+    """A null and the one int64 that mixes like a null share a row key; the order must still
+    follow the rows' content, never their storage order."""
+    mark = int(provenance._NULL_MARK.astype(np.int64))
+    frame = pl.DataFrame({"a": [None, mark, 3, None], "b": [1, 1, 2, 1]})
+    keys = provenance.row_keys(frame)
+    assert keys[0] == keys[1] == keys[3]  # a real collision: rows 0 and 1 differ
+    ranks = provenance.canonical_ranks(frame).to_list()
+    assert ranks[0] == ranks[3] != ranks[1]  # equal rows share a rank, different rows do not
+    reordered = frame.reverse()
+    assert provenance.canonical_ranks(reordered).to_list() == ranks[::-1]

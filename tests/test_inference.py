@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -10,7 +12,8 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from sijreg.analysis import inference
-from sijreg.analysis.inference import ProportionMethod, StatTest
+from sijreg.analysis.inference import StatTest
+from sijreg.analysis.methods import ProportionMethod
 from sijreg.report.spss import p_value
 
 counts = st.integers(1, 400).flatmap(lambda n: st.tuples(st.integers(0, n), st.just(n)))
@@ -60,6 +63,25 @@ def test_two_by_two_uses_fisher_only_for_small_expected_counts(cells: list[int])
         assert result.test is StatTest.CHI_SQUARE
         chi2 = stats.chi2_contingency(table, correction=False)
         assert result.p == pytest.approx(chi2.pvalue, rel=1e-12)
+
+
+@pytest.mark.parametrize("size", [4000, 5000, 5001, 60000])
+def test_normality_is_tested_up_to_5000_values_only(size: int) -> None:
+    rng = np.random.default_rng(size)
+    skewed = [rng.exponential(1.0, size), rng.exponential(1.2, size)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "p-value may not be accurate" from SciPy
+        result = inference.compare_continuous(skewed)
+    assert result is not None
+    assert stats.shapiro(skewed[0][:5000]).pvalue < 0.05  # clearly not normal
+    if size > 5000:
+        assert result.test is StatTest.WELCH
+        assert result.p == pytest.approx(
+            stats.ttest_ind(*skewed, equal_var=False).pvalue, rel=1e-12
+        )
+    else:
+        assert result.test is StatTest.MANN_WHITNEY
+        assert result.p == pytest.approx(stats.mannwhitneyu(*skewed).pvalue, rel=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -46,7 +46,8 @@ class Cohort:
     exclusions: tuple[Exclusion, ...]
     min_followup_days: int
     visits: pl.DataFrame = field(default_factory=pl.DataFrame)
-    """Every visit of the analysed patients (patient_id, visit_date, the measures, days)."""
+    """Every visit of the analysed patients (patient_id, visit_date, the measures,
+    days_since_fusion), sorted by patient and date."""
     registered_members: int = field(default=0, compare=False)
 
     @property
@@ -101,23 +102,11 @@ def _typed_visits(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _last_followups(visits: pl.DataFrame, fusions: pl.DataFrame) -> pl.DataFrame:
-    """Each fused patient's last visit after the fusion date, with its pain relief."""
+def _dated_visits(visits: pl.DataFrame, fusions: pl.DataFrame) -> pl.DataFrame:
+    """Fused patients' visits with days since their fusion, sorted by patient and date:
+    sorted once here, for the last follow-up and for every later use."""
     return (
-        visits.select("patient_id", "visit_date", RELIEF.name)
-        .join(fusions.select("patient_id", "fusion_date"), on="patient_id")
-        .filter(pl.col("visit_date") > pl.col("fusion_date"))
-        .sort("patient_id", "visit_date")
-        .unique("patient_id", keep="last", maintain_order=True)
-        .drop("fusion_date")
-        .rename({"visit_date": "last_followup_date"})
-    )
-
-
-def _analysed_visits(visits: pl.DataFrame, analysed: pl.DataFrame) -> pl.DataFrame:
-    """The analysed patients' visits with days since their fusion."""
-    return (
-        visits.join(analysed.select("patient_id", "fusion_date"), on="patient_id", how="inner")
+        visits.join(fusions.select("patient_id", "fusion_date"), on="patient_id")
         .with_columns(
             (pl.col("visit_date") - pl.col("fusion_date"))
             .dt.total_days()
@@ -126,6 +115,15 @@ def _analysed_visits(visits: pl.DataFrame, analysed: pl.DataFrame) -> pl.DataFra
         )
         .drop("fusion_date")
         .sort("patient_id", "visit_date")
+    )
+
+
+def _last_followups(dated: pl.DataFrame) -> pl.DataFrame:
+    """Each fused patient's last visit after the fusion date, with its pain relief."""
+    return (
+        dated.filter(pl.col("days_since_fusion") > 0)
+        .group_by("patient_id", maintain_order=True)
+        .agg(pl.col("visit_date").last().alias("last_followup_date"), pl.col(RELIEF.name).last())
     )
 
 
@@ -162,11 +160,11 @@ def build_cohort(
         engine, [_patients(site_code), _fusions(), _prior_procedures(), _visits()]
     )
     patients, fusions = _normalise(patients), _normalise(fusions)
-    priors, visits = _prior_flags(procedures), _typed_visits(visits)
+    priors, dated = _prior_flags(procedures), _dated_visits(_typed_visits(visits), fusions)
     every = (
         patients.join(fusions, on="patient_id", how="left")
         .join(priors, on="patient_id", how="left")
-        .join(_last_followups(visits, fusions), on="patient_id", how="left")
+        .join(_last_followups(dated), on="patient_id", how="left")
         .with_columns(pl.col(flag.name).fill_null(False) for flag in PRIOR_FLAGS)
         .sort("patient_id")
     ).with_columns(
@@ -205,6 +203,8 @@ def build_cohort(
         every.height,
         exclusions,
         min_followup_days,
-        _analysed_visits(visits, analysed),
+        dated.join(
+            analysed.select("patient_id"), on="patient_id", how="semi", maintain_order="left"
+        ),
         members(every),
     )

@@ -14,20 +14,15 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
+from sijreg.analysis.methods import ProportionMethod
+
 CONFIDENCE = 0.95
 NORMALITY_ALPHA = 0.05
 """Shapiro-Wilk p below this in any group sends a continuous comparison to a rank test."""
+SHAPIRO_MAX = 5000
+"""Groups with more values than this are not tested for normality (see looks_normal)."""
 MIN_EXPECTED = 5
 """An expected cell count below this sends a 2 x 2 comparison to Fisher's exact test."""
-
-
-class ProportionMethod(StrEnum):
-    """How a proportion's confidence interval is computed."""
-
-    WILSON = "wilson"
-    """Wilson score interval without continuity correction (the default)."""
-    CLOPPER_PEARSON = "clopper-pearson"
-    """The exact (conservative) binomial interval from beta quantiles."""
 
 
 @dataclass(frozen=True)
@@ -94,9 +89,15 @@ class TestResult:
 
 
 def looks_normal(values: NDArray[np.float64]) -> bool:
-    """Shapiro-Wilk does not reject normality (needs 3 values; constant data are not normal)."""
+    """Shapiro-Wilk does not reject normality (needs 3 values; constant data are not normal).
+
+    Above SHAPIRO_MAX values the mean is normal enough for Welch's t by the central
+    limit theorem, and Shapiro-Wilk's p-value is no longer accurate (SciPy warns).
+    """
     if len(values) < 3 or np.ptp(values) == 0:
         return False
+    if len(values) > SHAPIRO_MAX:
+        return True
     return bool(stats.shapiro(values).pvalue >= NORMALITY_ALPHA)
 
 

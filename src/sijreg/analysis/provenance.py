@@ -1,13 +1,17 @@
 """Where a number came from: a fingerprint of the analysed data, and the versions.
 
 The fingerprint is SHA-256 over the analysed records in a canonical binary form:
-patients, then their visits, rows sorted by every column, columns in name order.
-Each column is hashed whole, as its name, its null mask and then its values: whole
-numbers as little-endian int64 (decimals scaled by their dictionary field, dates as
-days since 1970, booleans 0/1), text as UTF-8 with every value's length. A visit is
-tied to its patient by the patient's rank among the sorted patients, not by a storage
-id, so the same data in another database gives the same fingerprint, and any change
-to an analysed value changes it. Polars and NumPy do the work, column by column.
+patients, then their visits, columns in name order. Each column is hashed whole, as
+its name, its null mask and then its values: whole numbers as little-endian int64
+(decimals scaled by their dictionary field, dates as days since 1970, booleans 0/1),
+text as its sorted distinct values (UTF-8, each with its length) and every row's
+position among them. Rows are put in a canonical order without sorting by every
+column: each patient gets a 64-bit key mixed from all its values, patients are
+ordered by key (rows with equal keys are identical, checked; were two different
+rows ever to share a key, the order falls back to all the columns), and a visit is
+tied to its patient by the patient's position in that order, not by a storage id.
+So the same data in another database gives the same fingerprint, and any change to
+an analysed value changes it. Polars and NumPy do the work, column by column.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 
 from sijreg import __version__
 from sijreg.analysis.cohort import Cohort
@@ -24,6 +29,9 @@ from sijreg.analysis.describe import PATIENT_KEY
 from sijreg.domain import dictionary as dd
 from sijreg.domain.protocol import Protocol
 from sijreg.domain.types import Kind
+
+_ROW = "_row"
+_NULL_MARK = np.uint64(0x9E3779B97F4A7C15)
 
 
 def _scale(name: str) -> int:
@@ -48,35 +56,87 @@ def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(columns)
 
 
-def _digest(digest: Any, section: str, frame: pl.DataFrame) -> None:
+def _coded(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
+    """Text columns replaced by their rows' positions among the sorted distinct values."""
+    values = {
+        name: frame.get_column(name).drop_nulls().unique().sort()
+        for name in frame.columns
+        if frame.schema[name] == pl.String
+    }
+    codes = [
+        pl.col(name).replace_strict(distinct, pl.int_range(distinct.len()), return_dtype=pl.Int64)
+        for name, distinct in values.items()
+    ]
+    return frame.with_columns(codes), values
+
+
+def _mix(key: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """SplitMix64's finaliser: every input bit reaches every output bit (wrapping)."""
+    key = (key ^ (key >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    key = (key ^ (key >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return key ^ (key >> np.uint64(31))
+
+
+def row_keys(frame: pl.DataFrame) -> NDArray[np.uint64]:
+    """A 64-bit key per row of whole-number columns: equal rows, equal keys."""
+    key = np.zeros(frame.height, dtype=np.uint64)
+    for name in frame.columns:
+        column = frame.get_column(name)
+        values = np.ascontiguousarray(column.fill_null(0).to_numpy(), np.int64).view(np.uint64)
+        if column.has_nulls():  # a null differs from a 0 (a null is 0 plus a null-only mark)
+            values = values ^ (column.is_null().to_numpy().astype(np.uint64) * _NULL_MARK)
+        key = _mix(key ^ values)
+    return key
+
+
+def canonical_ranks(frame: pl.DataFrame) -> pl.Series:
+    """Each row's rank in the canonical order (equal rows share one), in the frame's order."""
+    keyed = frame.with_columns(pl.Series(_ROW, row_keys(frame)))
+    shared = keyed.filter(pl.col(_ROW).is_duplicated())
+    if shared.unique().get_column(_ROW).is_duplicated().any():  # two different rows, one key
+        return frame.select(pl.struct(pl.all()).rank("dense").cast(pl.Int64).alias(_ROW))[_ROW]
+    return keyed.get_column(_ROW).rank("dense").cast(pl.Int64)
+
+
+def _digest(
+    digest: Any, section: str, frame: pl.DataFrame, text: dict[str, pl.Series] | None = None
+) -> None:
+    text = text or {}
     digest.update(f"{section}:{frame.height}\n".encode())
     for name in frame.columns:
         column = frame.get_column(name)
         digest.update(name.encode() + b"\0")
+        if name in text:
+            distinct = text[name]
+            digest.update(f"{distinct.len()}\0".encode())
+            digest.update(distinct.str.len_bytes().to_numpy().astype("<i8").tobytes())
+            digest.update("".join(distinct.to_list()).encode())
         digest.update(np.packbits(column.is_null().to_numpy()).tobytes())
-        if column.dtype == pl.Int64:
-            digest.update(column.fill_null(0).to_numpy().astype("<i8").tobytes())
-        else:
-            text = column.fill_null("")
-            digest.update(text.str.len_bytes().to_numpy().astype("<i8").tobytes())
-            digest.update(text.str.join("").item().encode())
+        digest.update(np.ascontiguousarray(column.fill_null(0).to_numpy(), "<i8").data)
+
+
+def _strictly_increasing(first: pl.Series, second: pl.Series) -> bool:
+    """Whether the pairs (first, second) increase from row to row, never repeating."""
+    a, b = first.to_numpy(), second.to_numpy()
+    step_a, step_b = np.diff(a), np.diff(b)
+    return bool(np.all((step_a > 0) | ((step_a == 0) & (step_b > 0))))
 
 
 def fingerprint(cohort: Cohort) -> str:
     """'sha256:…' over the analysed patients and their visits (see the module docstring)."""
-    patients = _canonical(cohort.frame.drop(PATIENT_KEY)).with_columns(
-        pl.struct(pl.all()).rank("dense").alias("_patient")
-    )
+    patients, text = _coded(_canonical(cohort.frame.drop(PATIENT_KEY)))
+    rank = canonical_ranks(patients)
     digest = hashlib.sha256()
-    # The rank orders patients as sorting by every column would; equal ranks are equal rows.
-    _digest(digest, "patients", patients.sort("_patient").drop("_patient"))
+    _digest(digest, "patients", patients.with_columns(rank).sort(_ROW).drop(_ROW), text)
     if cohort.visits.height:
-        keyed = cohort.frame.select(PATIENT_KEY, patients.get_column("_patient"))
-        visits = _canonical(cohort.visits.join(keyed, on=PATIENT_KEY).drop(PATIENT_KEY))
-        ordered = visits.sort("_patient", "visit_date")
-        if ordered.select(pl.struct("_patient", "visit_date").is_duplicated().any()).item():
-            ordered = visits.sort(visits.columns, nulls_last=True)  # identical patients' visits
-        _digest(digest, "visits", ordered)
+        keyed = cohort.frame.select(PATIENT_KEY, rank).sort(_ROW)
+        joined = keyed.join(cohort.visits, on=PATIENT_KEY, maintain_order="left_right")
+        visits, text = _coded(_canonical(joined.drop(PATIENT_KEY)))
+        if not _strictly_increasing(visits.get_column(_ROW), visits.get_column("visit_date")):
+            visits = visits.sort(_ROW, "visit_date")  # the cohort's visits came unsorted
+            if not _strictly_increasing(visits.get_column(_ROW), visits.get_column("visit_date")):
+                visits = visits.sort(visits.columns, nulls_last=True)  # identical patients
+        _digest(digest, "visits", visits, text)
     return "sha256:" + digest.hexdigest()
 
 
@@ -88,11 +148,11 @@ def protocol_label(protocol: Protocol | None) -> str:
 
 
 def provenance(
-    cohort: Cohort, settings: dict[str, object], protocol: Protocol | None = None
+    data_fingerprint: str, settings: dict[str, object], protocol: Protocol | None = None
 ) -> dict[str, object]:
-    """The block every report and export carries."""
+    """The block every report and export carries (``data_fingerprint`` from fingerprint())."""
     return {
-        "data_fingerprint": fingerprint(cohort),
+        "data_fingerprint": data_fingerprint,
         "software": {"name": "sijreg", "version": __version__},
         "protocol_version": protocol_label(protocol),
         "settings": settings,

@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 
 from sijreg.analysis import describe, inference
-from sijreg.analysis.inference import ProportionMethod
+from sijreg.analysis.methods import ProportionMethod
 from sijreg.analysis.variables import RELIEF
 
 CURVE_POINTS = tuple(range(101))

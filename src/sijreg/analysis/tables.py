@@ -15,7 +15,7 @@ import polars as pl
 from sijreg.analysis import describe
 from sijreg.analysis.cohort import DEFAULT_MIN_FOLLOWUP_DAYS, Cohort
 from sijreg.analysis.describe import Continuous, Count
-from sijreg.analysis.inference import ProportionMethod
+from sijreg.analysis.methods import ProportionMethod
 from sijreg.analysis.variables import (
     FOLLOWUP_DAYS,
     PRIOR_FLAGS,

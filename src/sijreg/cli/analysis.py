@@ -1,4 +1,8 @@
-"""Report options for intervals, comparisons and suppression, and ``sijreg export``."""
+"""Report options for intervals, comparisons and suppression, and ``sijreg export``.
+
+The statistics, renderers and file writers are imported by the commands that use
+them, so that ``sijreg`` starts without loading SciPy, matplotlib or python-docx.
+"""
 
 from __future__ import annotations
 
@@ -12,14 +16,11 @@ from typing import Annotated, Any
 import typer
 
 from sijreg.analysis.cohort import build_cohort
-from sijreg.analysis.inference import ProportionMethod
-from sijreg.analysis.provenance import fingerprint
+from sijreg.analysis.methods import ProportionMethod
 from sijreg.analysis.tables import Settings, study_tables
 from sijreg.analysis.variables import grouping_variable
-from sijreg.analysis.visits import windows
-from sijreg.interop import analysis_file, table_export
 from sijreg.report.disclosure import DEFAULT_MIN_CELL
-from sijreg.report.document import FORMAT, Options, build
+from sijreg.report.options import Options
 
 CiOption = Annotated[
     bool, typer.Option("--ci", help="Show 95% confidence intervals in the displayed tables.")
@@ -44,6 +45,14 @@ SuppressOption = Annotated[
         "--suppress-small-cells", help="Hide counts below --min-cell and what would reveal them."
     ),
 ]
+ProtocolOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--protocol",
+        "-p",
+        help="A protocol file (TOML, see docs/screening.md); by default the seed study's.",
+    ),
+]
 MinCellOption = Annotated[
     int, typer.Option("--min-cell", help="Smallest count shown under suppression.")
 ]
@@ -59,6 +68,8 @@ def analysis_settings(
     for name in compare or ():
         grouping_variable(name)
     if window:
+        from sijreg.analysis.visits import windows
+
         windows(tuple(window))
     return replace(
         settings,
@@ -104,6 +115,8 @@ def _format(fmt: str, formats: tuple[str, ...]) -> None:
 
 def _read_report(path: Path) -> dict[str, Any]:
     """A tables.json written by ``sijreg report``; ValueError says why not."""
+    from sijreg.report.document import FORMAT
+
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
@@ -136,9 +149,13 @@ def export_tables_command(
     window: WindowOption = None,
     suppress: SuppressOption = False,
     min_cell: MinCellOption = DEFAULT_MIN_CELL,
+    protocol_file: ProtocolOption = None,
 ) -> None:
     """Write the report's tables as a Word document, LaTeX or CSV files."""
     from sijreg.cli.app import _label, _open, console
+    from sijreg.interop import table_export
+    from sijreg.interop.protocol_file import load_protocol
+    from sijreg.report.document import build
 
     with _user_errors(out):
         _format(fmt, table_export.FORMATS)
@@ -149,7 +166,7 @@ def export_tables_command(
             options = display_options(ci, suppress, min_cell)
             engine = _open(database)
             tables = study_tables(build_cohort(engine, settings.min_followup_days), settings)
-            document = build(tables, _label(engine), options)
+            document = build(tables, _label(engine), options, protocol=load_protocol(protocol_file))
         paths = table_export.export_tables(document, fmt, out)
     console.print("Written: " + ", ".join(str(p) for p in paths))
 
@@ -161,15 +178,24 @@ def export_data_command(
         "analysis.sav"
     ),
     database: DatabaseOption = None,
+    protocol_file: ProtocolOption = None,
 ) -> None:
     """Write the record-level de-identified analysis file (one row per analysed patient)."""
+    from sijreg.analysis.provenance import fingerprint, provenance
     from sijreg.cli.app import _open, console
+    from sijreg.interop import analysis_file
+    from sijreg.interop.protocol_file import load_protocol
+    from sijreg.report.document import method_settings
 
     with _user_errors(out):
         _format(fmt, analysis_file.FORMATS)
         settings = Settings()
+        protocol = load_protocol(protocol_file)
         cohort = build_cohort(_open(database), settings.min_followup_days)
-        document = build(study_tables(cohort, settings), "", Options())
-        file = analysis_file.build(cohort, fingerprint(cohort))
-        path = analysis_file.write(file, out, fmt, document["provenance"])
+        data_fingerprint = fingerprint(cohort)
+        stamp = provenance(
+            data_fingerprint, method_settings(study_tables(cohort, settings), Options()), protocol
+        )
+        file = analysis_file.build(cohort, data_fingerprint)
+        path = analysis_file.write(file, out, fmt, stamp)
     console.print(f"Written: {path} ({file.frame.height} patients)")

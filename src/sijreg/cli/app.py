@@ -25,7 +25,7 @@ from sijreg import __version__
 from sijreg.analysis.cohort import DEFAULT_MIN_FOLLOWUP_DAYS, build_cohort
 from sijreg.analysis.describe import without_members
 from sijreg.analysis.flow import read_flow
-from sijreg.analysis.inference import ProportionMethod
+from sijreg.analysis.methods import ProportionMethod
 from sijreg.analysis.tables import DEFAULT_SUBGROUP, Settings, study_tables
 from sijreg.analysis.variables import grouping_variable
 from sijreg.cli import analysis
@@ -34,9 +34,9 @@ from sijreg.domain.protocol import Protocol, ProtocolError
 from sijreg.interop.problems import InputRejected
 from sijreg.interop.protocol_file import load_protocol
 from sijreg.interop.sheet import import_sheet
-from sijreg.report import dictionary_doc, terminal
+from sijreg.report import dictionary_doc
 from sijreg.report.disclosure import DEFAULT_MIN_CELL
-from sijreg.report.document import Options
+from sijreg.report.options import Options
 from sijreg.store.database import DatabaseError, open_database
 from sijreg.store.screenings import judge, load_screenings, save_screenings
 from sijreg.store.writer import save_patients
@@ -61,16 +61,6 @@ DatabaseOption = Annotated[
         envvar="SIJREG_DATABASE_URL",
         show_envvar=True,
         help="A SQLite file path or a postgresql:// URL [default: ./sijreg.db].",
-    ),
-]
-
-
-ProtocolOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--protocol",
-        "-p",
-        help="A protocol file (TOML, see docs/screening.md); by default the seed study's.",
     ),
 ]
 
@@ -151,10 +141,12 @@ def _report(
     protocol: Protocol,
     options: Options | None = None,
 ) -> None:
-    # The renderers pull in matplotlib, a slow import that holds the interpreter lock;
-    # the database reads mostly do not. Importing while reading saves a second at scale.
+    # The statistics and renderers pull in SciPy and matplotlib, slow imports that hold
+    # the interpreter lock; the database reads mostly do not. Importing them while
+    # reading saves two seconds of a report.
     renderers = ThreadPoolExecutor(max_workers=1)
     loading = renderers.submit(importlib.import_module, "sijreg.report.write")
+    showing = renderers.submit(importlib.import_module, "sijreg.report.terminal")
     suppressing = options is not None and options.min_cell is not None
     with nullcontext() if suppressing else without_members():
         with _step("Computing the study tables"):
@@ -165,7 +157,7 @@ def _report(
         with _step("Writing the report"):
             document = write.write_report(tables, out, _label(engine), options, flow=flow)
     if not quiet:
-        terminal.show(document, console)
+        showing.result().show(document, console)
     console.print(f"Report written to {out}/ ({', '.join(write.FILES)})")
 
 
@@ -218,7 +210,7 @@ def report(
     threshold: ThresholdOption = None,
     subgroup: SubgroupOption = DEFAULT_SUBGROUP,
     quiet: QuietOption = False,
-    protocol_file: ProtocolOption = None,
+    protocol_file: analysis.ProtocolOption = None,
     ci: analysis.CiOption = False,
     ci_method: analysis.CiMethodOption = ProportionMethod.WILSON,
     compare: analysis.CompareOption = None,

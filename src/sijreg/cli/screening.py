@@ -13,7 +13,8 @@ from typing import Annotated
 
 import typer
 
-from sijreg.cli.app import DatabaseOption, ProtocolOption, _fail, _label, _open, app, console
+from sijreg.cli.analysis import ProtocolOption
+from sijreg.cli.app import DatabaseOption, _fail, _label, _open, app, console
 from sijreg.domain.pathway import Pathway
 from sijreg.domain.protocol import Protocol, ProtocolError
 from sijreg.domain.screening import DISCLAIMER, Decision, Status, Verdict, evaluate

@@ -13,7 +13,8 @@ from typing import Annotated
 import sqlalchemy as sa
 import typer
 
-from sijreg.cli.app import DatabaseOption, ProtocolOption, _fail, _label, _open, console
+from sijreg.cli.analysis import ProtocolOption
+from sijreg.cli.app import DatabaseOption, _fail, _label, _open, console
 from sijreg.domain.schedule import DEFAULT_WINDOWS, parse_windows
 from sijreg.interop.protocol_file import load_protocol
 from sijreg.store import accounts, audit

@@ -24,7 +24,7 @@ mpl.rcParams.update({"svg.hashsalt": "sijreg", "font.size": 9})
 
 def _svg(figure: Figure) -> str:
     buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    figure.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None}, dpi=150)
     text = buffer.getvalue()
     return text[text.index("<svg") :]
 
@@ -83,29 +83,44 @@ def responder_curve(document: dict[str, Any]) -> str:
     return _svg(figure)
 
 
-def site_forest(document: dict[str, Any]) -> str:
-    """Site means with 95% CIs, and the pooled estimates, as a forest plot."""
-    sites = document["sites"]
-    labels, means, lows, highs = [], [], [], []
-    for code, row in sites["rows"].items():
+LABELLED_SITES = 40
+"""Up to this many sites the forest plot names each; more are drawn as a caterpillar plot."""
+
+
+def _site_means(document: dict[str, Any]) -> list[tuple[str, float, float, float]]:
+    """(label, mean, low, high) of every site with a mean; a missing interval is the mean."""
+    out = []
+    for code, row in document["sites"]["rows"].items():
         relief = row["relief"]
         if relief["mean"] is None:
             continue
-        labels.append(f"{code} (n = {row['n']})")
-        means.append(relief["mean"])
-        lows.append(relief["ci_low"] if relief["ci_low"] is not None else relief["mean"])
-        highs.append(relief["ci_high"] if relief["ci_high"] is not None else relief["mean"])
-    pooled = []
-    if sites["heterogeneity"]:
-        h = sites["heterogeneity"]
-        pooled = [("Fixed effect", h["fixed"]), ("Random effects", h["random"])]
+        mean = relief["mean"]
+        low = relief["ci_low"] if relief["ci_low"] is not None else mean
+        high = relief["ci_high"] if relief["ci_high"] is not None else mean
+        out.append((f"{code} (n = {row['n']})", mean, low, high))
+    return out
+
+
+def _pooled(document: dict[str, Any]) -> list[tuple[str, dict[str, float]]]:
+    h = document["sites"]["heterogeneity"]
+    return [("Fixed effect", h["fixed"]), ("Random effects", h["random"])] if h else []
+
+
+def site_forest(document: dict[str, Any]) -> str:
+    """Site means with 95% CIs, and the pooled estimates, as a forest plot (a caterpillar
+    plot, sites ordered by their mean and not named, beyond LABELLED_SITES sites)."""
+    sites, pooled = _site_means(document), _pooled(document)
+    if len(sites) > LABELLED_SITES:
+        return _caterpillar(sites, pooled)
+    labels = [label for label, *_ in sites]
+    means, lows, highs = (np.array([site[i] for site in sites]) for i in (1, 2, 3))
     figure = Figure(figsize=(6, 0.35 * (len(labels) + len(pooled)) + 1))
     axes = figure.subplots()
     y = np.arange(len(labels) + len(pooled))[::-1]
     axes.errorbar(
         means,
         y[: len(labels)],
-        xerr=[np.subtract(means, lows), np.subtract(highs, means)],
+        xerr=[means - lows, highs - means],
         fmt="s",
         color="#3a6ea5",
         capsize=2,
@@ -126,6 +141,35 @@ def site_forest(document: dict[str, Any]) -> str:
     return _svg(figure)
 
 
+def _caterpillar(
+    sites: list[tuple[str, float, float, float]], pooled: list[tuple[str, dict[str, float]]]
+) -> str:
+    """Every site's mean and 95% CI, ordered by the mean, with the pooled estimates as bands."""
+    ordered = sorted(sites, key=lambda site: site[1])
+    means, lows, highs = (np.array([site[i] for site in ordered]) for i in (1, 2, 3))
+    rank = np.arange(1, len(ordered) + 1)
+    figure = Figure(figsize=(6, 3.4))
+    axes = figure.subplots()
+    axes.errorbar(
+        rank,
+        means,
+        yerr=[means - lows, highs - means],
+        fmt="o",
+        markersize=2,
+        elinewidth=0.6,
+        color="#3a6ea5",
+    )
+    for (name, p), colour in zip(pooled, ("#8a94a6", "#b5442c"), strict=False):
+        axes.axhline(p["estimate"], color=colour, linewidth=1, label=f"{name} estimate")
+        axes.axhspan(p["ci_low"], p["ci_high"], color=colour, alpha=0.15)
+    axes.set_xlabel(f"Sites, ordered by mean ({len(ordered)} sites; each is in the site table)")
+    axes.set_ylabel("Pain relief at last follow-up (%)")
+    if pooled:
+        axes.legend(fontsize=7, loc="lower right")
+    axes.set_title("Sites: mean and 95% CI", loc="left")
+    return _svg(figure)
+
+
 SCATTER_POINTS = 5000
 """Above this many points a scatter shows a fixed random sample: more would only blot."""
 
@@ -136,7 +180,8 @@ def _sample(frame: pl.DataFrame) -> pl.DataFrame:
 
 def relief_over_time(frame: pl.DataFrame, visits: pl.DataFrame) -> str:
     """Relief at every visit (light) and at the last follow-up (dark) against days since fusion
-    (at most SCATTER_POINTS of each, sampled)."""
+    (at most SCATTER_POINTS of each, sampled); the points are an embedded image, the axes
+    and text stay vector."""
     figure = Figure(figsize=(6, 3))
     axes = figure.subplots()
     every = _sample(
@@ -149,6 +194,7 @@ def relief_over_time(frame: pl.DataFrame, visits: pl.DataFrame) -> str:
         alpha=0.25,
         color="#8a94a6",
         label="every visit",
+        rasterized=True,
     )
     last = _sample(frame.filter(pl.col(RELIEF.name).is_not_null()))
     axes.scatter(
@@ -157,6 +203,7 @@ def relief_over_time(frame: pl.DataFrame, visits: pl.DataFrame) -> str:
         s=10,
         color="#3a6ea5",
         label="last follow-up",
+        rasterized=True,
     )
     axes.set_xlabel("Days since fusion")
     axes.set_ylabel("Pain relief (%)")

@@ -6,31 +6,23 @@ it too, so every output shows the same figures. docs/report.md documents the key
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sijreg import __version__
 from sijreg.analysis import extended as ext
 from sijreg.analysis.describe import Count
 from sijreg.analysis.flow import Flow
-from sijreg.analysis.provenance import provenance
+from sijreg.analysis.provenance import fingerprint, provenance
 from sijreg.analysis.tables import Row, StudyTables, Table, threshold_text
 from sijreg.domain.protocol import Protocol
 from sijreg.report import sections
 from sijreg.report.disclosure import MAX_PATIENTS, Cells, Weight
 from sijreg.report.fields import row_fields
+from sijreg.report.options import Options
 
 FORMAT = "sijreg.tables"
 FORMAT_VERSION = 1
-
-
-@dataclass(frozen=True)
-class Options:
-    """How a report is shown: intervals in the displayed tables, small-cell suppression."""
-
-    ci: bool = False
-    min_cell: int | None = None
-    """Counts from 1 to min_cell - 1 are suppressed; None shows every count."""
 
 
 def _row(row: Row, tables: StudyTables, cells: Cells) -> dict[str, Any]:
@@ -72,7 +64,8 @@ def _table(table: Table, tables: StudyTables, cells: Cells) -> dict[str, Any]:
     }
 
 
-def _settings(tables: StudyTables, options: Options) -> dict[str, Any]:
+def method_settings(tables: StudyTables, options: Options) -> dict[str, Any]:
+    """The method settings every report and export records in its provenance."""
     settings = tables.settings
     return {
         "min_followup_days": settings.min_followup_days,
@@ -99,9 +92,10 @@ def _build(
     cells: Cells,
     more: ext.Extended,
     protocol: Protocol | None,
+    data_fingerprint: str,
 ) -> dict[str, Any]:
     cohort = tables.cohort
-    settings = _settings(tables, options)
+    settings = method_settings(tables, options)
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -124,7 +118,7 @@ def _build(
         },
         "threshold_keys": [f"responders_{threshold_text(t)}" for t in tables.settings.thresholds],
         **sections.build(more, tables, cells),
-        "provenance": provenance(cohort, settings, protocol),
+        "provenance": provenance(data_fingerprint, settings, protocol),
     }
 
 
@@ -135,11 +129,13 @@ def build(
     record: Cells | None = None,
     *,
     flow: Flow | None = None,
+    protocol: Protocol | None = None,
 ) -> dict[str, Any]:
     """The whole report as JSON-ready data (suppressed throughout when options ask for it).
 
     ``record``, when given, receives every published count's patient set (for audits).
-    With ``flow``, the study flow goes under "flow", unless counts are suppressed.
+    With ``flow``, the study flow goes under "flow", unless counts are suppressed; the
+    provenance names the flow's protocol, or else ``protocol``.
     """
     options = options or Options()
     if options.min_cell is not None and tables.cohort.n > MAX_PATIENTS:
@@ -148,13 +144,19 @@ def build(
             f"(this cohort has {tables.cohort.n:,}): report a subgroup or a site, or publish "
             "without --suppress-small-cells"
         )
-    more = ext.extended(tables)
+    # The fingerprint (Polars, NumPy and hashlib, which release the interpreter lock)
+    # is computed beside the analyses.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        hashing = pool.submit(fingerprint, tables.cohort)
+        more = ext.extended(tables)
+        data_fingerprint = hashing.result()
     cells = record if record is not None else Cells()
-    protocol = flow.protocol if flow is not None else None
-    document = _build(tables, database, options, cells, more, protocol)
+    protocol = flow.protocol if flow is not None else protocol
+    parts = (more, protocol, data_fingerprint)
+    document = _build(tables, database, options, cells, *parts)
     if options.min_cell is not None:
         decided = cells.decided(options.min_cell)
-        document = _build(tables, database, options, decided, more, protocol)
+        document = _build(tables, database, options, decided, *parts)
     if flow is not None and options.min_cell is None:
         document["flow"] = flow.as_dict()
     return document

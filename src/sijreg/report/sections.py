@@ -24,9 +24,10 @@ if TYPE_CHECKING:
 
 METHODS_NOTE = (
     "Continuous rows: Welch t-test (two groups) or one-way ANOVA when Shapiro-Wilk does "
-    "not reject normality (p >= 0.05) in any group, otherwise Mann-Whitney U or "
-    "Kruskal-Wallis. Counts: chi-square without Yates' correction; Fisher's exact test "
-    "for a 2 x 2 table with an expected count below 5. Tests exclude missing values. "
+    "not reject normality (p >= 0.05) in any group (groups over 5,000 values count as "
+    "normal), otherwise Mann-Whitney U or Kruskal-Wallis. Counts: chi-square without "
+    "Yates' correction; Fisher's exact test for a 2 x 2 table with an expected count "
+    "below 5. Tests exclude missing values. "
     "SMD: first group minus second, pooled SD (proportions among known values)."
 )
 

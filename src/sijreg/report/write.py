@@ -9,6 +9,7 @@ from typing import Any
 from sijreg.analysis.flow import Flow
 from sijreg.analysis.tables import StudyTables
 from sijreg.report import document, html, markdown
+from sijreg.report.options import Options
 
 FILES = ("report.html", "tables.md", "tables.json")
 
@@ -17,7 +18,7 @@ def write_report(
     tables: StudyTables,
     out: Path,
     database: str,
-    options: document.Options | None = None,
+    options: Options | None = None,
     *,
     flow: Flow | None = None,
 ) -> dict[str, Any]:

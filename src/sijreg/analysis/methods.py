@@ -1,0 +1,18 @@
+"""Named choices of statistical method, kept apart from the statistics themselves.
+
+The command line parses these before any data is read; importing them must not
+load SciPy (a second of start-up the report spends reading the database instead).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class ProportionMethod(StrEnum):
+    """How a proportion's confidence interval is computed."""
+
+    WILSON = "wilson"
+    """Wilson score interval without continuity correction (the default)."""
+    CLOPPER_PEARSON = "clopper-pearson"
+    """The exact (conservative) binomial interval from beta quantiles."""
