@@ -8,6 +8,7 @@ compared with tables.json to the printed decimals (and to 1e-9 on the raw floats
 from __future__ import annotations
 
 import math
+import warnings
 from contextlib import nullcontext
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -265,8 +266,13 @@ def test_sites_heterogeneity_and_mixed_model(engine: sa.Engine, seed: int) -> No
     data = pd.DataFrame(
         {"relief": [p["relief"] for p in patients], "site": [p["site"] for p in patients]}
     ).dropna()
-    fit = smf.mixedlm("relief ~ 1", data, groups=data["site"]).fit(reml=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence is checked below
+        fit = smf.mixedlm("relief ~ 1", data, groups=data["site"]).fit(reml=True)
     mixed = doc["sites"]["mixed_model"]
+    if not fit.converged:
+        assert mixed is None
+        return
     assert mixed["estimate"] == pytest.approx(float(fit.fe_params["Intercept"]), rel=1e-6)
     assert mixed["site_variance"] == pytest.approx(float(fit.cov_re.iloc[0, 0]), abs=1e-4)
 

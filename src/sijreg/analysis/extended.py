@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 from scipy import stats
 
@@ -46,15 +46,14 @@ def correlation(frame: pl.DataFrame) -> Correlation:
     """Does relief depend on how long after the fusion it was asked? (last follow-up)"""
     both = pl.col(RELIEF.name).is_not_null() & pl.col(FOLLOWUP_DAYS.name).is_not_null()
     data = frame.filter(both)
-    if data.height < 3:
+    relief = data.get_column(RELIEF.name).to_numpy()
+    days = data.get_column(FOLLOWUP_DAYS.name).to_numpy()
+    if data.height < 3 or np.ptp(relief) == 0 or np.ptp(days) == 0:  # rho undefined
         return Correlation(data.height, members(frame, both), None, None)
-    result = stats.spearmanr(
-        data.get_column(RELIEF.name).to_numpy(), data.get_column(FOLLOWUP_DAYS.name).to_numpy()
+    result = stats.spearmanr(relief, days)
+    return Correlation(
+        data.height, members(frame, both), float(result.statistic), float(result.pvalue)
     )
-    rho, p = float(result.statistic), float(result.pvalue)
-    if not (math.isfinite(rho) and math.isfinite(p)):  # constant relief or follow-up
-        return Correlation(data.height, members(frame, both), None, None)
-    return Correlation(data.height, members(frame, both), rho, p)
 
 
 def extended(tables: StudyTables) -> Extended:

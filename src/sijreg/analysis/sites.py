@@ -115,8 +115,8 @@ the DerSimonian-Laird random-effects pooling, which needs only the site summarie
 
 
 def mixed_model(frame: pl.DataFrame) -> MixedModel | None:
-    """Relief ~ 1 with a random intercept per site (REML); None if it cannot be fitted
-    (or the cohort is larger than MIXED_MODEL_MAX_PATIENTS)."""
+    """Relief ~ 1 with a random intercept per site (REML); None if it cannot be fitted, does
+    not converge, or the cohort is larger than MIXED_MODEL_MAX_PATIENTS."""
     data = frame.select(SITE.name, RELIEF.name).drop_nulls()
     if data.get_column(SITE.name).n_unique() < 2 or data.height > MIXED_MODEL_MAX_PATIENTS:
         return None
@@ -131,6 +131,8 @@ def mixed_model(frame: pl.DataFrame) -> MixedModel | None:
             ).fit(reml=True)
         except (ValueError, ArithmeticError, np.linalg.LinAlgError):
             return None
+    if not fit.converged:
+        return None  # statsmodels' estimates of a failed optimisation are not published
     low, high = (float(x) for x in fit.conf_int(alpha=1 - inference.CONFIDENCE)[0])
     if not all(math.isfinite(x) for x in (low, high, fit.scale, fit.cov_re[0][0])):
         return None  # a degenerate fit (e.g. no within-site variation) reports nothing
