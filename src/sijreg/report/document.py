@@ -15,9 +15,8 @@ from sijreg.analysis.describe import Count
 from sijreg.analysis.flow import Flow
 from sijreg.analysis.provenance import provenance
 from sijreg.analysis.tables import Row, StudyTables, Table, threshold_text
-from sijreg.domain.protocol import Protocol
 from sijreg.report import sections
-from sijreg.report.disclosure import MAX_PATIENTS, Cells, Weight
+from sijreg.report.disclosure import Cells, Weight
 from sijreg.report.fields import row_fields
 
 FORMAT = "sijreg.tables"
@@ -98,7 +97,7 @@ def _build(
     options: Options,
     cells: Cells,
     more: ext.Extended,
-    protocol: Protocol | None,
+    traced: dict[str, Any],
 ) -> dict[str, Any]:
     cohort = tables.cohort
     settings = _settings(tables, options)
@@ -124,7 +123,7 @@ def _build(
         },
         "threshold_keys": [f"responders_{threshold_text(t)}" for t in tables.settings.thresholds],
         **sections.build(more, tables, cells),
-        "provenance": provenance(cohort, settings, protocol),
+        "provenance": traced,
     }
 
 
@@ -142,19 +141,14 @@ def build(
     With ``flow``, the study flow goes under "flow", unless counts are suppressed.
     """
     options = options or Options()
-    if options.min_cell is not None and tables.cohort.n > MAX_PATIENTS:
-        raise ValueError(
-            f"small-cell suppression handles at most {MAX_PATIENTS:,} analysed patients "
-            f"(this cohort has {tables.cohort.n:,}): report a subgroup or a site, or publish "
-            "without --suppress-small-cells"
-        )
     more = ext.extended(tables)
     cells = record if record is not None else Cells()
     protocol = flow.protocol if flow is not None else None
-    document = _build(tables, database, options, cells, more, protocol)
+    traced = provenance(tables.cohort, _settings(tables, options), protocol)
+    document = _build(tables, database, options, cells, more, traced)
     if options.min_cell is not None:
         decided = cells.decided(options.min_cell)
-        document = _build(tables, database, options, decided, more, protocol)
+        document = _build(tables, database, options, decided, more, traced)
     if flow is not None and options.min_cell is None:
         document["flow"] = flow.as_dict()
     return document
