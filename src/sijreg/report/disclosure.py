@@ -86,7 +86,7 @@ def suppress(seen: dict[int, int], min_cell: int) -> frozenset[int]:
     weights = np.array([seen[s] for s in sets], dtype=np.int64)
     family = Family.of(sets, min_cell)
     gram = family.gram
-    hidden = (sizes > 0) & (sizes < min_cell)
+    hidden = sizes < min_cell  # every set here has at least one patient
     gap = sizes[None, :] - sizes[:, None]
     nested = (gap > 0) & (gap < min_cell) & (gram == np.diag(gram)[:, None])
     pairs = list(zip(*(index.tolist() for index in np.nonzero(nested)), strict=True))

@@ -73,7 +73,6 @@ def _columns(signatures: NDArray[np.uint8], count: int) -> Iterator[NDArray[np.f
 class Span:
     """The row space of some rows of M, given by the Gram matrix restricted to them."""
 
-    rows: NDArray[np.intp]
     scale: FloatArray
     """1 / the norm of each row: the rows are normalised first (same row space, far
     better conditioned, since set sizes range over five orders of magnitude)."""
@@ -86,7 +85,7 @@ class Span:
         scale = 1.0 / np.sqrt(np.diag(sub))
         values, vectors = np.linalg.eigh(sub * np.outer(scale, scale))
         keep = values > RANK_TOLERANCE * max(1.0, float(values.max(initial=0.0)))
-        return cls(rows, scale, vectors[:, keep] / np.sqrt(values[keep]))
+        return cls(scale, vectors[:, keep] / np.sqrt(values[keep]))
 
     def coordinates(self, products: FloatArray) -> FloatArray:
         """Orthonormal coordinates (rank x targets) of the targets' projections onto the
@@ -101,7 +100,8 @@ class Span:
         return result
 
     def combination(self, products: FloatArray) -> FloatArray:
-        """Coefficients over ``rows`` summing the rows to a target in the span."""
+        """Coefficients over the rows (in the order given to :meth:`of`) that sum them to a
+        target in the span."""
         result: FloatArray = (self.basis @ self.coordinates(products)) * self.scale[:, None]
         return result
 
@@ -123,7 +123,7 @@ class Family:
         gram = np.zeros((count, count))
         for chunk in _columns(signatures, count):
             gram += chunk.T @ chunk  # at most CHUNK atoms: every partial sum exact in float32
-        small = (sizes > 0) & (sizes < min_cell)
+        small = sizes < min_cell
         if count == 0 or not small.any():
             return cls(gram, np.zeros((count, 0)))
         span = Span.of(gram, np.arange(count))
