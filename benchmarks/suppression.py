@@ -4,7 +4,7 @@ Each run is the whole command in a new process; its peak memory is the child's o
 maximum resident set size (``os.wait4``). Results go to benchmarks/SUPPRESSION.md.
 
     python -m benchmarks.suppression                    # 1k, 10k, 100k and 1M patients
-    python -m benchmarks.suppression 1000 10000 --repeat 1
+    python -m benchmarks.suppression 1000 10000 --repeat 1 --many-sites 0
 """
 
 from __future__ import annotations
@@ -68,6 +68,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sizes", nargs="*", type=int, default=[1_000, 10_000, 100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--many-sites",
+        type=int,
+        default=2_000,
+        help="also time 100,000 patients over this many sites (0: skip), where many "
+        "per-site counts are small",
+    )
     args = parser.parse_args()
     DATA.mkdir(exist_ok=True)
     lines = [
@@ -87,11 +94,15 @@ def main() -> None:
         "suppressed (GiB) | hidden |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for n in args.sizes:
-        database = DATA / f"registry-{n}.db"
+    registries = [(n, None) for n in args.sizes]
+    if args.many_sites:
+        registries.append((100_000, args.many_sites))
+    for n, sites in registries:
+        name = f"registry-{n}" + (f"-{sites}-sites" if sites else "")
+        database = DATA / f"{name}.db"
         if not database.exists():
-            print(f"generating {n} patients …", flush=True)
-            generate(n, database)
+            print(f"generating {name} …", flush=True)
+            generate(n, database, sites=sites)
         runs: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
         for _ in range(args.repeat):
             for suppress in (False, True):
@@ -100,8 +111,9 @@ def main() -> None:
         analysed, hidden = _hidden(DATA / "report-suppressed")
         plain = statistics.median(s for s, _ in runs[False])
         suppressed = statistics.median(s for s, _ in runs[True])
+        label = f"{n:,} over {sites:,} sites" if sites else f"{n:,}"
         lines.append(
-            f"| {n:,} | {analysed:,} | {plain:.2f} | {suppressed:.2f} | "
+            f"| {label} | {analysed:,} | {plain:.2f} | {suppressed:.2f} | "
             f"{suppressed / plain:.1f}x | {max(m for _, m in runs[False]):.2f} | "
             f"{max(m for _, m in runs[True]):.2f} | {hidden:,} |"
         )

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sijreg.report.disclosure import suppress
-from sijreg.report.recovery import Family, Span, atoms
+from sijreg.report.recovery import Family, Incidence, Span, atoms
 from tests.test_disclosure import audit
 
 
@@ -62,10 +62,13 @@ def test_atoms_group_the_patients_no_set_tells_apart(sets: list[int]) -> None:
     assert sizes.sum() == (np.bitwise_or.reduce(sets)).bit_count()
 
 
-@settings(max_examples=200, deadline=None)
-@given(families, st.integers(2, 6))
-def test_every_isolable_small_atom_is_a_candidate(sets: list[int], min_cell: int) -> None:
-    family = Family.of(sets, min_cell)
+@settings(max_examples=300, deadline=None)
+@given(families, st.integers(2, 6), st.sampled_from([0.0, 0.2, 2.0]))
+def test_every_isolable_small_atom_is_a_candidate(
+    sets: list[int], min_cell: int, dense_share: float
+) -> None:
+    """Whichever sets are handled as dense (all, some, none), the same Gram and atoms."""
+    family = Family.of(sets, min_cell, dense_share)
     incidence, sizes = explicit(sets)
     assert np.array_equal(family.gram, incidence @ incidence.T)
     candidates = {tuple(column) for column in family.isolable.T}
@@ -79,6 +82,26 @@ def test_every_isolable_small_atom_is_a_candidate(sets: list[int], min_cell: int
         assert sizes[a] < min_cell
         isolable = in_row_space(incidence, np.eye(incidence.shape[1])[a])
         assert everything.recoverable(column[:, None], np.ones(1))[0] == isolable
+
+
+@settings(max_examples=300, deadline=None)
+@given(families, st.sampled_from([0.0, 0.2, 2.0]))
+def test_leverages_match_the_projection_onto_the_row_space(
+    sets: list[int], dense_share: float
+) -> None:
+    incidence = Incidence.of(sets, dense_share)
+    explicit_incidence, _ = explicit(sets)
+    order = [  # Incidence orders atoms by signature; match them by column
+        next(
+            i
+            for i in range(explicit_incidence.shape[1])
+            if np.array_equal(explicit_incidence[:, i], column)
+        )
+        for column in incidence.columns(np.ones(len(incidence.sizes), dtype=bool)).T
+    ]
+    projection = np.linalg.pinv(explicit_incidence) @ explicit_incidence
+    expected = np.diag(projection)[order]
+    assert np.allclose(incidence.leverages(incidence.gram()), expected, atol=1e-9)
 
 
 @settings(max_examples=200, deadline=None)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.sparse import csr_array
 
 FloatArray = NDArray[np.float64]
 
@@ -35,6 +36,11 @@ SPAN_TOLERANCE = 1e-9
 is below this is taken as recoverable. On the benchmark registries rounding leaves at
 most about 1e-11 there and the smallest real distances are about 1e-6; a false alarm
 would only hide one more count."""
+DENSE_SHARE = 1 / 32
+"""Sets with at most this share of the atoms' count in patients are kept sparse: at scale
+most published sets lie inside one site and touch few atoms."""
+LEVERAGE_ELEMENTS = 1 << 23
+"""Atoms x sets held at once while computing leverages (64 MiB in float64)."""
 LEVERAGE_CANDIDATE = 0.5
 """Atoms whose leverage over all rows exceeds this are tested in every round (an
 isolable atom has leverage 1; the sum of all leverages is the rank, so few pass)."""
@@ -62,11 +68,74 @@ def atoms(sets: list[int]) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
     return rows, sizes.astype(np.int64)
 
 
-def _columns(signatures: NDArray[np.uint8], count: int) -> Iterator[NDArray[np.float32]]:
-    """Chunks of M's columns, one atom a row (0/1 entries)."""
-    for start in range(0, len(signatures), CHUNK):
-        chunk = signatures[start : start + CHUNK]
-        yield np.unpackbits(chunk, axis=1, bitorder="little")[:, :count].astype(np.float32)
+@dataclass(frozen=True)
+class Incidence:
+    """The sets x atoms matrix M, held as the atoms' signatures. Sets with few patients
+    (the sets of one site, at scale) are handled as sparse columns, the others as dense."""
+
+    signatures: NDArray[np.uint8]
+    sizes: NDArray[np.int64]
+    dense: NDArray[np.intp]
+    light: NDArray[np.intp]
+
+    @classmethod
+    def of(cls, sets: list[int], dense_share: float = DENSE_SHARE) -> Incidence:
+        """A set with at most ``dense_share`` times as many patients as there are atoms
+        is light (it cannot touch more atoms than it has patients)."""
+        signatures, sizes = atoms(sets)
+        patients = np.array([s.bit_count() for s in sets], dtype=np.int64)
+        heavy = patients > dense_share * len(sizes)
+        return cls(signatures, sizes, np.flatnonzero(heavy), np.flatnonzero(~heavy))
+
+    def _chunks(self, rows: int) -> Iterator[tuple[NDArray[np.float32], csr_array]]:
+        """Rows of M's transpose, ``rows`` atoms at a time: the dense sets' part as an
+        array, the light sets' part as a sparse matrix (0/1 entries)."""
+        count = len(self.dense) + len(self.light)
+        for start in range(0, len(self.signatures), rows):
+            bits = np.unpackbits(self.signatures[start : start + rows], axis=1, bitorder="little")
+            bits = bits[:, :count]
+            yield (
+                bits[:, self.dense].astype(np.float32),
+                csr_array(bits[:, self.light], dtype=np.float32),
+            )
+
+    def gram(self) -> FloatArray:
+        """M M^T: the atoms two sets share, exact (partial sums of at most CHUNK atoms
+        are whole numbers that float32 holds exactly)."""
+        dense, light = self.dense, self.light
+        gram = np.zeros((len(dense) + len(light),) * 2)
+        for full, sparse in self._chunks(CHUNK):
+            gram[np.ix_(dense, dense)] += full.T @ full
+            across = (sparse.T @ full).astype(np.float64)
+            gram[np.ix_(light, dense)] += across
+            gram[np.ix_(dense, light)] += across.T
+            gram[np.ix_(light, light)] += (sparse.T @ sparse).toarray()
+        return gram
+
+    def leverages(self, gram: FloatArray) -> FloatArray:
+        """Each atom's leverage over all rows: the squared length of the projection of its
+        indicator onto M's row space, m^T G^+ m for its column m (1 when some combination
+        of the sets isolates it)."""
+        count = len(gram)
+        span = Span.of(gram, np.arange(count))
+        weights = span.basis * span.scale[:, None]
+        hat = weights @ weights.T  # the pseudo-inverse of the Gram matrix
+        inner = hat[np.ix_(self.dense, self.dense)]
+        out = []
+        for full, sparse in self._chunks(max(1, LEVERAGE_ELEMENTS // max(1, count))):
+            part = full.astype(np.float64)
+            through = sparse.astype(np.float64) @ hat[self.light]  # atoms x sets
+            leverage = ((part @ inner + 2 * through[:, self.dense]) * part).sum(axis=1)
+            coo = sparse.tocoo()
+            picked = through[coo.row, self.light[coo.col]]
+            out.append(leverage + np.bincount(coo.row, picked, minlength=len(part)))
+        return np.concatenate(out) if out else np.zeros(0)
+
+    def columns(self, chosen: NDArray[np.bool_]) -> FloatArray:
+        """M's columns of the chosen atoms (sets x chosen)."""
+        count = len(self.dense) + len(self.light)
+        bits = np.unpackbits(self.signatures[chosen], axis=1, bitorder="little")
+        return bits[:, :count].T.astype(np.float64)
 
 
 @dataclass(frozen=True)
@@ -117,20 +186,11 @@ class Family:
     """K x C: the columns of M of the small atoms that all rows together could isolate."""
 
     @classmethod
-    def of(cls, sets: list[int], min_cell: int) -> Family:
-        signatures, sizes = atoms(sets)
-        count = len(sets)
-        gram = np.zeros((count, count))
-        for chunk in _columns(signatures, count):
-            gram += chunk.T @ chunk  # at most CHUNK atoms: every partial sum exact in float32
-        small = sizes < min_cell
-        if count == 0 or not small.any():
-            return cls(gram, np.zeros((count, 0)))
-        span = Span.of(gram, np.arange(count))
-        weights = span.basis * span.scale[:, None]
-        found = []
-        for chunk in _columns(signatures[small], count):
-            columns = chunk.astype(np.float64)
-            leverage = ((columns @ weights) ** 2).sum(axis=1)
-            found.append(columns[leverage > LEVERAGE_CANDIDATE])
-        return cls(gram, np.concatenate(found).T)
+    def of(cls, sets: list[int], min_cell: int, dense_share: float = DENSE_SHARE) -> Family:
+        incidence = Incidence.of(sets, dense_share)
+        gram = incidence.gram()
+        small = incidence.sizes < min_cell
+        if len(sets) == 0 or not small.any():
+            return cls(gram, np.zeros((len(sets), 0)))
+        candidates = small & (incidence.leverages(gram) > LEVERAGE_CANDIDATE)
+        return cls(gram, incidence.columns(candidates))
