@@ -34,14 +34,15 @@ def _rows(*columns: object) -> Iterator[tuple[object, ...]]:
     return zip(*(c.tolist() if isinstance(c, np.ndarray) else c for c in columns), strict=True)
 
 
-def generate(n: int, path: Path, seed: int = 1) -> None:
-    """Write an n-patient registry to the SQLite file ``path`` (replaced if present)."""
+def generate(n: int, path: Path, seed: int = 1, sites: int | None = None) -> None:
+    """Write an n-patient registry to the SQLite file ``path`` (replaced if present), over
+    ``sites`` sites (default: one per 5,000 patients, at least 8)."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
     open_database(str(path)).dispose()
     rng = np.random.default_rng(seed)
     ids = np.arange(1, n + 1)
-    n_sites = max(8, n // 5000)
+    n_sites = sites or max(8, n // 5000)
     site = rng.integers(1, n_sites + 1, n)
     sex = np.where(rng.random(n) < 0.54, "F", "M")
     age = np.clip(rng.normal(70, 9, n).round(), 18, 110).astype(int)

@@ -13,25 +13,28 @@ the same patients are hidden wherever they are counted:
    adding and subtracting (its indicator lies in their row space) gets one more shown
    set of the combination hidden, until none does.
 
+How rule 3 is tested for every target at once, without a matrix as wide as the patients,
+is in :mod:`sijreg.report.recovery`.
+
 Percentages, shares and confidence intervals of a hidden count (or of a hidden
 denominator) are removed by the document builder, which asks :meth:`Cells.shown`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
-from numpy.typing import NDArray
 
 from sijreg.analysis.describe import TRACKING_MEMBERS
+from sijreg.report.recovery import Family, Span
 
 DEFAULT_MIN_CELL = 11
 COMPLEMENTARY = "*"
-MAX_PATIENTS = 1_000
-"""Suppression compares every published set with every other: its time and memory grow
-with the patients times the sets, and past this many analysed patients it would run
-for minutes or exhaust memory. Larger registries are refused with a clear message."""
+COEFFICIENT_TOLERANCE = 1e-7
+"""A set is part of a recovering combination when its coefficient exceeds this share of
+the largest one (rounding leaves about 1e-12)."""
 
 
 class Weight:
@@ -70,97 +73,60 @@ class Cells:
         return Cells(min_cell, suppress(self.seen, min_cell))
 
 
-def _small(size: int, min_cell: int) -> bool:
-    return 0 < size < min_cell
-
-
-def _matrix(sets: list[int]) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-    """Sets x atoms incidence, and the atoms' sizes."""
-    width = max((s.bit_length() for s in sets), default=0)
-    if width == 0:
-        return np.zeros((len(sets), 0)), np.zeros(0, dtype=np.int64)
-    rows = np.array(
-        [
-            np.unpackbits(
-                np.frombuffer(s.to_bytes((width + 7) // 8, "little"), dtype=np.uint8),
-                bitorder="little",
-            )[:width]
-            for s in sets
-        ],
-        dtype=np.uint8,
-    )
-    patients = rows.T[rows.any(axis=0)]
-    atoms, sizes = np.unique(patients, axis=0, return_counts=True)
-    return atoms.T.astype(np.float64), sizes.astype(np.int64)
-
-
-def _basis(matrix: NDArray[np.float64]) -> NDArray[np.float64]:
-    if matrix.size == 0:
-        return np.zeros((0, matrix.shape[1]))
-    _, singular, vt = np.linalg.svd(matrix, full_matrices=False)
-    rank = int((singular > 1e-9 * max(1.0, singular.max(initial=0.0))).sum())
-    return vt[:rank]
-
-
-def _in_span(basis: NDArray[np.float64], vector: NDArray[np.float64]) -> bool:
-    residual = vector - basis.T @ (basis @ vector)
-    return bool(np.linalg.norm(residual) < 1e-7)
-
-
-def _small_gaps(
-    sets: list[int], hidden: set[int], incidence: NDArray[np.float64], min_cell: int
-) -> list[NDArray[np.float64]]:
-    """Patients in one published set but not in another inside it, 1 to min_cell - 1 of them,
-    where at least one of the two is hidden (both shown is the pair rule's case)."""
-    out = []
-    for i, small in enumerate(sets):
-        for j, big in enumerate(sets):
-            if i == j or small & ~big or (small not in hidden and big not in hidden):
-                continue
-            if _small(big.bit_count() - small.bit_count(), min_cell):
-                out.append(incidence[j] - incidence[i])
-    return out
-
-
 def suppress(seen: dict[int, int], min_cell: int) -> frozenset[int]:
-    """The sets to hide among ``seen`` (set -> weight), by the rules in the module docstring."""
+    """The sets to hide among ``seen`` (set -> weight), by the rules in the module docstring.
+
+    Each round first applies the pair rule, then tests every target against the span of
+    the shown sets at once and hides one set for each recoverable target, the lightest
+    of its combination (lowest weight, then smallest). A target whose combination lost
+    a set earlier in the round waits for the next round's test. Rounds repeat until one
+    hides nothing."""
     sets = sorted((s for s in seen if s), key=lambda s: (s.bit_count(), s))
-    hidden = {s for s in sets if _small(s.bit_count(), min_cell)}
-    incidence, atom_sizes = _matrix(sets)
-    index = {s: i for i, s in enumerate(sets)}
-    small_atoms = [
-        np.eye(len(atom_sizes))[a]
-        for a in range(len(atom_sizes))
-        if _small(atom_sizes[a], min_cell)
-    ]
+    sizes = np.array([s.bit_count() for s in sets], dtype=np.int64)
+    weights = np.array([seen[s] for s in sets], dtype=np.int64)
+    family = Family.of(sets, min_cell)
+    gram = family.gram
+    hidden = sizes < min_cell  # every set here has at least one patient
+    gap = sizes[None, :] - sizes[:, None]
+    nested = (gap > 0) & (gap < min_cell) & (gram == np.diag(gram)[:, None])
+    pairs = list(zip(*(index.tolist() for index in np.nonzero(nested)), strict=True))
 
-    def rank_key(s: int) -> tuple[int, int]:
-        return (seen[s], s.bit_count())
+    def lightest(candidates: Iterable[int]) -> int:
+        return min(candidates, key=lambda k: (weights[k], k))
 
-    changed = True
-    while changed:
+    while True:
         changed = False
-        shown = [s for s in sets if s not in hidden]
-        for i, small in enumerate(shown):
-            if small in hidden:
-                continue
-            for big in shown[i + 1 :]:
-                if big in hidden or small & ~big:
-                    continue
-                if _small(big.bit_count() - small.bit_count(), min_cell):
-                    hidden.add(min((small, big), key=rank_key))
-                    changed = True
-                    if small in hidden:
-                        break
-        shown = [s for s in sets if s not in hidden]
-        matrix = incidence[[index[s] for s in shown]] if shown else np.zeros((0, len(atom_sizes)))
-        basis = _basis(matrix)
-        targets = [incidence[index[s]] for s in sorted(hidden, key=lambda s: (s.bit_count(), s))]
-        for vector in [*targets, *small_atoms, *_small_gaps(sets, hidden, incidence, min_cell)]:
-            if _in_span(basis, vector):
-                coefficients = np.linalg.lstsq(matrix.T, vector, rcond=None)[0]
-                involved = [s for s, c in zip(shown, coefficients, strict=True) if abs(c) > 1e-9]
-                hidden.add(min(involved, key=rank_key))
-                changed = True
-                break
-    return frozenset(hidden)
+        for small, big in pairs:
+            if not hidden[small] and not hidden[big]:
+                hidden[lightest((small, big))] = changed = True
+        shown = np.flatnonzero(~hidden)
+        if len(shown) == 0:
+            break
+        gaps = [(small, big) for small, big in pairs if hidden[small] or hidden[big]]
+        hidden_sets = np.flatnonzero(hidden)
+        products = np.hstack(
+            [
+                gram[np.ix_(shown, hidden_sets)],
+                family.isolable[shown],
+                *(gram[shown, big, None] - gram[shown, small, None] for small, big in gaps),
+            ]
+        )
+        norms = np.concatenate(
+            [
+                np.diag(gram)[hidden_sets],
+                np.ones(family.isolable.shape[1]),
+                [gram[big, big] - gram[small, small] for small, big in gaps],
+            ]
+        )
+        span = Span.of(gram, shown)
+        recoverable = span.recoverable(products, norms)
+        now: set[int] = set()
+        for coefficients in span.combination(products[:, recoverable]).T:
+            size = np.abs(coefficients)
+            involved = set(shown[size > COEFFICIENT_TOLERANCE * size.max()].tolist())
+            if not involved & now:
+                now.add(lightest(involved))
+        hidden[list(now)] = True
+        if not changed and not now:
+            break
+    return frozenset(s for s, h in zip(sets, hidden, strict=True) if h)

@@ -17,7 +17,7 @@ from sijreg.analysis.provenance import fingerprint, provenance
 from sijreg.analysis.tables import Row, StudyTables, Table, threshold_text
 from sijreg.domain.protocol import Protocol
 from sijreg.report import sections
-from sijreg.report.disclosure import MAX_PATIENTS, Cells, Weight
+from sijreg.report.disclosure import Cells, Weight
 from sijreg.report.fields import row_fields
 from sijreg.report.options import Options
 
@@ -138,12 +138,6 @@ def build(
     provenance names the flow's protocol, or else ``protocol``.
     """
     options = options or Options()
-    if options.min_cell is not None and tables.cohort.n > MAX_PATIENTS:
-        raise ValueError(
-            f"small-cell suppression handles at most {MAX_PATIENTS:,} analysed patients "
-            f"(this cohort has {tables.cohort.n:,}): report a subgroup or a site, or publish "
-            "without --suppress-small-cells"
-        )
     # The fingerprint (Polars, NumPy and hashlib, which release the interpreter lock)
     # is computed beside the analyses.
     with ThreadPoolExecutor(max_workers=1) as pool:
