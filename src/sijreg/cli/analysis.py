@@ -19,8 +19,7 @@ from sijreg.analysis.cohort import build_cohort
 from sijreg.analysis.methods import ProportionMethod
 from sijreg.analysis.tables import Settings, study_tables
 from sijreg.analysis.variables import grouping_variable
-from sijreg.report.disclosure import DEFAULT_MIN_CELL
-from sijreg.report.options import Options
+from sijreg.report.options import DEFAULT_MIN_CELL, Options
 
 CiOption = Annotated[
     bool, typer.Option("--ci", help="Show 95% confidence intervals in the displayed tables.")

@@ -35,8 +35,7 @@ from sijreg.interop.problems import InputRejected
 from sijreg.interop.protocol_file import load_protocol
 from sijreg.interop.sheet import import_sheet
 from sijreg.report import dictionary_doc
-from sijreg.report.disclosure import DEFAULT_MIN_CELL
-from sijreg.report.options import Options
+from sijreg.report.options import DEFAULT_MIN_CELL, Options
 from sijreg.store.database import DatabaseError, open_database
 from sijreg.store.screenings import judge, load_screenings, save_screenings
 from sijreg.store.writer import save_patients

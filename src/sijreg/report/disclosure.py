@@ -30,7 +30,6 @@ import numpy as np
 from sijreg.analysis.describe import TRACKING_MEMBERS
 from sijreg.report.recovery import Family, Span
 
-DEFAULT_MIN_CELL = 11
 COMPLEMENTARY = "*"
 COEFFICIENT_TOLERANCE = 1e-7
 """A set is part of a recovering combination when its coefficient exceeds this share of

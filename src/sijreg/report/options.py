@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+DEFAULT_MIN_CELL = 11
+"""Under suppression, counts from 1 to 10 are hidden unless --min-cell says otherwise."""
+
 
 @dataclass(frozen=True)
 class Options:
