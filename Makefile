@@ -34,8 +34,9 @@ typecheck:
 pytest:
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
-benchmark: setup            ## the report at 100k and 1M patients against tableone
+benchmark: setup            ## the report at 100k and 1M patients against tableone; suppression's cost
 	$(VENV)/bin/python -m benchmarks.run
+	$(VENV)/bin/python -m benchmarks.suppression
 
 clean:
 	rm -rf .venv .tools report sijreg.db sijreg.db-wal sijreg.db-shm
