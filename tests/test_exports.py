@@ -215,3 +215,13 @@ def test_canonical_order_survives_a_key_collision() -> None:
     assert ranks[0] == ranks[3] != ranks[1]  # equal rows share a rank, different rows do not
     reordered = frame.reverse()
     assert provenance.canonical_ranks(reordered).to_list() == ranks[::-1]
+
+
+def test_text_columns_are_coded_as_numbers_even_when_empty() -> None:
+    frame = pl.DataFrame(
+        {"none": pl.Series([None, None], dtype=pl.String), "some": ["b", None], "n": [1, 2]}
+    )
+    coded, distinct = provenance._coded(frame)
+    assert coded.schema == pl.Schema({"none": pl.Int64, "some": pl.Int64, "n": pl.Int64})
+    assert coded.rows() == [(None, 0, 1), (None, None, 2)]
+    assert distinct["some"].to_list() == ["b"]

@@ -65,6 +65,8 @@ def _coded(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
     }
     codes = [
         pl.col(name).replace_strict(distinct, pl.int_range(distinct.len()), return_dtype=pl.Int64)
+        if distinct.len()
+        else pl.lit(None, pl.Int64).alias(name)  # nulls only (Polars would keep them as text)
         for name, distinct in values.items()
     ]
     return frame.with_columns(codes), values
