@@ -12,13 +12,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import resource
 import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from importlib.metadata import version
@@ -50,40 +51,38 @@ CATEGORICAL = ["sex", "prior_scs", "prior_iss", "prior_idds", "prior_mild"]
 
 
 def _median_seconds(action: Callable[[], object], repeat: int) -> float:
-    return _measure(action, repeat)[0]
-
-
-def _measure(action: Callable[[], object], repeat: int) -> tuple[float, float]:
-    """Median wall-clock seconds, and the median of what ``action`` returns if a number."""
-    times, results = [], []
+    times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        result = action()
+        action()
         times.append(time.perf_counter() - start)
-        results.append(float(result) if isinstance(result, int | float) else 0.0)
-    return statistics.median(times), statistics.median(results)
+    return statistics.median(times)
 
 
-def _sijreg_report(database: Path) -> float:
-    """Run the report command; return the processor seconds (user + system) it used."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(
-        [
-            str(Path(sys.executable).with_name("sijreg")),
-            "report",
-            "--database",
-            str(database),
-            "--out",
-            str(DATA / "report"),
-            "--compare",
-            "fbss",
-            "--quiet",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+@dataclass(frozen=True)
+class Run:
+    """One run of the report command in a new process."""
+
+    seconds: float
+    cpu: float
+    """Processor seconds, user + system, all threads."""
+    peak_gib: float
+    """The process's largest resident set size."""
+
+
+def run_report(database: Path, out: Path, *options: str) -> Run:
+    """``sijreg report --compare fbss --quiet`` (and ``options``) on ``database``, timed."""
+    command = [str(Path(sys.executable).with_name("sijreg")), "report", "--database"]
+    command += [str(database), "--out", str(out), "--compare", "fbss", "--quiet", *options]
+    with tempfile.TemporaryFile() as errors:
+        start = time.perf_counter()
+        child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=errors)
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            errors.seek(0)
+            raise SystemExit(f"{' '.join(command)} failed:\n{errors.read().decode()}")
+    return Run(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024 / 1024)
 
 
 def _tableone(frame: pd.DataFrame) -> None:
@@ -210,7 +209,9 @@ def main() -> None:
         if theirs_n != len(frame):  # both sides must describe the same patients
             raise SystemExit(f"cohorts differ: sijreg {len(frame)}, SQL {theirs_n}")
         print(f"timing {n} patients ({len(frame)} analysed) …", flush=True)
-        ours, cpu = _measure(partial(_sijreg_report, database), args.repeat)
+        runs = [run_report(database, DATA / "report") for _ in range(args.repeat)]
+        ours = statistics.median(run.seconds for run in runs)
+        cpu = statistics.median(run.cpu for run in runs)
         theirs = _median_seconds(partial(_tableone, frame), args.repeat)
         reading = _median_seconds(partial(_tableone_from_database, database), args.repeat)
         floor = _median_seconds(partial(_raw_sql, database), args.repeat)

@@ -11,42 +11,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from benchmarks.generate import generate
-from benchmarks.run import DATA, HERE, _machine
+from benchmarks.run import DATA, HERE, _machine, run_report
 
 MIN_CELL = 11
-
-
-def _report(database: Path, out: Path, suppress: bool) -> tuple[float, float]:
-    """Seconds and peak memory (GiB) of one ``sijreg report --compare fbss -q``."""
-    command = [
-        str(Path(sys.executable).with_name("sijreg")),
-        "report",
-        "--database",
-        str(database),
-        "--out",
-        str(out),
-        "--compare",
-        "fbss",
-        "--quiet",
-    ]
-    if suppress:
-        command += ["--suppress-small-cells", "--min-cell", str(MIN_CELL)]
-    start = time.perf_counter()
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        assert child.stderr is not None
-        raise SystemExit(f"{' '.join(command)} failed:\n{child.stderr.read().decode()}")
-    return seconds, usage.ru_maxrss / 1024 / 1024  # kilobytes on Linux
+SUPPRESS = ("--suppress-small-cells", "--min-cell", str(MIN_CELL))
 
 
 def _hidden(out: Path) -> tuple[int, int]:
@@ -103,19 +75,18 @@ def main() -> None:
         if not database.exists():
             print(f"generating {name} …", flush=True)
             generate(n, database, sites=sites)
-        runs: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+        plain_runs, suppressed_runs = [], []
         for _ in range(args.repeat):
-            for suppress in (False, True):
-                out = DATA / ("report-suppressed" if suppress else "report-plain")
-                runs[suppress].append(_report(database, out, suppress))
+            plain_runs.append(run_report(database, DATA / "report-plain"))
+            suppressed_runs.append(run_report(database, DATA / "report-suppressed", *SUPPRESS))
         analysed, hidden = _hidden(DATA / "report-suppressed")
-        plain = statistics.median(s for s, _ in runs[False])
-        suppressed = statistics.median(s for s, _ in runs[True])
+        plain = statistics.median(run.seconds for run in plain_runs)
+        suppressed = statistics.median(run.seconds for run in suppressed_runs)
         label = f"{n:,} over {sites:,} sites" if sites else f"{n:,}"
         lines.append(
             f"| {label} | {analysed:,} | {plain:.2f} | {suppressed:.2f} | "
-            f"{suppressed / plain:.1f}x | {max(m for _, m in runs[False]):.2f} | "
-            f"{max(m for _, m in runs[True]):.2f} | {hidden:,} |"
+            f"{suppressed / plain:.1f}x | {max(run.peak_gib for run in plain_runs):.2f} | "
+            f"{max(run.peak_gib for run in suppressed_runs):.2f} | {hidden:,} |"
         )
         print(lines[-1], flush=True)
     (HERE / "SUPPRESSION.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -3,6 +3,7 @@ and the data fingerprint every report and export carries."""
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 import json
@@ -225,3 +226,25 @@ def test_text_columns_are_coded_as_numbers_even_when_empty() -> None:
     assert coded.schema == pl.Schema({"none": pl.Int64, "some": pl.Int64, "n": pl.Int64})
     assert coded.rows() == [(None, 0, 1), (None, None, 2)]
     assert distinct["some"].to_list() == ["b"]
+
+
+def test_fingerprint_of_identical_patients_follows_their_visits_not_storage(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    """Two patients alike in every analysed value share a rank; their visits must still be
+    hashed in an order fixed by content, and a change to either one's visits must show."""
+    records = random_registry(5, n=30, sites=2)
+    original = next(r for r in records if analysed([r]) and len(r.visits) >= 3)
+    twin = copy.deepcopy(original)
+    twin.patient["study_id"] = "TWIN-0001"
+    twin.visits[0]["nrs_pain"] = 9 if original.visits[0].get("nrs_pain") != 9 else 1
+    store(engine, [*records, twin])
+    first = fingerprint(build_cohort(engine))
+    other = open_database(str(tmp_path / "other.db"))
+    store(other, [twin, *reversed(records)])  # other storage order and ids
+    assert fingerprint(build_cohort(other)) == first
+    changed = copy.deepcopy(twin)
+    changed.visits[0]["nrs_pain"] = original.visits[0].get("nrs_pain")
+    store(other, [changed, *records])
+    assert fingerprint(build_cohort(other)) != first
+    other.dispose()

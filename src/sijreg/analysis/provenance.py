@@ -135,9 +135,7 @@ def fingerprint(cohort: Cohort) -> str:
         joined = keyed.join(cohort.visits, on=PATIENT_KEY, maintain_order="left_right")
         visits, text = _coded(_canonical(joined.drop(PATIENT_KEY)))
         if not _strictly_increasing(visits.get_column(_ROW), visits.get_column("visit_date")):
-            visits = visits.sort(_ROW, "visit_date")  # the cohort's visits came unsorted
-            if not _strictly_increasing(visits.get_column(_ROW), visits.get_column("visit_date")):
-                visits = visits.sort(visits.columns, nulls_last=True)  # identical patients
+            visits = visits.sort(visits.columns, nulls_last=True)  # identical patients' visits
         _digest(digest, "visits", visits, text)
     return "sha256:" + digest.hexdigest()
 

@@ -192,9 +192,7 @@ def export_data_command(
         protocol = load_protocol(protocol_file)
         cohort = build_cohort(_open(database), settings.min_followup_days)
         data_fingerprint = fingerprint(cohort)
-        stamp = provenance(
-            data_fingerprint, method_settings(study_tables(cohort, settings), Options()), protocol
-        )
+        stamp = provenance(data_fingerprint, method_settings(settings, Options()), protocol)
         file = analysis_file.build(cohort, data_fingerprint)
         path = analysis_file.write(file, out, fmt, stamp)
     console.print(f"Written: {path} ({file.frame.height} patients)")

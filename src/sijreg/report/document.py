@@ -11,10 +11,11 @@ from typing import Any
 
 from sijreg import __version__
 from sijreg.analysis import extended as ext
+from sijreg.analysis import inference
 from sijreg.analysis.describe import Count
 from sijreg.analysis.flow import Flow
 from sijreg.analysis.provenance import fingerprint, provenance
-from sijreg.analysis.tables import Row, StudyTables, Table, threshold_text
+from sijreg.analysis.tables import Row, Settings, StudyTables, Table, threshold_text
 from sijreg.domain.protocol import Protocol
 from sijreg.report import sections
 from sijreg.report.disclosure import Cells, Weight
@@ -64,9 +65,8 @@ def _table(table: Table, tables: StudyTables, cells: Cells) -> dict[str, Any]:
     }
 
 
-def method_settings(tables: StudyTables, options: Options) -> dict[str, Any]:
+def method_settings(settings: Settings, options: Options) -> dict[str, Any]:
     """The method settings every report and export records in its provenance."""
-    settings = tables.settings
     return {
         "min_followup_days": settings.min_followup_days,
         "thresholds": [float(t) for t in settings.thresholds],
@@ -74,7 +74,7 @@ def method_settings(tables: StudyTables, options: Options) -> dict[str, Any]:
         "sd": "sample (n - 1)",
         "percent_of": "the group's n",
         "rounding": "half away from zero, 1 decimal",
-        "confidence": 0.95,
+        "confidence": inference.CONFIDENCE,
         "ci_mean": "t",
         "ci_method": settings.ci_method.value,
         "compare": list(settings.compare),
@@ -95,7 +95,7 @@ def _build(
     data_fingerprint: str,
 ) -> dict[str, Any]:
     cohort = tables.cohort
-    settings = method_settings(tables, options)
+    settings = method_settings(tables.settings, options)
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sijreg.analysis import extended as ext
+from sijreg.analysis import inference
 from sijreg.analysis.compare import Comparison
 from sijreg.analysis.missing import MissingCell
 from sijreg.analysis.responders import Curve, Histogram
@@ -24,10 +25,11 @@ if TYPE_CHECKING:
 
 METHODS_NOTE = (
     "Continuous rows: Welch t-test (two groups) or one-way ANOVA when Shapiro-Wilk does "
-    "not reject normality (p >= 0.05) in any group (groups over 5,000 values count as "
-    "normal), otherwise Mann-Whitney U or Kruskal-Wallis. Counts: chi-square without "
-    "Yates' correction; Fisher's exact test for a 2 x 2 table with an expected count "
-    "below 5. Tests exclude missing values. "
+    f"not reject normality (p >= {inference.NORMALITY_ALPHA}) in any group (groups over "
+    f"{inference.SHAPIRO_MAX:,} values count as normal), otherwise Mann-Whitney U or "
+    "Kruskal-Wallis. Counts: chi-square without Yates' correction; Fisher's exact test for "
+    f"a 2 x 2 table with an expected count below {inference.MIN_EXPECTED}. Tests exclude "
+    "missing values. "
     "SMD: first group minus second, pooled SD (proportions among known values)."
 )
 
