@@ -119,8 +119,11 @@ def _settings(min_followup_days: int, thresholds: list[float] | None, subgroup: 
     if min_followup_days < 0:
         raise UserError("--min-followup-days cannot be negative")
     chosen = tuple(sorted({Fraction(str(t)) for t in thresholds})) if thresholds else None
-    if chosen and not all(0 <= t <= 100 for t in chosen):
-        raise UserError("--threshold values must be between 0 and 100")
+    relief = dd.field("pain_relief_pct")  # thresholds are on relief's own, bounded scale
+    assert relief.minimum is not None
+    assert relief.maximum is not None
+    if chosen and not all(relief.minimum <= t <= relief.maximum for t in chosen):
+        raise UserError(f"--threshold values must be between {relief.minimum} and {relief.maximum}")
     try:
         grouping_variable(subgroup)
     except ValueError as error:

@@ -29,6 +29,10 @@ class Kind(StrEnum):
     TEXT = "text"
 
 
+AGE_TOP_CODE = 90
+"""Pooled exports show ages from this one up as this one ("90+"): HIPAA Safe Harbor."""
+
+
 class Disclosure(StrEnum):
     """How a field must be handled when data leave the site.
 
@@ -44,7 +48,7 @@ class Disclosure(StrEnum):
     DATE = "date"
     """A calendar date; pooled exports carry days since the fusion instead."""
     AGE = "age"
-    """An age; pooled exports top-code it at 90 ("90+")."""
+    """An age; pooled exports top-code it at AGE_TOP_CODE ("90+")."""
     FREE_TEXT = "free_text"
     """Text typed by a person; never leaves the site."""
 

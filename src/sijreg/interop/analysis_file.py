@@ -21,10 +21,9 @@ from sijreg.analysis.cohort import Cohort
 from sijreg.analysis.describe import PATIENT_KEY
 from sijreg.analysis.variables import SITE, VARIABLES
 from sijreg.domain import dictionary as dd
-from sijreg.domain.types import Disclosure, Field, Kind
+from sijreg.domain.types import AGE_TOP_CODE, Disclosure, Field, Kind
 
-AGE_TOP = 90
-AGE_TOP_LABEL = "90+"
+AGE_TOP_LABEL = f"{AGE_TOP_CODE}+"
 ANALYSIS_ID = "analysis_id"
 REFERENCE_DATE = "fusion_date"
 FORMATS = ("csv", "parquet", "sav")
@@ -89,9 +88,9 @@ def build(cohort: Cohort, fingerprint: str) -> AnalysisFile:
             labels[days] = f"{_label(name)}: days since fusion"
             continue
         if how is Disclosure.AGE:
-            columns.append(pl.min_horizontal(pl.col(name), pl.lit(AGE_TOP)).alias(name))
-            labels[name] = f"{_label(name)} (top-coded: {AGE_TOP} means {AGE_TOP_LABEL})"
-            value_labels[name] = {AGE_TOP: AGE_TOP_LABEL}
+            columns.append(pl.min_horizontal(pl.col(name), pl.lit(AGE_TOP_CODE)).alias(name))
+            labels[name] = f"{_label(name)} (top-coded: {AGE_TOP_CODE} means {AGE_TOP_LABEL})"
+            value_labels[name] = {AGE_TOP_CODE: AGE_TOP_LABEL}
             continue
         if kind is Kind.BOOLEAN:
             columns.append(pl.col(name).cast(pl.Int8))
@@ -117,7 +116,7 @@ def write(file: AnalysisFile, path: Path, fmt: str, provenance: dict[str, object
     if fmt == "csv":
         age = [c for c, labels in file.value_labels.items() if AGE_TOP_LABEL in labels.values()]
         shown = file.frame.with_columns(
-            pl.when(pl.col(c) >= AGE_TOP)
+            pl.when(pl.col(c) >= AGE_TOP_CODE)
             .then(pl.lit(AGE_TOP_LABEL))
             .otherwise(pl.col(c).cast(pl.String))
             .alias(c)

@@ -17,13 +17,12 @@ from sijreg.analysis.cohort import Cohort, build_cohort
 from sijreg.analysis.tables import Settings, study_tables
 from sijreg.analysis.variables import VARIABLES
 from sijreg.domain import dictionary as dd
-from sijreg.domain.types import Disclosure, Kind
+from sijreg.domain.types import AGE_TOP_CODE, Disclosure, Kind
 from sijreg.report import document, html
 from sijreg.store import audit
 from sijreg.store.accounts import Actor, Role
 from sijreg.store.scope import Forbidden, SiteScope, reading_engine
 
-AGE_TOP_CODE = 90
 _DROPPED = (Disclosure.PSEUDONYM, Disclosure.FREE_TEXT, Disclosure.DATE)
 _FIELDS = {f.name for form in dd.FORMS for f in form.fields}
 
