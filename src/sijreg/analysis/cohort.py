@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 import polars as pl
 import sqlalchemy as sa
 
-from sijreg.analysis.describe import members
+from sijreg.analysis.describe import PATIENT_KEY, members
 from sijreg.analysis.variables import (
+    FOLLOWUP_DAYS,
     FUSION_FIELDS,
+    LAST_FOLLOWUP,
     PATIENT_FIELDS,
     PRIOR_FLAGS,
     RELIEF,
@@ -113,6 +115,7 @@ def _visits() -> Statement:
 def _typed_visits(frame: pl.DataFrame) -> pl.DataFrame:
     date = pl.col("visit_date")
     return frame.with_columns(
+        pl.col(PATIENT_KEY).cast(pl.Int64),
         date.str.to_date("%Y-%m-%d") if frame.schema["visit_date"] == pl.String else date,
         *(pl.col(name).cast(pl.Float64) for name in VISIT_MEASURES),
     )
@@ -143,13 +146,15 @@ def _last_followups(dated: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-_POLARS_TYPES: dict[Kind, pl.DataType] = {
+POLARS_TYPES: dict[Kind, pl.DataType] = {
     Kind.INTEGER: pl.Int64(),
     Kind.DECIMAL: pl.Float64(),
+    Kind.BOOLEAN: pl.Boolean(),
     Kind.CHOICE: pl.String(),
     Kind.TEXT: pl.String(),
     Kind.DATE: pl.Date(),
 }
+"""The analysis type of each kind of dictionary field."""
 
 
 def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
@@ -162,16 +167,50 @@ def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
         elif kind is Kind.DATE and frame.schema[name] == pl.String:
             casts.append(pl.col(name).str.to_date("%Y-%m-%d"))
         elif kind is not None:
-            casts.append(pl.col(name).cast(_POLARS_TYPES[kind]))
+            casts.append(pl.col(name).cast(POLARS_TYPES[kind]))
     return frame.with_columns(casts)
 
 
-def build_cohort(
-    engine: sa.Engine,
-    min_followup_days: int = DEFAULT_MIN_FOLLOWUP_DAYS,
-    site_code: str | None = None,
-) -> Cohort:
-    """Read the registry (one site's patients, or all) and split it into cohort and excluded."""
+@dataclass(frozen=True)
+class Registry:
+    """The registry as the analyses read it, before any cohort is chosen.
+
+    ``patients``: every registered patient, one row each, with the fusion, a flag per
+    advanced prior procedure, the last follow-up after the fusion and ``followup_days``.
+    ``visits``: every fused patient's visits with ``days_since_fusion``, sorted by
+    patient and date. A freeze stores exactly these two frames (interop/freeze.py).
+    """
+
+    patients: pl.DataFrame
+    visits: pl.DataFrame
+
+
+def registry_schema() -> tuple[pl.Schema, pl.Schema]:
+    """The columns and types of ``Registry.patients`` and ``Registry.visits``."""
+    patients = pl.Schema(
+        {
+            PATIENT_KEY: pl.Int64(),
+            "site": pl.String(),
+            **{var.name: POLARS_TYPES[var.kind] for var in (*PATIENT_FIELDS, *FUSION_FIELDS)},
+            **{flag.name: pl.Boolean() for flag in PRIOR_FLAGS},
+            LAST_FOLLOWUP.name: pl.Date(),
+            RELIEF.name: pl.Float64(),
+            FOLLOWUP_DAYS.name: pl.Int64(),
+        }
+    )
+    visits = pl.Schema(
+        {
+            PATIENT_KEY: pl.Int64(),
+            "visit_date": pl.Date(),
+            **{name: pl.Float64() for name in VISIT_MEASURES},
+            "days_since_fusion": pl.Int64(),
+        }
+    )
+    return patients, visits
+
+
+def read_registry(engine: sa.Engine, site_code: str | None = None) -> Registry:
+    """Read the registry (one site's patients, or all) as its two analysis frames."""
     patients, sites, fusions, procedures, visits = read_frames(
         engine, [_patients(site_code), _sites(), _fusions(), _prior_procedures(), _visits()]
     )
@@ -190,6 +229,12 @@ def build_cohort(
         .cast(pl.Int64)
         .alias("followup_days"),
     )
+    return Registry(every, dated)
+
+
+def select_cohort(registry: Registry, min_followup_days: int = DEFAULT_MIN_FOLLOWUP_DAYS) -> Cohort:
+    """Split the registry into the analysed cohort and the patients left out, with reasons."""
+    every = registry.patients
     no_fusion = pl.col("fusion_date").is_null()
     no_followup = ~no_fusion & pl.col("last_followup_date").is_null()
     too_short = ~no_fusion & ~no_followup & (pl.col("followup_days") < min_followup_days)
@@ -219,8 +264,17 @@ def build_cohort(
         every.height,
         exclusions,
         min_followup_days,
-        dated.join(
+        registry.visits.join(
             analysed.select("patient_id"), on="patient_id", how="semi", maintain_order="left"
         ),
         members(every),
     )
+
+
+def build_cohort(
+    engine: sa.Engine,
+    min_followup_days: int = DEFAULT_MIN_FOLLOWUP_DAYS,
+    site_code: str | None = None,
+) -> Cohort:
+    """Read the registry (one site's patients, or all) and split it into cohort and excluded."""
+    return select_cohort(read_registry(engine, site_code), min_followup_days)

@@ -12,7 +12,7 @@ Table 1's n by construction and every drop has its reason.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +21,10 @@ import sqlalchemy as sa
 from sijreg.analysis.cohort import Cohort
 from sijreg.domain.protocol import Protocol
 from sijreg.domain.screening import Status, Verdict, evaluate
-from sijreg.store.screenings import StoredScreening, load_screenings
+from sijreg.store.screenings import load_screenings
+
+Screened = tuple[Mapping[str, object], bool]
+"""A screening record's values, and whether a patient was enrolled from it."""
 
 
 @dataclass(frozen=True)
@@ -95,16 +98,16 @@ class Flow:
         }
 
 
-def study_flow(cohort: Cohort, screenings: Sequence[StoredScreening], protocol: Protocol) -> Flow:
+def study_flow(cohort: Cohort, screenings: Iterable[Screened], protocol: Protocol) -> Flow:
     """The flow of ``cohort`` with ``screenings`` (every stored one) judged by ``protocol``."""
     screened: Counter[Verdict] = Counter()
     enrolled_from: Counter[Verdict] = Counter()
     failed: Counter[str] = Counter()
     missing: Counter[str] = Counter()
-    for screening in screenings:
-        decision = evaluate(protocol, screening.values)
+    for values, enrolled in screenings:
+        decision = evaluate(protocol, values)
         screened[decision.verdict] += 1
-        if screening.patient_id is not None:
+        if enrolled:
             enrolled_from[decision.verdict] += 1
         if decision.verdict is Verdict.NOT_ELIGIBLE:
             failed.update(c.key for c in decision.with_status(Status.NOT_MET))
@@ -121,7 +124,12 @@ def study_flow(cohort: Cohort, screenings: Sequence[StoredScreening], protocol: 
     )
 
 
+def read_screenings(engine: sa.Engine) -> list[Screened]:
+    """The registry's screening log, as the flow reads it."""
+    with engine.connect() as conn:
+        return [(s.values, s.patient_id is not None) for s in load_screenings(conn)]
+
+
 def read_flow(engine: sa.Engine, cohort: Cohort, protocol: Protocol) -> Flow:
     """The flow of ``cohort`` with the registry's screening log."""
-    with engine.connect() as conn:
-        return study_flow(cohort, load_screenings(conn), protocol)
+    return study_flow(cohort, read_screenings(engine), protocol)

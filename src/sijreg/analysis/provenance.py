@@ -148,12 +148,21 @@ def protocol_label(protocol: Protocol | None) -> str:
 
 
 def provenance(
-    data_fingerprint: str, settings: dict[str, object], protocol: Protocol | None = None
+    data_fingerprint: str,
+    settings: dict[str, object],
+    protocol: Protocol | None = None,
+    freeze: dict[str, Any] | None = None,
 ) -> dict[str, object]:
-    """The block every report and export carries (``data_fingerprint`` from fingerprint())."""
-    return {
+    """The block every report and export carries (``data_fingerprint`` from fingerprint()).
+
+    ``freeze`` describes the data freeze the data came from (interop/freeze.py), if any.
+    """
+    block: dict[str, object] = {
         "data_fingerprint": data_fingerprint,
         "software": {"name": "sijreg", "version": __version__},
         "protocol_version": protocol_label(protocol),
         "settings": settings,
     }
+    if freeze is not None:
+        block["freeze"] = freeze
+    return block

@@ -1,4 +1,4 @@
-"""Report options for intervals, comparisons and suppression, and ``sijreg export``.
+"""Report options, where a report's data come from, ``sijreg freeze`` and ``sijreg export``.
 
 The statistics, renderers and file writers are imported by the commands that use
 them, so that ``sijreg`` starts without loading SciPy, matplotlib or python-docx.
@@ -7,15 +7,17 @@ them, so that ``sijreg`` starts without loading SciPy, matplotlib or python-docx
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 import typer
 
-from sijreg.analysis.cohort import build_cohort
+from sijreg.analysis.cohort import Registry, read_registry, select_cohort
+from sijreg.analysis.flow import Screened, read_screenings
 from sijreg.analysis.methods import ProportionMethod
 from sijreg.analysis.tables import Settings, study_tables
 from sijreg.analysis.variables import grouping_variable
@@ -55,6 +57,46 @@ ProtocolOption = Annotated[
 MinCellOption = Annotated[
     int, typer.Option("--min-cell", help="Smallest count shown under suppression.")
 ]
+FreezeOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--freeze",
+        help="Analyse this data freeze (made by 'sijreg freeze') instead of the registry.",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class Source:
+    """The data a report or export analyses: the registry's, or a freeze's."""
+
+    registry: Registry
+    screenings: Sequence[Screened]
+    label: str
+    """The registry read, or the one the freeze was made from."""
+    freeze: dict[str, Any] | None = None
+    """The freeze's provenance, when the data come from one."""
+
+
+def database_source(engine: sa.Engine) -> Source:
+    from sijreg.cli.app import _label
+
+    return Source(read_registry(engine), read_screenings(engine), _label(engine))
+
+
+def open_source(database: str | None, freeze: Path | None) -> Source:
+    """The freeze when one is named, else the registry (DatabaseError, FreezeError say why not)."""
+    from sijreg.cli.app import _open, _step
+
+    if freeze is None:
+        return database_source(_open(database, create=False))
+    from sijreg.interop.freeze import read_freeze
+
+    with _step(f"Reading the freeze {freeze}"):
+        frozen = read_freeze(freeze)
+    return Source(
+        frozen.registry, frozen.screenings, frozen.manifest["database"], frozen.provenance
+    )
 
 
 def analysis_settings(
@@ -101,7 +143,7 @@ def _user_errors(out: Path) -> Iterator[None]:
 
     try:
         yield
-    except (ValueError, DatabaseError) as error:
+    except (ValueError, DatabaseError) as error:  # FreezeError is a ValueError
         raise _fail(str(error)) from None
     except OSError as error:
         raise _fail(f"cannot write to {out}: {error.strerror}") from None
@@ -149,9 +191,10 @@ def export_tables_command(
     suppress: SuppressOption = False,
     min_cell: MinCellOption = DEFAULT_MIN_CELL,
     protocol_file: ProtocolOption = None,
+    freeze: FreezeOption = None,
 ) -> None:
     """Write the report's tables as a Word document, LaTeX or CSV files."""
-    from sijreg.cli.app import _label, _open, console
+    from sijreg.cli.app import console
     from sijreg.interop import table_export
     from sijreg.interop.protocol_file import load_protocol
     from sijreg.report.document import build
@@ -163,9 +206,15 @@ def export_tables_command(
         else:
             settings = analysis_settings(Settings(), ci_method, compare, window)
             options = display_options(ci, suppress, min_cell)
-            engine = _open(database)
-            tables = study_tables(build_cohort(engine, settings.min_followup_days), settings)
-            document = build(tables, _label(engine), options, protocol=load_protocol(protocol_file))
+            source = open_source(database, freeze)
+            cohort = select_cohort(source.registry, settings.min_followup_days)
+            document = build(
+                study_tables(cohort, settings),
+                source.label,
+                options,
+                protocol=load_protocol(protocol_file),
+                freeze=source.freeze,
+            )
         paths = table_export.export_tables(document, fmt, out)
     console.print("Written: " + ", ".join(str(p) for p in paths))
 
@@ -178,10 +227,11 @@ def export_data_command(
     ),
     database: DatabaseOption = None,
     protocol_file: ProtocolOption = None,
+    freeze: FreezeOption = None,
 ) -> None:
     """Write the record-level de-identified analysis file (one row per analysed patient)."""
     from sijreg.analysis.provenance import fingerprint, provenance
-    from sijreg.cli.app import _open, console
+    from sijreg.cli.app import console
     from sijreg.interop import analysis_file
     from sijreg.interop.protocol_file import load_protocol
     from sijreg.report.document import method_settings
@@ -190,9 +240,34 @@ def export_data_command(
         _format(fmt, analysis_file.FORMATS)
         settings = Settings()
         protocol = load_protocol(protocol_file)
-        cohort = build_cohort(_open(database), settings.min_followup_days)
+        source = open_source(database, freeze)
+        cohort = select_cohort(source.registry, settings.min_followup_days)
         data_fingerprint = fingerprint(cohort)
-        stamp = provenance(data_fingerprint, method_settings(settings, Options()), protocol)
+        settings_used = method_settings(settings, Options())
+        stamp = provenance(data_fingerprint, settings_used, protocol, source.freeze)
         file = analysis_file.build(cohort, data_fingerprint)
         path = analysis_file.write(file, out, fmt, stamp)
     console.print(f"Written: {path} ({file.frame.height} patients)")
+
+
+def freeze_command(
+    out: Annotated[Path, typer.Argument(help="The new folder to hold the freeze.")],
+    database: DatabaseOption = None,
+    note: Annotated[
+        str, typer.Option("--note", help="Why the data were frozen, kept in the manifest.")
+    ] = "",
+) -> None:
+    """Freeze the registry's analysis data into a folder: report from it later, unchanged."""
+    from sijreg.cli.app import _label, _open, _step, console
+    from sijreg.interop.freeze import write_freeze
+
+    with _user_errors(out):
+        engine = _open(database, create=False)
+        with _step(f"Freezing {_label(engine)}"):
+            manifest = write_freeze(engine, out, _label(engine), note)
+    rows = {name.removesuffix(".parquet"): f["rows"] for name, f in manifest["files"].items()}
+    console.print(
+        f"Froze {_label(engine)} into {out}/ (freeze {manifest['id']}): "
+        f"{rows['patients']:,} patients, {rows['visits']:,} visits of fused patients, "
+        f"{rows['screenings']:,} screenings. Report from it: sijreg report --freeze {out}"
+    )

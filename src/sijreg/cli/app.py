@@ -9,10 +9,11 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
 from fractions import Fraction
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -22,9 +23,9 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from sijreg import __version__
-from sijreg.analysis.cohort import DEFAULT_MIN_FOLLOWUP_DAYS, build_cohort
+from sijreg.analysis.cohort import DEFAULT_MIN_FOLLOWUP_DAYS, select_cohort
 from sijreg.analysis.describe import without_members
-from sijreg.analysis.flow import read_flow
+from sijreg.analysis.flow import study_flow
 from sijreg.analysis.methods import ProportionMethod
 from sijreg.analysis.tables import DEFAULT_SUBGROUP, Settings, study_tables
 from sijreg.analysis.variables import grouping_variable
@@ -136,28 +137,33 @@ def _settings(min_followup_days: int, thresholds: list[float] | None, subgroup: 
 
 
 def _report(
-    engine: sa.Engine,
+    read: Callable[[], analysis.Source],
     out: Path,
     settings: Settings,
     quiet: bool,
     protocol: Protocol,
     options: Options | None = None,
 ) -> None:
+    """Read the data with ``read`` and write the report from them."""
     # The statistics and renderers pull in SciPy and matplotlib, slow imports that hold
-    # the interpreter lock; the database reads mostly do not. Importing them while
-    # reading saves two seconds of a report.
+    # the interpreter lock; reading the data and the analyses in Polars mostly do not.
+    # Importing them meanwhile saves two seconds of a report.
     renderers = ThreadPoolExecutor(max_workers=1)
     loading = renderers.submit(importlib.import_module, "sijreg.report.write")
     showing = renderers.submit(importlib.import_module, "sijreg.report.terminal")
     suppressing = options is not None and options.min_cell is not None
     with nullcontext() if suppressing else without_members():
         with _step("Computing the study tables"):
-            tables = study_tables(build_cohort(engine, settings.min_followup_days), settings)
-            flow = read_flow(engine, tables.cohort, protocol)
+            source = read()
+            cohort = select_cohort(source.registry, settings.min_followup_days)
+            tables = study_tables(cohort, settings)
+            flow = study_flow(tables.cohort, source.screenings, protocol)
         write = loading.result()
         renderers.shutdown()
         with _step("Writing the report"):
-            document = write.write_report(tables, out, _label(engine), options, flow=flow)
+            document = write.write_report(
+                tables, out, source.label, options, flow=flow, freeze=source.freeze
+            )
     if not quiet:
         showing.result().show(document, console)
     console.print(f"Report written to {out}/ ({', '.join(write.FILES)})")
@@ -219,6 +225,7 @@ def report(
     window: analysis.WindowOption = None,
     suppress: analysis.SuppressOption = False,
     min_cell: analysis.MinCellOption = DEFAULT_MIN_CELL,
+    freeze: analysis.FreezeOption = None,
 ) -> None:
     """Compute the study's Tables 1-3, the study flow and the further analyses; write the report."""
     try:
@@ -226,8 +233,9 @@ def report(
         settings = analysis.analysis_settings(settings, ci_method, compare, window)
         options = analysis.display_options(ci, suppress, min_cell)
         protocol = load_protocol(protocol_file)
-        engine = _open(database, create=False)
-        _report(engine, out, settings, quiet, protocol, options)
+        _report(
+            partial(analysis.open_source, database, freeze), out, settings, quiet, protocol, options
+        )
     except ValueError as error:
         raise _fail(str(error)) from None
     except (UserError, DatabaseError, ProtocolError) as error:
@@ -269,7 +277,7 @@ def demo(
             judge(conn, protocol, load_screenings(conn))
         console.print(f"Demo cohort in {_label(engine)}: {summary.describe()}.")
         console.print(f"Demo screening log: {log.describe('screenings')}.")
-        _report(engine, out, Settings(), quiet, protocol)
+        _report(partial(analysis.database_source, engine), out, Settings(), quiet, protocol)
     except (UserError, DatabaseError) as error:
         raise _fail(str(error)) from None
 
@@ -280,6 +288,7 @@ def dictionary() -> None:
     typer.echo(dictionary_doc.render(), nl=False)
 
 
+app.command("freeze")(analysis.freeze_command)
 app.add_typer(analysis.export_app, name="export")
 
 from sijreg.cli import server as _server  # noqa: E402  (its commands use the helpers above)

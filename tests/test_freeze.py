@@ -1,0 +1,160 @@
+"""Data freezes: made from either database, reported from later, refused when altered."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+import sqlalchemy as sa
+from typer.testing import CliRunner
+
+from sijreg.analysis.cohort import read_registry, registry_schema
+from sijreg.cli.app import app
+from sijreg.interop.freeze import FreezeError, read_freeze
+from sijreg.store.database import open_database
+
+runner = CliRunner()
+
+
+def _invoke(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _refused(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    return " ".join(result.output.split())
+
+
+def _report(out: Path, *source: str) -> dict[str, Any]:
+    _invoke("report", *source, "-o", str(out), "-q", "--compare", "fbss", "--ci")
+    document: dict[str, Any] = json.loads((out / "tables.json").read_text())
+    return document
+
+
+def _without_freeze(document: dict[str, Any]) -> dict[str, Any]:
+    provenance = {k: v for k, v in document["provenance"].items() if k != "freeze"}
+    return document | {"provenance": provenance}
+
+
+def test_a_report_from_a_freeze_is_the_registrys_report_then(
+    database_url: str, tmp_path: Path
+) -> None:
+    _invoke("demo", "-d", database_url, "-o", str(tmp_path / "demo"), "-q")
+    freeze = tmp_path / "freeze-2026"
+    output = _invoke("freeze", str(freeze), "-d", database_url, "--note", "annual report 2026")
+    assert "117 patients" in output
+    assert "142 screenings" in output
+    live = _report(tmp_path / "live", "-d", database_url)
+    frozen = _report(tmp_path / "frozen", "--freeze", str(freeze))
+    assert frozen["flow"]["screened"] > 0  # the screening log is frozen too
+    assert _without_freeze(frozen) == live
+    stamp = frozen["provenance"]["freeze"]
+    manifest = json.loads((freeze / "manifest.json").read_text())
+    assert stamp["id"] == manifest["id"]
+    assert stamp["note"] == "annual report 2026"
+    assert frozen["database"] == live["database"] == manifest["database"]
+    assert "freeze" not in live["provenance"]
+
+    engine = open_database(database_url)
+    with engine.begin() as conn:  # a site goes on entering data after the freeze
+        conn.execute(sa.text("UPDATE visit SET pain_relief_pct = 0"))
+    engine.dispose()
+    later = _report(tmp_path / "later", "-d", database_url)
+    again = _report(tmp_path / "again", "--freeze", str(freeze))
+    assert later["table2"] != live["table2"]
+    assert later["provenance"]["data_fingerprint"] != live["provenance"]["data_fingerprint"]
+    assert again == frozen
+
+    # Every cohort choice still works from a freeze: the cohort is chosen when reporting.
+    longer = ["--min-followup-days", "365", "--subgroup", "sex"]
+    _invoke("report", "--freeze", str(freeze), "-o", str(tmp_path / "f365"), "-q", *longer)
+    f365 = json.loads((tmp_path / "f365" / "tables.json").read_text())
+    assert f365["cohort"]["analysed"] < frozen["cohort"]["analysed"]
+    assert f365["settings"]["min_followup_days"] == 365
+
+    # The exports read a freeze too, and record it.
+    _invoke("export", "tables", "-f", "csv", "--freeze", str(freeze), "-o", str(tmp_path / "t"))
+    tables_stamp = json.loads((tmp_path / "t" / "provenance.json").read_text())
+    assert tables_stamp["freeze"]["id"] == manifest["id"]
+    data = tmp_path / "analysis.parquet"
+    _invoke("export", "data", "-f", "parquet", "--freeze", str(freeze), "-o", str(data))
+    meta = pl.read_parquet_metadata(data)
+    data_stamp = json.loads(meta["sijreg.provenance"])
+    assert data_stamp["freeze"]["id"] == manifest["id"]
+    assert data_stamp["data_fingerprint"] == frozen["provenance"]["data_fingerprint"]
+
+
+def test_the_frozen_frames_have_the_analysis_columns(engine: sa.Engine, tmp_path: Path) -> None:
+    """Empty or not, on either database, the registry reads as the schema a freeze checks."""
+    patients, visits = registry_schema()
+    registry = read_registry(engine)
+    assert registry.patients.schema == patients
+    assert registry.visits.schema == visits
+
+
+def _frozen_demo(tmp_path: Path) -> Path:
+    database = str(tmp_path / "registry.db")
+    _invoke("demo", "-d", database, "-o", str(tmp_path / "demo"), "-q")
+    freeze = tmp_path / "freeze"
+    _invoke("freeze", str(freeze), "-d", database)
+    return freeze
+
+
+def _rewrite(path: Path, frame: pl.DataFrame) -> None:
+    path.chmod(0o644)
+    frame.write_parquet(path)
+
+
+def test_a_freeze_is_never_overwritten_and_an_altered_one_is_refused(tmp_path: Path) -> None:
+    freeze = _frozen_demo(tmp_path)
+    manifest = (freeze / "manifest.json").read_text()
+    message = _refused("freeze", str(freeze), "-d", str(tmp_path / "registry.db"))
+    assert "already exists: a freeze is never overwritten" in message
+    assert (freeze / "manifest.json").read_text() == manifest
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".freeze-")]  # no staging left
+    read_freeze(freeze)  # intact
+
+    patients = freeze / "patients.parquet"
+    original = pl.read_parquet(patients)
+    _rewrite(patients, original.with_columns(pl.col("age") + 1))
+    message = _refused("report", "--freeze", str(freeze), "-o", str(tmp_path / "r"))
+    assert "patients.parquet was changed after the freeze (SHA-256 differs)" in message
+    assert not (tmp_path / "r").exists()
+
+    # A file that matches its manifest but not the columns this sijreg analyses.
+    _rewrite(patients, original.drop("bmi"))
+    stamp = json.loads(manifest)
+    stamp["files"]["patients.parquet"]["sha256"] = hashlib.sha256(patients.read_bytes()).hexdigest()
+    (freeze / "manifest.json").chmod(0o644)
+    (freeze / "manifest.json").write_text(json.dumps(stamp))
+    with pytest.raises(FreezeError, match=r"other columns .*: bmi \(missing, expected Float64\)"):
+        read_freeze(freeze)
+
+    stamp["format_version"] = 99
+    (freeze / "manifest.json").write_text(json.dumps(stamp))
+    with pytest.raises(FreezeError, match="format version 99"):
+        read_freeze(freeze)
+
+    patients.unlink()
+    stamp["format_version"] = 1
+    (freeze / "manifest.json").write_text(json.dumps(stamp))
+    with pytest.raises(FreezeError, match=r"patients\.parquet is missing"):
+        read_freeze(freeze)
+    message = _refused("report", "--freeze", str(tmp_path / "demo"), "-o", str(tmp_path / "r"))
+    assert "is not a sijreg freeze (no manifest.json)" in message
+
+
+def test_a_freeze_of_a_missing_registry_writes_nothing(tmp_path: Path) -> None:
+    freeze = tmp_path / "freeze"
+    message = _refused("freeze", str(freeze), "-d", str(tmp_path / "none.db"))
+    assert "none.db" in message
+    assert not freeze.exists()
+    assert list(tmp_path.iterdir()) == []
