@@ -91,8 +91,9 @@ def members(frame: pl.DataFrame, condition: pl.Expr | None = None) -> int:
     return int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
 
 
-def _scaled(column: pl.Expr, scale: int) -> pl.Expr:
-    return (column * scale).round().cast(pl.Int128)
+def _scaled(column: pl.Expr, scale: int, dtype: type[pl.DataType] = pl.Int64) -> pl.Expr:
+    """Values as whole numbers of 1/scale; sums of squares need Int128 not to overflow."""
+    return (column * scale).round().cast(dtype)
 
 
 def continuous(frame: pl.DataFrame, column: str, scale: int = 1) -> Continuous:
@@ -100,8 +101,8 @@ def continuous(frame: pl.DataFrame, column: str, scale: int = 1) -> Continuous:
     sums = frame.select(
         pl.col(column).is_not_null().sum().alias("n"),
         pl.col(column).is_null().sum().alias("missing"),
-        _scaled(pl.col(column), scale).sum().alias("total"),
-        (_scaled(pl.col(column), scale) ** 2).sum().alias("squares"),
+        _scaled(pl.col(column), scale, pl.Int128).sum().alias("total"),
+        (_scaled(pl.col(column), scale, pl.Int128) ** 2).sum().alias("squares"),
     ).row(0)
     n, missing, total, squares = (int(x or 0) for x in sums)
     mean = Fraction(total, n * scale) if n else None
@@ -133,7 +134,7 @@ def count(frame: pl.DataFrame, condition: pl.Expr, known: pl.Expr) -> Count:
 
 def scaled_values(frame: pl.DataFrame, column: str, scale: int) -> np.ndarray:
     """The known values of ``column`` as whole scaled numbers, sorted (see :func:`at_least`)."""
-    values = frame.select(_scaled(pl.col(column), scale).cast(pl.Int64)).to_series()
+    values = frame.select(_scaled(pl.col(column), scale)).to_series()
     return np.sort(values.drop_nulls().to_numpy())
 
 

@@ -151,6 +151,7 @@ def _report(
     renderers = ThreadPoolExecutor(max_workers=1)
     loading = renderers.submit(importlib.import_module, "sijreg.report.write")
     showing = renderers.submit(importlib.import_module, "sijreg.report.terminal")
+    renderers.submit(importlib.import_module, "matplotlib.backends.backend_svg")
     suppressing = options is not None and options.min_cell is not None
     with nullcontext() if suppressing else without_members():
         with _step("Computing the study tables"):
