@@ -14,12 +14,16 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
+import polars as pl
 import pytest
 import sqlalchemy as sa
 import statsmodels.formula.api as smf
+from hypothesis import given
+from hypothesis import strategies as st
 from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
+from sijreg.analysis import describe
 from sijreg.analysis.cohort import build_cohort
 from sijreg.analysis.describe import without_members
 from sijreg.analysis.methods import ProportionMethod
@@ -292,3 +296,35 @@ def test_missing_table_counts_per_site(engine: sa.Engine, seed: int, tracking: b
         for site, cell in rows[key]["sites"].items():
             group = [p for p in patients if p["site"] == site]
             assert cell == {"missing": sum(p[column] is None for p in group), "n": len(group)}
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["A", "B", "C", None]),
+            st.one_of(st.none(), st.integers(0, 1000).map(lambda x: x / 10)),
+        ),
+        max_size=40,
+    )
+)
+def test_continuous_by_group_equals_continuous_of_each_group(
+    rows: list[tuple[str | None, float | None]],
+) -> None:
+    """The one-pass per-group summary (the site table) against one summary per group."""
+    frame = pl.DataFrame(
+        {
+            "patient_id": range(1, len(rows) + 1),
+            "site": [site for site, _ in rows],
+            "relief": [value for _, value in rows],
+        },
+        schema={"patient_id": pl.Int64, "site": pl.String, "relief": pl.Float64},
+    )
+    grouped = describe.continuous_by(frame, "relief", 10, "site")
+    assert set(grouped) == {site for site, _ in rows if site is not None}
+    for site, (size, summary) in grouped.items():
+        part = frame.filter(pl.col("site") == site)
+        expected = describe.continuous(part, "relief", 10)
+        assert size == part.height
+        assert summary == expected
+        assert summary.members == expected.members
+        assert summary.missing_members == expected.missing_members

@@ -70,14 +70,13 @@ class SiteAnalysis:
     mixed: MixedModel | None
 
 
-def _row(part: pl.DataFrame, site: str) -> SiteRow:
-    relief = describe.continuous(part, RELIEF.name, RELIEF.scale)
+def _row(site: str, n: int, members: int, relief: Continuous) -> SiteRow:
     ci = (
         inference.mean_interval(relief.n, float(relief.mean), relief.sd)
         if relief.mean is not None
         else None
     )
-    return SiteRow(site, part.height, describe.members(part), relief, ci)
+    return SiteRow(site, n, members, relief, ci)
 
 
 def heterogeneity(rows: tuple[SiteRow, ...]) -> Heterogeneity | None:
@@ -141,6 +140,9 @@ def mixed_model(frame: pl.DataFrame) -> MixedModel | None:
 
 
 def by_site(frame: pl.DataFrame) -> SiteAnalysis:
-    parts = frame.filter(pl.col(SITE.name).is_not_null()).partition_by(SITE.name, as_dict=True)
-    rows = tuple(_row(parts[key], str(key[0])) for key in sorted(parts))
+    summaries = describe.continuous_by(frame, RELIEF.name, RELIEF.scale, SITE.name)
+    rows = tuple(
+        _row(str(site), n, describe.members(frame, pl.col(SITE.name).eq(site)), relief)
+        for site, (n, relief) in sorted(summaries.items(), key=lambda item: str(item[0]))
+    )
     return SiteAnalysis(rows, heterogeneity(rows), mixed_model(frame))
