@@ -150,6 +150,8 @@ def test_a_freeze_is_never_overwritten_and_an_altered_one_is_refused(tmp_path: P
         read_freeze(freeze)
     message = _refused("report", "--freeze", str(tmp_path / "demo"), "-o", str(tmp_path / "r"))
     assert "is not a sijreg freeze (no manifest.json)" in message
+    both = ("--freeze", str(freeze), "-d", str(tmp_path / "registry.db"), "-o", str(tmp_path / "r"))
+    assert "give one of them" in _refused("report", *both)
 
 
 def test_a_freeze_of_a_missing_registry_writes_nothing(tmp_path: Path) -> None:

@@ -85,11 +85,16 @@ def database_source(engine: sa.Engine) -> Source:
 
 
 def open_source(database: str | None, freeze: Path | None) -> Source:
-    """The freeze when one is named, else the registry (DatabaseError, FreezeError say why not)."""
+    """The freeze when one is named, else the registry (DatabaseError, FreezeError say why not).
+
+    Naming both is refused; a registry named by $SIJREG_DATABASE_URL gives way to the freeze.
+    """
     from sijreg.cli.app import _open, _step
 
     if freeze is None:
         return database_source(_open(database, create=False))
+    if database is not None:
+        raise ValueError("--freeze and --database both name the data: give one of them")
     from sijreg.interop.freeze import read_freeze
 
     with _step(f"Reading the freeze {freeze}"):
@@ -131,8 +136,15 @@ export_app = typer.Typer(help="Export the study tables or the de-identified anal
 
 DatabaseOption = Annotated[
     str | None,
-    typer.Option("--database", "-d", envvar="SIJREG_DATABASE_URL", help="SQLite path or URL."),
+    typer.Option(
+        "--database",
+        "-d",
+        help="A SQLite file path or a postgresql:// URL "
+        "(default: $SIJREG_DATABASE_URL, else ./sijreg.db).",
+    ),
 ]
+"""Left unset, the store reads $SIJREG_DATABASE_URL (store.database.resolve_url), so a
+value here was typed on the command line."""
 
 
 @contextmanager

@@ -53,16 +53,7 @@ app = typer.Typer(
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database",
-        "-d",
-        envvar="SIJREG_DATABASE_URL",
-        show_envvar=True,
-        help="A SQLite file path or a postgresql:// URL [default: ./sijreg.db].",
-    ),
-]
+DatabaseOption = analysis.DatabaseOption
 
 
 class UserError(Exception):
