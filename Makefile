@@ -18,8 +18,11 @@ $(UV):
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
 
+# Bytecode is compiled ahead (the dependencies by uv, sijreg's own src/ by compileall):
+# where PYTHONDONTWRITEBYTECODE is set, every command would compile it again.
 setup: $(UV)
 	$(UV) sync --frozen --quiet --compile-bytecode
+	$(VENV)/bin/python -m compileall -q src
 
 system-deps:                ## what the tests drive for real: Chromium and GNU PSPP
 	scripts/system-deps
