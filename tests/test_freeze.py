@@ -13,9 +13,14 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from sijreg.analysis.cohort import read_registry, registry_schema
+from sijreg.analysis.flow import Screened, read_screenings
 from sijreg.cli.app import app
+from sijreg.domain.records import PatientRecord
+from sijreg.interop import freeze
 from sijreg.interop.freeze import FreezeError, read_freeze
+from sijreg.store import audit
 from sijreg.store.database import open_database
+from sijreg.store.writer import save_patients
 
 runner = CliRunner()
 
@@ -160,3 +165,44 @@ def test_a_freeze_of_a_missing_registry_writes_nothing(tmp_path: Path) -> None:
     assert "none.db" in message
     assert not freeze.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def _entering_data_while_read(
+    monkeypatch: pytest.MonkeyPatch, engine: sa.Engine, times: int
+) -> list[int]:
+    """A coordinator saves a patient (audited, for real) during the first ``times`` reads."""
+    reads: list[int] = []
+
+    def reading(target: sa.Engine) -> list[Screened]:
+        if len(reads) < times:
+            with engine.begin() as conn:
+                record = PatientRecord("C1", {"study_id": f"LATE-{times}-{len(reads)}"})
+                save_patients(conn, [record], reason="entered during the freeze")
+        reads.append(1)
+        return read_screenings(target)
+
+    monkeypatch.setattr(freeze, "read_screenings", reading)
+    return reads
+
+
+def test_a_freeze_is_the_registry_as_of_one_audit_entry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = str(tmp_path / "registry.db")
+    _invoke("demo", "-d", database, "-o", str(tmp_path / "demo"), "-q")
+    engine = open_database(database)
+    reads = _entering_data_while_read(monkeypatch, engine, times=1)
+    manifest = freeze.write_freeze(engine, tmp_path / "f", database)
+    assert len(reads) == 2  # the first read saw a change under way and was done again
+    with engine.connect() as conn:
+        head = audit.head(conn)
+    assert head is not None
+    assert manifest["audit_head"] == {"entry": head[0], "hash": head[1]}
+    assert freeze.read_freeze(tmp_path / "f").registry.patients.height == 118  # 117 + LATE
+
+    _entering_data_while_read(monkeypatch, engine, times=freeze.READ_ATTEMPTS)
+    with pytest.raises(FreezeError, match="changed while it was being read, 3 times"):
+        freeze.write_freeze(engine, tmp_path / "g", database)
+    assert not (tmp_path / "g").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".g-")]  # no staging left
+    engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +14,7 @@ from sijreg.domain.records import PatientRecord, ScreeningRecord
 from sijreg.interop.problems import InputRejected
 from sijreg.interop.protocol_file import load_protocol
 from sijreg.interop.screening_sheet import import_screening_sheet, read_screening_sheet
-from sijreg.store import schema
+from sijreg.store import audit, schema
 from sijreg.store.screenings import (
     LinkError,
     judge,
@@ -168,3 +169,28 @@ def test_a_bad_sheet_lists_every_problem(tmp_path: Path) -> None:
         (1, "screening_number", "column is miss"),
         (1, "relief", "unknown column"),
     ]
+
+
+def test_saving_the_screening_log_is_audited(engine: sa.Engine, tmp_path: Path) -> None:
+    enrol(engine, "P-1")
+    import_screening_sheet(engine, sheet(tmp_path, three_of_five("SCR-1", "P-1")), load_protocol())
+    changed = sheet(tmp_path, three_of_five("SCR-1", "P-1", "70"), three_of_five("SCR-2"))
+    import_screening_sheet(engine, changed, load_protocol())
+    with engine.connect() as conn:
+        log = schema.audit_log
+        entries = conn.execute(
+            sa.select(log.c.action, log.c.record_id, log.c.reason, log.c.new_values)
+            .where(log.c.table_name == "screening")
+            .order_by(log.c.id)
+        ).all()
+        stored = {s.values["screening_number"]: s.id for s in load_screenings(conn)}
+        result = audit.verify(conn)
+    assert [(e.action, e.record_id) for e in entries] == [
+        ("create", stored["SCR-1"]),
+        ("create", stored["SCR-2"]),
+        ("update", stored["SCR-1"]),
+    ]
+    assert {e.reason for e in entries} == {"screening sheet import: screening.csv"}
+    assert float(json.loads(entries[-1].new_values)["block_relief_pct"]) == 70
+    assert result.ok
+    assert result.unaudited == {}  # every screening record has its entry

@@ -265,7 +265,11 @@ def demo(
                 reason="synthetic demo cohort (sijreg demo)",
             )
             protocol = load_protocol()
-            log = save_screenings(conn, seed_study_screenings(records))
+            log = save_screenings(
+                conn,
+                seed_study_screenings(records),
+                reason="synthetic demo screening log (sijreg demo)",
+            )
             judge(conn, protocol, load_screenings(conn))
         console.print(f"Demo cohort in {_label(engine)}: {summary.describe()}.")
         console.print(f"Demo screening log: {log.describe('screenings')}.")

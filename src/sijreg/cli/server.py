@@ -155,7 +155,7 @@ def audit_verify(database: DatabaseOption = None) -> None:
     for table, n in sorted(result.unaudited.items()):
         console.print(
             f"Note: {n} {table} records have no audit entry "
-            "(loaded by import-sheet or demo, or inserted outside sijreg)."
+            "(inserted outside sijreg, or saved by an earlier sijreg that did not audit them)."
         )
     if result.chain is not None:
         raise _fail(

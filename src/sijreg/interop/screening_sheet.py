@@ -104,7 +104,9 @@ def import_screening_sheet(
     rows = read_screening_sheet(path)
     with engine.begin() as conn:
         try:
-            summary = save_screenings(conn, [r.record for r in rows])
+            summary = save_screenings(
+                conn, [r.record for r in rows], reason=f"screening sheet import: {path.name}"
+            )
         except LinkError as error:
             raise InputRejected(
                 str(path),

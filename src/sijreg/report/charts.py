@@ -184,8 +184,10 @@ def relief_over_time(frame: pl.DataFrame, visits: pl.DataFrame) -> str:
     and text stay vector."""
     figure = Figure(figsize=(6, 3))
     axes = figure.subplots()
-    every = _sample(
-        visits.filter(pl.col(RELIEF.name).is_not_null() & (pl.col("days_since_fusion") > 0))
+    every = _sample(  # two columns of millions of visits, not all seven
+        visits.select("days_since_fusion", RELIEF.name).filter(
+            pl.col(RELIEF.name).is_not_null() & (pl.col("days_since_fusion") > 0)
+        )
     )
     axes.scatter(
         every.get_column("days_since_fusion").to_numpy(),
@@ -196,7 +198,7 @@ def relief_over_time(frame: pl.DataFrame, visits: pl.DataFrame) -> str:
         label="every visit",
         rasterized=True,
     )
-    last = _sample(frame.filter(pl.col(RELIEF.name).is_not_null()))
+    last = _sample(frame.select("followup_days", RELIEF.name).drop_nulls(RELIEF.name))
     axes.scatter(
         last.get_column("followup_days").to_numpy(),
         last.get_column(RELIEF.name).to_numpy(),

@@ -134,15 +134,23 @@ def _serialise(conn: sa.Connection) -> None:
         conn.execute(sa.delete(schema.sign_in_throttle).where(sa.false()))
 
 
-def append(conn: sa.Connection, entry: Entry) -> int:
-    """Append ``entry`` to the chain in the caller's transaction; returns its id."""
-    _serialise(conn)
+def head(conn: sa.Connection) -> tuple[int, str] | None:
+    """The newest entry's id and hash (None for an empty trail): every change sijreg makes
+    appends an entry, so an unchanged head means an unchanged registry."""
     log = schema.audit_log
     last = conn.execute(
         sa.select(log.c.id, log.c.entry_hash).order_by(log.c.id.desc()).limit(1)
     ).first()
+    return (int(last.id), str(last.entry_hash)) if last else None
+
+
+def append(conn: sa.Connection, entry: Entry) -> int:
+    """Append ``entry`` to the chain in the caller's transaction; returns its id."""
+    _serialise(conn)
+    last = head(conn)
+    log = schema.audit_log
     row: dict[str, Any] = {
-        "id": last.id + 1 if last else 1,
+        "id": last[0] + 1 if last else 1,
         "at": datetime.now(UTC),
         "user_id": entry.user_id,
         "site_id": entry.site_id,
@@ -154,7 +162,7 @@ def append(conn: sa.Connection, entry: Entry) -> int:
         "reason": entry.reason,
         "record_hash": entry.record_hash,
     }
-    prev = last.entry_hash if last else GENESIS
+    prev = last[1] if last else GENESIS
     conn.execute(sa.insert(log).values(**row, prev_hash=prev, entry_hash=entry_hash(prev, row)))
     return int(row["id"])
 

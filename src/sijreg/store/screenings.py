@@ -20,7 +20,7 @@ from sijreg.domain.protocol import Protocol
 from sijreg.domain.records import ScreeningRecord, Values
 from sijreg.domain.screening import Decision, evaluate
 from sijreg.store import schema
-from sijreg.store.writer import SaveSummary, _changed, _insert_all, _site_ids, _update
+from sijreg.store.writer import SaveSummary, _changed, _insert_all, _site_ids, _update, audited
 
 
 class LinkError(ValueError):
@@ -111,12 +111,19 @@ def _links(
     return links
 
 
-def save_screenings(conn: sa.Connection, records: Sequence[ScreeningRecord]) -> SaveSummary:
-    """Create or merge screening records on ``conn`` (the caller owns the transaction).
+def save_screenings(
+    conn: sa.Connection, records: Sequence[ScreeningRecord], reason: str = "screening log saved"
+) -> SaveSummary:
+    """Create or merge screening records on ``conn`` (the caller owns the transaction), audited.
 
     A record's values replace the stored ones field by field; fields it does not
     hold are left alone.
     """
+    with audited(conn, reason):
+        return _save(conn, records)
+
+
+def _save(conn: sa.Connection, records: Sequence[ScreeningRecord]) -> SaveSummary:
     summary = SaveSummary()
     ids = _site_ids(conn, (r.site_code for r in records), summary)
     links = _links(conn, records, ids)

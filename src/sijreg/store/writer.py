@@ -12,7 +12,8 @@ the stored ones, its visits are matched by date, and the prior procedures it
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,7 +69,7 @@ def _changed(stored: Any, values: Values) -> dict[str, Any]:
     return {k: v for k, v in values.items() if stored[k] != v}
 
 
-AUDITED = frozenset({"patient", "prior_procedure", "fusion", "visit", "adverse_event"})
+AUDITED = frozenset({"patient", "prior_procedure", "fusion", "visit", "adverse_event", "screening"})
 _JOURNAL = "sijreg.save_journal"
 
 
@@ -192,13 +193,20 @@ def save_patients(
     reason: str = "saved in bulk",
 ) -> SaveSummary:
     """Create or merge ``records`` on ``conn`` (the caller owns the transaction), audited."""
+    with audited(conn, reason):
+        return _save(conn, records, frozenset(owned_procedures))
+
+
+@contextmanager
+def audited(conn: sa.Connection, reason: str) -> Iterator[None]:
+    """Record every row the block creates, changes or deletes (through this module's
+    helpers), and write it to the audit trail when the block ends without an error."""
     journal = conn.info[_JOURNAL] = _Journal()
     try:
-        summary = _save(conn, records, frozenset(owned_procedures))
+        yield
     finally:
         del conn.info[_JOURNAL]
     _write_audit(conn, journal, reason)
-    return summary
 
 
 def _write_audit(conn: sa.Connection, journal: _Journal, reason: str) -> None:
