@@ -12,14 +12,16 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
+from sijreg.analysis import snapshot
 from sijreg.analysis.cohort import read_registry, registry_schema
 from sijreg.analysis.flow import Screened, read_screenings
+from sijreg.cli.analysis import database_source
 from sijreg.cli.app import app
 from sijreg.domain.records import PatientRecord
 from sijreg.interop import freeze
 from sijreg.interop.freeze import FreezeError, read_freeze
 from sijreg.store import audit
-from sijreg.store.database import open_database
+from sijreg.store.database import DatabaseError, open_database
 from sijreg.store.writer import save_patients
 
 runner = CliRunner()
@@ -67,6 +69,13 @@ def test_a_report_from_a_freeze_is_the_registrys_report_then(
     assert stamp["note"] == "annual report 2026"
     assert frozen["database"] == live["database"] == manifest["database"]
     assert "freeze" not in live["provenance"]
+    engine = open_database(database_url)
+    with engine.connect() as conn:  # both read the state after this entry
+        head = audit.head(conn)
+    engine.dispose()
+    assert head is not None
+    assert live["provenance"]["audit_head"] == {"entry": head[0], "hash": head[1]}
+    assert manifest["audit_head"] == live["provenance"]["audit_head"]
 
     engine = open_database(database_url)
     with engine.begin() as conn:  # a site goes on entering data after the freeze
@@ -168,7 +177,7 @@ def test_a_freeze_of_a_missing_registry_writes_nothing(tmp_path: Path) -> None:
 
 
 def _entering_data_while_read(
-    monkeypatch: pytest.MonkeyPatch, engine: sa.Engine, times: int
+    monkeypatch: pytest.MonkeyPatch, engine: sa.Engine, times: int, tag: str
 ) -> list[int]:
     """A coordinator saves a patient (audited, for real) during the first ``times`` reads."""
     reads: list[int] = []
@@ -176,22 +185,22 @@ def _entering_data_while_read(
     def reading(target: sa.Engine) -> list[Screened]:
         if len(reads) < times:
             with engine.begin() as conn:
-                record = PatientRecord("C1", {"study_id": f"LATE-{times}-{len(reads)}"})
+                record = PatientRecord("C1", {"study_id": f"{tag}-{len(reads)}"})
                 save_patients(conn, [record], reason="entered during the freeze")
         reads.append(1)
         return read_screenings(target)
 
-    monkeypatch.setattr(freeze, "read_screenings", reading)
+    monkeypatch.setattr(snapshot, "read_screenings", reading)
     return reads
 
 
-def test_a_freeze_is_the_registry_as_of_one_audit_entry(
+def test_reports_and_freezes_read_the_registry_as_of_one_audit_entry(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     database = str(tmp_path / "registry.db")
     _invoke("demo", "-d", database, "-o", str(tmp_path / "demo"), "-q")
     engine = open_database(database)
-    reads = _entering_data_while_read(monkeypatch, engine, times=1)
+    reads = _entering_data_while_read(monkeypatch, engine, times=1, tag="FREEZE")
     manifest = freeze.write_freeze(engine, tmp_path / "f", database)
     assert len(reads) == 2  # the first read saw a change under way and was done again
     with engine.connect() as conn:
@@ -200,8 +209,16 @@ def test_a_freeze_is_the_registry_as_of_one_audit_entry(
     assert manifest["audit_head"] == {"entry": head[0], "hash": head[1]}
     assert freeze.read_freeze(tmp_path / "f").registry.patients.height == 118  # 117 + LATE
 
-    _entering_data_while_read(monkeypatch, engine, times=freeze.READ_ATTEMPTS)
-    with pytest.raises(FreezeError, match="changed while it was being read, 3 times"):
+    _entering_data_while_read(monkeypatch, engine, times=1, tag="REPORT")
+    source = database_source(engine)  # what a report reads, the same way
+    with engine.connect() as conn:
+        head = audit.head(conn)
+    assert head is not None
+    assert source.origin == {"audit_head": {"entry": head[0], "hash": head[1]}}
+    assert source.registry.patients.height == 119
+
+    _entering_data_while_read(monkeypatch, engine, times=snapshot.READ_ATTEMPTS, tag="BUSY")
+    with pytest.raises(DatabaseError, match="changed while it was being read, 3 times"):
         freeze.write_freeze(engine, tmp_path / "g", database)
     assert not (tmp_path / "g").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".g-")]  # no staging left

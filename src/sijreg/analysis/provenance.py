@@ -151,11 +151,12 @@ def provenance(
     data_fingerprint: str,
     settings: dict[str, object],
     protocol: Protocol | None = None,
-    freeze: dict[str, Any] | None = None,
+    origin: dict[str, Any] | None = None,
 ) -> dict[str, object]:
     """The block every report and export carries (``data_fingerprint`` from fingerprint()).
 
-    ``freeze`` describes the data freeze the data came from (interop/freeze.py), if any.
+    ``origin`` says which state of the registry was read: ``audit_head`` (the newest
+    audit entry, see analysis/snapshot.py) and, for data from a freeze, ``freeze``.
     """
     block: dict[str, object] = {
         "data_fingerprint": data_fingerprint,
@@ -163,6 +164,4 @@ def provenance(
         "protocol_version": protocol_label(protocol),
         "settings": settings,
     }
-    if freeze is not None:
-        block["freeze"] = freeze
-    return block
+    return block | (origin or {})

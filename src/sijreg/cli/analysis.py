@@ -16,9 +16,10 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 import typer
 
-from sijreg.analysis.cohort import Registry, read_registry, select_cohort
-from sijreg.analysis.flow import Screened, read_screenings
+from sijreg.analysis.cohort import Registry, select_cohort
+from sijreg.analysis.flow import Screened
 from sijreg.analysis.methods import ProportionMethod
+from sijreg.analysis.snapshot import read_snapshot
 from sijreg.analysis.tables import Settings, study_tables
 from sijreg.analysis.variables import grouping_variable
 from sijreg.report.options import DEFAULT_MIN_CELL, Options
@@ -74,14 +75,20 @@ class Source:
     screenings: Sequence[Screened]
     label: str
     """The registry read, or the one the freeze was made from."""
-    freeze: dict[str, Any] | None = None
-    """The freeze's provenance, when the data come from one."""
+    origin: dict[str, Any]
+    """Which state of the registry was read, for the provenance (the audit head; the freeze)."""
 
 
 def database_source(engine: sa.Engine) -> Source:
     from sijreg.cli.app import _label
 
-    return Source(read_registry(engine), read_screenings(engine), _label(engine))
+    snapshot = read_snapshot(engine)
+    return Source(
+        snapshot.registry,
+        snapshot.screenings,
+        _label(engine),
+        {"audit_head": snapshot.audit_head},
+    )
 
 
 def open_source(database: str | None, freeze: Path | None) -> Source:
@@ -99,9 +106,7 @@ def open_source(database: str | None, freeze: Path | None) -> Source:
 
     with _step(f"Reading the freeze {freeze}"):
         frozen = read_freeze(freeze)
-    return Source(
-        frozen.registry, frozen.screenings, frozen.manifest["database"], frozen.provenance
-    )
+    return Source(frozen.registry, frozen.screenings, frozen.manifest["database"], frozen.origin)
 
 
 def analysis_settings(
@@ -225,7 +230,7 @@ def export_tables_command(
                 source.label,
                 options,
                 protocol=load_protocol(protocol_file),
-                freeze=source.freeze,
+                origin=source.origin,
             )
         paths = table_export.export_tables(document, fmt, out)
     console.print("Written: " + ", ".join(str(p) for p in paths))
@@ -256,7 +261,7 @@ def export_data_command(
         cohort = select_cohort(source.registry, settings.min_followup_days)
         data_fingerprint = fingerprint(cohort)
         settings_used = method_settings(settings, Options())
-        stamp = provenance(data_fingerprint, settings_used, protocol, source.freeze)
+        stamp = provenance(data_fingerprint, settings_used, protocol, source.origin)
         file = analysis_file.build(cohort, data_fingerprint)
         path = analysis_file.write(file, out, fmt, stamp)
     console.print(f"Written: {path} ({file.frame.height} patients)")

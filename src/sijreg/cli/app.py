@@ -154,7 +154,7 @@ def _report(
         renderers.shutdown()
         with _step("Writing the report"):
             document = write.write_report(
-                tables, out, source.label, options, flow=flow, freeze=source.freeze
+                tables, out, source.label, options, flow=flow, origin=source.origin
             )
     if not quiet:
         showing.result().show(document, console)

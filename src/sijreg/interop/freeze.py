@@ -27,10 +27,10 @@ import polars as pl
 import sqlalchemy as sa
 
 from sijreg import __version__
-from sijreg.analysis.cohort import POLARS_TYPES, Registry, read_registry, registry_schema
-from sijreg.analysis.flow import Screened, read_screenings
+from sijreg.analysis.cohort import POLARS_TYPES, Registry, registry_schema
+from sijreg.analysis.flow import Screened
+from sijreg.analysis.snapshot import read_snapshot
 from sijreg.domain.dictionary import SCREENING
-from sijreg.store import audit
 
 FORMAT = "sijreg.freeze"
 FORMAT_VERSION = 1
@@ -52,10 +52,13 @@ class Freeze:
     manifest: dict[str, Any]
 
     @property
-    def provenance(self) -> dict[str, Any]:
-        """What a report made from this freeze records about it."""
-        keys = ("id", "created_at", "database", "note", "software", "audit_head")
-        return {key: self.manifest[key] for key in keys}
+    def origin(self) -> dict[str, Any]:
+        """What a report made from this freeze records of it in its provenance."""
+        keys = ("id", "created_at", "database", "note", "software")
+        return {
+            "audit_head": self.manifest["audit_head"],
+            "freeze": {key: self.manifest[key] for key in keys},
+        }
 
 
 def _screenings_schema() -> pl.Schema:
@@ -74,36 +77,6 @@ def _sha256(path: Path) -> str:
         return hashlib.file_digest(file, "sha256").hexdigest()
 
 
-READ_ATTEMPTS = 3
-
-
-def _head(engine: sa.Engine) -> tuple[int, str] | None:
-    with engine.connect() as conn:
-        return audit.head(conn)
-
-
-def _consistent_read(
-    engine: sa.Engine,
-) -> tuple[Registry, pl.DataFrame, tuple[int, str] | None]:
-    """The registry's frames as of one audit-trail entry.
-
-    The tables are read one query each, so a change committed meanwhile could leave
-    them out of step; the newest audit entry, the same before and after, shows that
-    nothing changed (every change sijreg makes is audited). Tried a few times.
-    """
-    for _ in range(READ_ATTEMPTS):
-        before = _head(engine)
-        registry = read_registry(engine)
-        screenings = _screenings_frame(read_screenings(engine))
-        after = _head(engine)
-        if before == after:
-            return registry, screenings, after
-    raise FreezeError(
-        f"the registry changed while it was being read, {READ_ATTEMPTS} times: "
-        "freeze it when data entry pauses"
-    )
-
-
 def write_freeze(engine: sa.Engine, path: Path, database: str, note: str = "") -> dict[str, Any]:
     """Freeze the registry behind ``engine`` into the new folder ``path``; return the manifest.
 
@@ -112,8 +85,15 @@ def write_freeze(engine: sa.Engine, path: Path, database: str, note: str = "") -
     """
     if path.exists():
         raise FreezeError(f"{path} already exists: a freeze is never overwritten")
-    registry, screenings, trail = _consistent_read(engine)
-    frames = dict(zip(FILES, (registry.patients, registry.visits, screenings), strict=True))
+    snapshot = read_snapshot(engine)
+    registry = snapshot.registry
+    frames = dict(
+        zip(
+            FILES,
+            (registry.patients, registry.visits, _screenings_frame(snapshot.screenings)),
+            strict=True,
+        )
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
     try:
@@ -131,7 +111,7 @@ def write_freeze(engine: sa.Engine, path: Path, database: str, note: str = "") -
             "database": database,
             "note": note,
             "software": {"name": "sijreg", "version": __version__},
-            "audit_head": {"entry": trail[0], "hash": trail[1]} if trail else None,
+            "audit_head": snapshot.audit_head,
             "files": files,
         }
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")

@@ -93,7 +93,7 @@ def _build(
     more: ext.Extended,
     protocol: Protocol | None,
     data_fingerprint: str,
-    freeze: dict[str, Any] | None,
+    origin: dict[str, Any] | None,
 ) -> dict[str, Any]:
     cohort = tables.cohort
     settings = method_settings(tables.settings, options)
@@ -119,7 +119,7 @@ def _build(
         },
         "threshold_keys": [f"responders_{threshold_text(t)}" for t in tables.settings.thresholds],
         **sections.build(more, tables, cells),
-        "provenance": provenance(data_fingerprint, settings, protocol, freeze),
+        "provenance": provenance(data_fingerprint, settings, protocol, origin),
     }
 
 
@@ -131,14 +131,14 @@ def build(
     *,
     flow: Flow | None = None,
     protocol: Protocol | None = None,
-    freeze: dict[str, Any] | None = None,
+    origin: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The whole report as JSON-ready data (suppressed throughout when options ask for it).
 
     ``record``, when given, receives every published count's patient set (for audits).
     With ``flow``, the study flow goes under "flow", unless counts are suppressed; the
-    provenance names the flow's protocol, or else ``protocol``, and ``freeze``, the data
-    freeze the data came from.
+    provenance names the flow's protocol, or else ``protocol``, and ``origin``, the state
+    of the registry read (see analysis.provenance.provenance).
     """
     options = options or Options()
     # The fingerprint (Polars, NumPy and hashlib, which release the interpreter lock)
@@ -149,7 +149,7 @@ def build(
         data_fingerprint = hashing.result()
     cells = record if record is not None else Cells()
     protocol = flow.protocol if flow is not None else protocol
-    parts = (more, protocol, data_fingerprint, freeze)
+    parts = (more, protocol, data_fingerprint, origin)
     document = _build(tables, database, options, cells, *parts)
     if options.min_cell is not None:
         decided = cells.decided(options.min_cell)

@@ -21,10 +21,10 @@ def write_report(
     options: Options | None = None,
     *,
     flow: Flow | None = None,
-    freeze: dict[str, Any] | None = None,
+    origin: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write the three report files into ``out`` (created if needed); return the document."""
-    doc = document.build(tables, database, options, flow=flow, freeze=freeze)
+    doc = document.build(tables, database, options, flow=flow, origin=origin)
     out.mkdir(parents=True, exist_ok=True)
     (out / "tables.json").write_text(
         json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
