@@ -19,7 +19,7 @@ from sijreg.cli.analysis import database_source
 from sijreg.cli.app import app
 from sijreg.domain.records import PatientRecord
 from sijreg.interop import freeze
-from sijreg.interop.freeze import FreezeError, read_freeze
+from sijreg.interop.freeze import FreezeError, manifest_id, read_freeze
 from sijreg.store import audit
 from sijreg.store.database import DatabaseError, open_database
 from sijreg.store.writer import save_patients
@@ -143,11 +143,18 @@ def test_a_freeze_is_never_overwritten_and_an_altered_one_is_refused(tmp_path: P
     assert "patients.parquet was changed after the freeze (SHA-256 differs)" in message
     assert not (tmp_path / "r").exists()
 
-    # A file that matches its manifest but not the columns this sijreg analyses.
-    _rewrite(patients, original.drop("bmi"))
+    # A changed file with its manifest edited to match: the freeze's id gives it away.
     stamp = json.loads(manifest)
     stamp["files"]["patients.parquet"]["sha256"] = hashlib.sha256(patients.read_bytes()).hexdigest()
     (freeze / "manifest.json").chmod(0o644)
+    (freeze / "manifest.json").write_text(json.dumps(stamp))
+    with pytest.raises(FreezeError, match=r"manifest\.json was edited after the freeze"):
+        read_freeze(freeze)
+
+    # A consistent freeze whose columns are not those this sijreg analyses (another version).
+    _rewrite(patients, original.drop("bmi"))
+    stamp["files"]["patients.parquet"]["sha256"] = hashlib.sha256(patients.read_bytes()).hexdigest()
+    stamp["id"] = manifest_id(stamp)
     (freeze / "manifest.json").write_text(json.dumps(stamp))
     with pytest.raises(FreezeError, match=r"other columns .*: bmi \(missing, expected Float64\)"):
         read_freeze(freeze)

@@ -37,6 +37,7 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 ENROLLED = "enrolled"
 FILES = ("patients.parquet", "visits.parquet", "screenings.parquet")
+_KEYS = ("id", "created_at", "database", "note", "software", "audit_head")
 
 
 class FreezeError(ValueError):
@@ -54,11 +55,8 @@ class Freeze:
     @property
     def origin(self) -> dict[str, Any]:
         """What a report made from this freeze records of it in its provenance."""
-        keys = ("id", "created_at", "database", "note", "software")
-        return {
-            "audit_head": self.manifest["audit_head"],
-            "freeze": {key: self.manifest[key] for key in keys},
-        }
+        described = {key: self.manifest[key] for key in _KEYS if key != "audit_head"}
+        return {"audit_head": self.manifest["audit_head"], "freeze": described}
 
 
 def _screenings_schema() -> pl.Schema:
@@ -70,6 +68,13 @@ def _screenings_schema() -> pl.Schema:
 def _screenings_frame(screenings: Sequence[Screened]) -> pl.DataFrame:
     rows = [{**values, ENROLLED: enrolled} for values, enrolled in screenings]
     return pl.DataFrame(rows, schema=_screenings_schema(), orient="row")
+
+
+def manifest_id(manifest: Mapping[str, Any]) -> str:
+    """A freeze's id: the start of the SHA-256 of its manifest (all but the id), which holds
+    every file's SHA-256, so the id names the data and an edited manifest is found."""
+    rest = {key: value for key, value in manifest.items() if key != "id"}
+    return hashlib.sha256(json.dumps(rest, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _sha256(path: Path) -> str:
@@ -103,10 +108,9 @@ def write_freeze(engine: sa.Engine, path: Path, database: str, note: str = "") -
             name: {"sha256": _sha256(staging / name), "rows": frame.height}
             for name, frame in frames.items()
         }
-        manifest = {
+        manifest: dict[str, Any] = {
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
-            "id": hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:16],
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "database": database,
             "note": note,
@@ -114,6 +118,7 @@ def write_freeze(engine: sa.Engine, path: Path, database: str, note: str = "") -
             "audit_head": snapshot.audit_head,
             "files": files,
         }
+        manifest = {"id": manifest_id(manifest), **manifest}
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         for file in staging.iterdir():
             file.chmod(0o444)  # locked: a freeze is read, never edited
@@ -144,6 +149,11 @@ def _manifest(path: Path) -> dict[str, Any]:
         isinstance(files.get(name), dict) and "sha256" in files[name] for name in FILES
     ):
         raise FreezeError(f"{path / MANIFEST} does not list the freeze's files")
+    missing = [key for key in _KEYS if key not in manifest]
+    if missing:
+        raise FreezeError(f"{path / MANIFEST} lacks {', '.join(missing)}")
+    if manifest["id"] != manifest_id(manifest):
+        raise FreezeError(f"freeze {path}: {MANIFEST} was edited after the freeze (its id differs)")
     return manifest
 
 
