@@ -203,9 +203,12 @@ def cohort_sentence(document: dict[str, Any]) -> str:
 
 
 def provenance_line(document: dict[str, Any]) -> str:
-    """'Data fingerprint sha256:… · sijreg 0.1.0 · protocol none · settings in tables.json'."""
+    """'Data fingerprint sha256:… · sijreg 0.1.0 · protocol none · settings in tables.json',
+    with '· freeze 0123456789abcdef of 2026-11-21' for a report made from a freeze."""
     p = document["provenance"]
+    frozen = p.get("freeze")
+    freeze = f" · freeze {frozen['id']} of {frozen['created_at'][:10]}" if frozen else ""
     return (
         f"Data fingerprint {p['data_fingerprint']} · sijreg {p['software']['version']} · "
-        f"protocol {p['protocol_version']} · method settings in tables.json"
+        f"protocol {p['protocol_version']}{freeze} · method settings in tables.json"
     )
