@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from sijreg.analysis.cohort import build_cohort
-from sijreg.analysis.flow import read_flow
+from sijreg.analysis.flow import read_screenings, study_flow
 from sijreg.analysis.tables import Settings, study_tables
 from sijreg.cli.app import app
 from sijreg.domain.records import PatientRecord, ScreeningRecord
@@ -101,7 +101,9 @@ def test_flow_counts_reconcile_with_the_tables(engine: sa.Engine, seed: int) -> 
         save_screenings(conn, screenings)
     cohort = build_cohort(engine)
     tables = study_tables(cohort, Settings())
-    flow = build(tables, "test", flow=read_flow(engine, cohort, load_protocol()))["flow"]
+    flow = build(tables, "test", flow=study_flow(cohort, read_screenings(engine), load_protocol()))[
+        "flow"
+    ]
 
     verdicts = [seed_verdict(seed_rules(s.values)) for s in screenings]
     failed: Counter[str] = Counter()

@@ -128,8 +128,3 @@ def read_screenings(engine: sa.Engine) -> list[Screened]:
     """The registry's screening log, as the flow reads it."""
     with engine.connect() as conn:
         return [(s.values, s.patient_id is not None) for s in load_screenings(conn)]
-
-
-def read_flow(engine: sa.Engine, cohort: Cohort, protocol: Protocol) -> Flow:
-    """The flow of ``cohort`` with the registry's screening log."""
-    return study_flow(cohort, read_screenings(engine), protocol)
