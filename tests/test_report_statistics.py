@@ -321,10 +321,11 @@ def test_continuous_by_group_equals_continuous_of_each_group(
     )
     grouped = describe.continuous_by(frame, "relief", 10, "site")
     assert set(grouped) == {site for site, _ in rows if site is not None}
-    for site, (size, summary) in grouped.items():
+    for site, group in grouped.items():
         part = frame.filter(pl.col("site") == site)
-        expected = describe.continuous(part, "relief", 10)
-        assert size == part.height
+        expected, summary = describe.continuous(part, "relief", 10), group.summary
+        assert group.rows == part.height
+        assert group.members == describe.members(part)
         assert summary == expected
         assert summary.members == expected.members
         assert summary.missing_members == expected.missing_members

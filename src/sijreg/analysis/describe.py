@@ -123,18 +123,30 @@ def continuous(frame: pl.DataFrame, column: str, scale: int = 1) -> Continuous:
     )
 
 
+@dataclass(frozen=True)
+class GroupSummary:
+    """One group's number of rows, who they are (see :func:`members`) and a column's summary."""
+
+    rows: int
+    members: int
+    summary: Continuous
+
+
 def continuous_by(
     frame: pl.DataFrame, column: str, scale: int, by: str
-) -> dict[object, tuple[int, Continuous]]:
-    """:func:`continuous` of each group of ``by`` (rows where it is null left out), with
-    the group's number of rows: one pass over the frame however many groups there are."""
-    groups = frame.filter(pl.col(by).is_not_null()).group_by(by)
-    out: dict[object, tuple[int, Continuous]] = {}
-    for key, size, *sums in groups.agg(pl.len().alias("_rows"), *_sums(column, scale)).iter_rows():
-        group = pl.col(by).eq(key)
-        known, unknown = group & pl.col(column).is_not_null(), group & pl.col(column).is_null()
-        summary = _summary(tuple(sums), scale, members(frame, known), members(frame, unknown))
-        out[key] = (size, summary)
+) -> dict[object, GroupSummary]:
+    """:func:`continuous` of each group of ``by`` (rows where it is null left out): the
+    sums in one pass over the frame however many groups there are; the patient sets, when
+    tracked, from each group's own rows."""
+    grouped = frame.filter(pl.col(by).is_not_null())
+    sums = grouped.group_by(by).agg(pl.len().alias("_rows"), *_sums(column, scale))
+    parts = grouped.partition_by(by, as_dict=True) if TRACKING_MEMBERS.get() else {}
+    known = pl.col(column).is_not_null()
+    out: dict[object, GroupSummary] = {}
+    for key, size, *totals in sums.iter_rows():
+        part = parts.get((key,), grouped.clear())
+        summary = _summary(tuple(totals), scale, members(part, known), members(part, ~known))
+        out[key] = GroupSummary(size, members(part), summary)
     return out
 
 

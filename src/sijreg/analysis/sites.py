@@ -142,7 +142,7 @@ def mixed_model(frame: pl.DataFrame) -> MixedModel | None:
 def by_site(frame: pl.DataFrame) -> SiteAnalysis:
     summaries = describe.continuous_by(frame, RELIEF.name, RELIEF.scale, SITE.name)
     rows = tuple(
-        _row(str(site), n, describe.members(frame, pl.col(SITE.name).eq(site)), relief)
-        for site, (n, relief) in sorted(summaries.items(), key=lambda item: str(item[0]))
+        _row(str(site), group.rows, group.members, group.summary)
+        for site, group in sorted(summaries.items(), key=lambda item: str(item[0]))
     )
     return SiteAnalysis(rows, heterogeneity(rows), mixed_model(frame))
