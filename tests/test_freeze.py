@@ -218,7 +218,7 @@ def test_reports_and_freezes_read_the_registry_as_of_one_audit_entry(
         head = audit.head(conn)
     assert head is not None
     assert manifest["audit_head"] == {"entry": head[0], "hash": head[1]}
-    assert freeze.read_freeze(tmp_path / "f").registry.patients.height == 118  # 117 + LATE
+    assert freeze.read_freeze(tmp_path / "f").snapshot.registry.patients.height == 118  # 117 + LATE
 
     _entering_data_while_read(monkeypatch, engine, times=1, tag="REPORT")
     source = database_source(engine)  # what a report reads, the same way
@@ -226,7 +226,7 @@ def test_reports_and_freezes_read_the_registry_as_of_one_audit_entry(
         head = audit.head(conn)
     assert head is not None
     assert source.origin == {"audit_head": {"entry": head[0], "hash": head[1]}}
-    assert source.registry.patients.height == 119
+    assert source.snapshot.registry.patients.height == 119
 
     _entering_data_while_read(monkeypatch, engine, times=snapshot.READ_ATTEMPTS, tag="BUSY")
     with pytest.raises(DatabaseError, match="changed while it was being read, 3 times"):

@@ -141,10 +141,10 @@ def continuous_by(
     grouped = frame.filter(pl.col(by).is_not_null())
     sums = grouped.group_by(by).agg(pl.len().alias("_rows"), *_sums(column, scale))
     parts = grouped.partition_by(by, as_dict=True) if TRACKING_MEMBERS.get() else {}
-    known = pl.col(column).is_not_null()
+    known, untracked = pl.col(column).is_not_null(), grouped.clear()
     out: dict[object, GroupSummary] = {}
     for key, size, *totals in sums.iter_rows():
-        part = parts.get((key,), grouped.clear())
+        part = parts.get((key,), untracked)
         summary = _summary(tuple(totals), scale, members(part, known), members(part, ~known))
         out[key] = GroupSummary(size, members(part), summary)
     return out

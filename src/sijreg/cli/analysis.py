@@ -7,7 +7,7 @@ them, so that ``sijreg`` starts without loading SciPy, matplotlib or python-docx
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -16,10 +16,9 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 import typer
 
-from sijreg.analysis.cohort import Registry, select_cohort
-from sijreg.analysis.flow import Screened
+from sijreg.analysis.cohort import select_cohort
 from sijreg.analysis.methods import ProportionMethod
-from sijreg.analysis.snapshot import read_snapshot
+from sijreg.analysis.snapshot import Snapshot, read_snapshot
 from sijreg.analysis.tables import Settings, study_tables
 from sijreg.analysis.variables import grouping_variable
 from sijreg.report.options import DEFAULT_MIN_CELL, Options
@@ -71,24 +70,23 @@ FreezeOption = Annotated[
 class Source:
     """The data a report or export analyses: the registry's, or a freeze's."""
 
-    registry: Registry
-    screenings: Sequence[Screened]
+    snapshot: Snapshot
     label: str
     """The registry read, or the one the freeze was made from."""
-    origin: dict[str, Any]
-    """Which state of the registry was read, for the provenance (the audit head; the freeze)."""
+    freeze: dict[str, Any] | None = None
+    """The freeze the data come from, as the provenance describes it."""
+
+    @property
+    def origin(self) -> dict[str, Any]:
+        """Which state of the registry was read, for the provenance."""
+        frozen = {"freeze": self.freeze} if self.freeze is not None else {}
+        return {"audit_head": self.snapshot.audit_head, **frozen}
 
 
 def database_source(engine: sa.Engine) -> Source:
     from sijreg.cli.app import _label
 
-    snapshot = read_snapshot(engine)
-    return Source(
-        snapshot.registry,
-        snapshot.screenings,
-        _label(engine),
-        {"audit_head": snapshot.audit_head},
-    )
+    return Source(read_snapshot(engine), _label(engine))
 
 
 def open_source(database: str | None, freeze: Path | None) -> Source:
@@ -106,7 +104,7 @@ def open_source(database: str | None, freeze: Path | None) -> Source:
 
     with _step(f"Reading the freeze {freeze}"):
         frozen = read_freeze(freeze)
-    return Source(frozen.registry, frozen.screenings, frozen.manifest["database"], frozen.origin)
+    return Source(frozen.snapshot, frozen.manifest["database"], frozen.described)
 
 
 def analysis_settings(
@@ -224,7 +222,7 @@ def export_tables_command(
             settings = analysis_settings(Settings(), ci_method, compare, window)
             options = display_options(ci, suppress, min_cell)
             source = open_source(database, freeze)
-            cohort = select_cohort(source.registry, settings.min_followup_days)
+            cohort = select_cohort(source.snapshot.registry, settings.min_followup_days)
             document = build(
                 study_tables(cohort, settings),
                 source.label,
@@ -258,7 +256,7 @@ def export_data_command(
         settings = Settings()
         protocol = load_protocol(protocol_file)
         source = open_source(database, freeze)
-        cohort = select_cohort(source.registry, settings.min_followup_days)
+        cohort = select_cohort(source.snapshot.registry, settings.min_followup_days)
         data_fingerprint = fingerprint(cohort)
         settings_used = method_settings(settings, Options())
         stamp = provenance(data_fingerprint, settings_used, protocol, source.origin)

@@ -147,9 +147,9 @@ def _report(
     with nullcontext() if suppressing else without_members():
         with _step("Computing the study tables"):
             source = read()
-            cohort = select_cohort(source.registry, settings.min_followup_days)
+            cohort = select_cohort(source.snapshot.registry, settings.min_followup_days)
             tables = study_tables(cohort, settings)
-            flow = study_flow(tables.cohort, source.screenings, protocol)
+            flow = study_flow(tables.cohort, source.snapshot.screenings, protocol)
         write = loading.result()
         renderers.shutdown()
         with _step("Writing the report"):

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from sijreg import __version__
 from sijreg.analysis.cohort import POLARS_TYPES, Registry, registry_schema
 from sijreg.analysis.flow import Screened
-from sijreg.analysis.snapshot import read_snapshot
+from sijreg.analysis.snapshot import Snapshot, read_snapshot
 from sijreg.domain.dictionary import SCREENING
 
 FORMAT = "sijreg.freeze"
@@ -46,17 +46,15 @@ class FreezeError(ValueError):
 
 @dataclass(frozen=True)
 class Freeze:
-    """A freeze as read back: the registry's analysis frames, screenings and manifest."""
+    """A freeze as read back: the registry's state it holds, and its manifest."""
 
-    registry: Registry
-    screenings: Sequence[Screened]
+    snapshot: Snapshot
     manifest: dict[str, Any]
 
     @property
-    def origin(self) -> dict[str, Any]:
+    def described(self) -> dict[str, Any]:
         """What a report made from this freeze records of it in its provenance."""
-        described = {key: self.manifest[key] for key in _KEYS if key != "audit_head"}
-        return {"audit_head": self.manifest["audit_head"], "freeze": described}
+        return {key: self.manifest[key] for key in _KEYS if key != "audit_head"}
 
 
 def _screenings_schema() -> pl.Schema:
@@ -192,4 +190,4 @@ def read_freeze(path: Path) -> Freeze:
         ({k: v for k, v in row.items() if k != ENROLLED}, bool(row[ENROLLED]))
         for row in screenings.iter_rows(named=True)
     ]
-    return Freeze(Registry(patients, visits), log, manifest)
+    return Freeze(Snapshot(Registry(patients, visits), log, manifest["audit_head"]), manifest)
