@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import csv
+from pathlib import Path
+
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from tests.helpers import run
 from tests.server.server_support import People, bearer
 
 
@@ -184,22 +189,28 @@ def test_central_roles_have_no_record_level_access(
         assert server.get(path, headers=bearer(tokens[user])).status_code == 403
 
 
+def _followed(
+    server: TestClient, token: str, study_id: str, age: int, course: tuple[str, str, int]
+) -> None:
+    """Enrol a patient with ``course``: (fusion date, visit date, pain relief at that visit)."""
+    auth = bearer(token)
+    fusion, visit, relief = course
+    pid = server.post(
+        "/api/v1/patients", json={"study_id": study_id, "age": age}, headers=auth
+    ).json()["id"]
+    server.post(f"/api/v1/patients/{pid}/fusions", json={"fusion_date": fusion}, headers=auth)
+    server.post(
+        f"/api/v1/patients/{pid}/visits",
+        json={"visit_date": visit, "pain_relief_pct": relief},
+        headers=auth,
+    )
+
+
 def test_the_analyst_exports_pooled_de_identified_rows(
     server: TestClient, tokens: dict[str, str]
 ) -> None:
     for user, age in (("coord1", 95), ("coord2", 61)):
-        auth = bearer(tokens[user])
-        pid = server.post(
-            "/api/v1/patients", json={"study_id": f"SECRET-{user}", "age": age}, headers=auth
-        ).json()["id"]
-        server.post(
-            f"/api/v1/patients/{pid}/fusions", json={"fusion_date": "2024-02-03"}, headers=auth
-        )
-        server.post(
-            f"/api/v1/patients/{pid}/visits",
-            json={"visit_date": "2024-08-01", "pain_relief_pct": 70},
-            headers=auth,
-        )
+        _followed(server, tokens[user], f"SECRET-{user}", age, ("2024-02-03", "2024-08-01", 70))
     assert server.get("/api/v1/export", headers=bearer(tokens["coord1"])).status_code == 403
     answer = server.get("/api/v1/export", headers=bearer(tokens["analyst"]))
     assert answer.status_code == 200
@@ -212,3 +223,23 @@ def test_the_analyst_exports_pooled_de_identified_rows(
         ("S02", "61", 2024, 180),
     ]
     assert not {"patient_id", "study_id", "fusion_date", "last_followup_date"} & set(rows[0])
+
+
+def test_the_pooled_export_is_the_cli_analysis_file(
+    server: TestClient, tokens: dict[str, str], engine: sa.Engine, tmp_path: Path
+) -> None:
+    """One de-identification policy: the server's rows are `sijreg export data`'s CSV rows."""
+    for user, age in (("coord1", 93), ("coord2", 47), ("coord2", 58)):
+        _followed(server, tokens[user], f"P-{age}", age, ("2023-05-06", "2024-01-02", age - 20))
+    answer = server.get("/api/v1/export", headers=bearer(tokens["analyst"]))
+    assert answer.status_code == 200
+    target = tmp_path / "analysis.csv"
+    url = engine.url.render_as_string(hide_password=False)
+    result = run("export", "data", "-f", "csv", "-d", url, "-o", str(target))
+    assert result.exit_code == 0, result.output
+    with target.open(encoding="utf-8", newline="") as handle:
+        written = list(csv.DictReader(handle))
+    served = [{k: "" if v is None else str(v) for k, v in row.items()} for row in answer.json()]
+    assert served == written
+    assert {row["age"] for row in written} == {"90+", "47", "58"}
+    assert {row["fusion_year"] for row in written} == {"2023"}

@@ -2,9 +2,10 @@
 
 What happens to each column is read from the data dictionary's Disclosure flags,
 never from a list here: a pseudonym (and the storage id) gives way to an analysis
-id, dates become days since the fusion (the fusion date itself, always 0, goes),
-ages are top-coded at 90 ("90+"), free text is dropped. Variable and value labels
-come from the dictionary too. Formats: CSV, Parquet and SPSS .sav.
+id, dates become days since the fusion (the fusion date itself, always 0, keeps only
+its year), ages are top-coded at 90 ("90+"), free text is dropped. Variable and value
+labels come from the dictionary too. Formats: CSV, Parquet and SPSS .sav. The server's
+pooled export is this file too (``plain``), so a record leaves sijreg by one policy.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sijreg.domain.types import AGE_TOP_CODE, Disclosure, Field, Kind
 AGE_TOP_LABEL = f"{AGE_TOP_CODE}+"
 ANALYSIS_ID = "analysis_id"
 REFERENCE_DATE = "fusion_date"
+REFERENCE_YEAR = "fusion_year"
 FORMATS = ("csv", "parquet", "sav")
 
 
@@ -78,7 +80,11 @@ def build(cohort: Cohort, fingerprint: str) -> AnalysisFile:
         how = disclosure(name)
         kind = VARIABLES[name].kind if name in VARIABLES else None
         f = _field(name)
-        if how in (Disclosure.PSEUDONYM, Disclosure.FREE_TEXT) or name == REFERENCE_DATE:
+        if how in (Disclosure.PSEUDONYM, Disclosure.FREE_TEXT):
+            continue
+        if name == REFERENCE_DATE:  # no date finer than a year; every other one counts from it
+            columns.append(pl.col(name).dt.year().cast(pl.Int64).alias(REFERENCE_YEAR))
+            labels[REFERENCE_YEAR] = f"{_label(name)}: year"
             continue
         if how is Disclosure.DATE:
             days = f"{name.removesuffix('_date')}_days"
@@ -110,19 +116,23 @@ def build(cohort: Cohort, fingerprint: str) -> AnalysisFile:
     return AnalysisFile(out, labels, value_labels, decimals)
 
 
+def plain(file: AnalysisFile) -> pl.DataFrame:
+    """The rows as plain values, for CSV and JSON: top-coded ages read "90+"."""
+    age = [c for c, labels in file.value_labels.items() if AGE_TOP_LABEL in labels.values()]
+    return file.frame.with_columns(
+        pl.when(pl.col(c) >= AGE_TOP_CODE)
+        .then(pl.lit(AGE_TOP_LABEL))
+        .otherwise(pl.col(c).cast(pl.String))
+        .alias(c)
+        for c in age
+    )
+
+
 def write(file: AnalysisFile, path: Path, fmt: str, provenance: dict[str, object]) -> Path:
     """Write ``file`` as csv, parquet or sav; the provenance goes in the file or beside it."""
     stamp = json.dumps(provenance, sort_keys=True)
     if fmt == "csv":
-        age = [c for c, labels in file.value_labels.items() if AGE_TOP_LABEL in labels.values()]
-        shown = file.frame.with_columns(
-            pl.when(pl.col(c) >= AGE_TOP_CODE)
-            .then(pl.lit(AGE_TOP_LABEL))
-            .otherwise(pl.col(c).cast(pl.String))
-            .alias(c)
-            for c in age
-        )
-        shown.write_csv(path)
+        plain(file).write_csv(path)
         path.with_suffix(".provenance.json").write_text(stamp + "\n", encoding="utf-8")
     elif fmt == "parquet":
         file.frame.write_parquet(

@@ -3,7 +3,8 @@
 It reuses the command line's pipeline (cohort, exact tables, report document) and
 reads through :func:`reading_engine`, so PostgreSQL's row-level security applies to
 the bulk read as well. Tables are aggregates: no study id, date or free text; the
-analyst's record-level export follows the dictionary's disclosure rules.
+analyst's record-level export is the de-identified analysis file of
+``sijreg export data`` (interop/analysis_file.py), under the same disclosure rules.
 """
 
 from __future__ import annotations
@@ -14,17 +15,13 @@ import polars as pl
 import sqlalchemy as sa
 
 from sijreg.analysis.cohort import Cohort, build_cohort
+from sijreg.analysis.provenance import fingerprint
 from sijreg.analysis.tables import Settings, study_tables
-from sijreg.analysis.variables import VARIABLES
-from sijreg.domain import dictionary as dd
-from sijreg.domain.types import AGE_TOP_CODE, Disclosure, Kind
+from sijreg.interop import analysis_file
 from sijreg.report import document, html
 from sijreg.store import audit
 from sijreg.store.accounts import Actor, Role
 from sijreg.store.scope import Forbidden, SiteScope, reading_engine
-
-_DROPPED = (Disclosure.PSEUDONYM, Disclosure.FREE_TEXT, Disclosure.DATE)
-_FIELDS = {f.name for form in dd.FORMS for f in form.fields}
 
 
 def _scope_of(conn: sa.Connection, actor: Actor) -> tuple[int | None, str | None, str]:
@@ -60,41 +57,12 @@ def _audit_export(
     )
 
 
-def deidentify(frame: pl.DataFrame) -> pl.DataFrame:
-    """Pooled record-level rows under the dictionary's disclosure rules.
-
-    Pseudonyms and free text are dropped, dates too (the follow-up is already days
-    since the fusion; the fusion keeps its year), ages of 90 and over read "90+", and
-    rows are shuffled and numbered with a fresh analysis id at every export.
-    """
-    columns: list[pl.Expr] = []
-    for name in frame.columns:
-        variable = VARIABLES.get(name)
-        if variable is None:
-            continue  # the database's patient id
-        disclosure = dd.field(name).disclosure if name in _FIELDS else Disclosure.NONE
-        if name == "fusion_date":
-            columns.append(pl.col(name).dt.year().alias("fusion_year"))
-        if variable.kind is Kind.DATE or disclosure in _DROPPED:
-            continue
-        if disclosure is Disclosure.AGE:
-            columns.append(
-                pl.when(pl.col(name) >= AGE_TOP_CODE)
-                .then(pl.lit(f"{AGE_TOP_CODE}+"))
-                .otherwise(pl.col(name).cast(pl.String))
-                .alias(name)
-            )
-        else:
-            columns.append(pl.col(name))
-    shuffled = frame.select(columns).sample(fraction=1.0, shuffle=True)
-    return shuffled.with_row_index("analysis_id", offset=1)
-
-
 def pooled_export(engine: sa.Engine, conn: sa.Connection, actor: Actor) -> pl.DataFrame:
     """The analyst's de-identified, record-level rows of every analysed patient (audited)."""
     if actor.role is not Role.ANALYST:
         raise Forbidden("the pooled export is for the analyst")
-    rows = deidentify(_cohort(engine, None, None).frame)
+    cohort = _cohort(engine, None, None)
+    rows = analysis_file.plain(analysis_file.build(cohort, fingerprint(cohort)))
     _audit_export(conn, actor, None, "pooled rows", rows.height)
     return rows
 
