@@ -37,8 +37,9 @@ typecheck:
 pytest:
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
-benchmark: setup            ## the report at 100k and 1M patients against tableone; suppression's cost
+benchmark: setup            ## the report at 100k and 1M patients against tableone; where its time goes; suppression's cost
 	$(VENV)/bin/python -m benchmarks.run
+	$(VENV)/bin/python -m benchmarks.phases
 	$(VENV)/bin/python -m benchmarks.suppression
 
 clean:

@@ -25,6 +25,12 @@ def write_report(
 ) -> dict[str, Any]:
     """Write the three report files into ``out`` (created if needed); return the document."""
     doc = document.build(tables, database, options, flow=flow, origin=origin)
+    write_document(doc, tables, out)
+    return doc
+
+
+def write_document(doc: dict[str, Any], tables: StudyTables, out: Path) -> None:
+    """Render a built report document (with its cohort's frames for the figures) into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
     (out / "tables.json").write_text(
         json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
@@ -33,4 +39,3 @@ def write_report(
     (out / "report.html").write_text(
         html.render(doc, tables.cohort.frame, tables.cohort.visits), encoding="utf-8"
     )
-    return doc
