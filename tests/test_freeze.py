@@ -179,6 +179,31 @@ def test_a_freeze_is_never_overwritten_and_an_altered_one_is_refused(tmp_path: P
     assert "give one of them" in _refused("report", *both)
 
 
+def _restamped(freeze: Path, name: str, frame: pl.DataFrame) -> None:
+    """Replace one frozen file and make the manifest consistent with it again."""
+    _rewrite(freeze / name, frame)
+    stamp = json.loads((freeze / "manifest.json").read_text())
+    stamp["files"][name]["sha256"] = hashlib.sha256((freeze / name).read_bytes()).hexdigest()
+    stamp["id"] = manifest_id(stamp)
+    (freeze / "manifest.json").chmod(0o644)
+    (freeze / "manifest.json").write_text(json.dumps(stamp))
+
+
+def test_a_freeze_with_its_choices_as_text_reads_as_one_with_codes(tmp_path: Path) -> None:
+    """Freezes made before choices were Enums hold them as text: they read the same."""
+    freeze = _frozen_demo(tmp_path)
+    coded = read_freeze(freeze).snapshot.registry.patients
+    choices = [name for name, dtype in coded.schema.items() if isinstance(dtype, pl.Enum)]
+    assert {"sex", "side", "approach"} <= set(choices)
+    as_text = coded.with_columns(pl.col(name).cast(pl.String) for name in choices)
+    _restamped(freeze, "patients.parquet", as_text)
+    assert read_freeze(freeze).snapshot.registry.patients.equals(coded)
+
+    _restamped(freeze, "patients.parquet", as_text.with_columns(pl.lit("X").alias("sex")))
+    with pytest.raises(FreezeError, match=r"patients\.parquet holds a value its dictionary"):
+        read_freeze(freeze)
+
+
 def test_a_freeze_of_a_missing_registry_writes_nothing(tmp_path: Path) -> None:
     freeze = tmp_path / "freeze"
     message = _refused("freeze", str(freeze), "-d", str(tmp_path / "none.db"))

@@ -20,6 +20,7 @@ from sijreg.analysis.variables import (
     PRIOR_FLAGS,
     RELIEF,
     VARIABLES,
+    Variable,
 )
 from sijreg.domain import dictionary as dd
 from sijreg.domain.types import Kind
@@ -157,6 +158,14 @@ POLARS_TYPES: dict[Kind, pl.DataType] = {
 """The analysis type of each kind of dictionary field."""
 
 
+def analysis_type(variable: Variable) -> pl.DataType:
+    """A variable's column type: a choice is an Enum of its dictionary codes (a code per
+    value in place of a string: a tenth of the memory, and cheaper to group and filter)."""
+    if variable.kind is Kind.CHOICE and variable.choices:
+        return pl.Enum([choice.code for choice in variable.choices])
+    return POLARS_TYPES[variable.kind]
+
+
 def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
     """Give every column its analysis type, whichever database and driver produced it."""
     casts: list[pl.Expr] = []
@@ -167,7 +176,7 @@ def _normalise(frame: pl.DataFrame) -> pl.DataFrame:
         elif kind is Kind.DATE and frame.schema[name] == pl.String:
             casts.append(pl.col(name).str.to_date("%Y-%m-%d"))
         elif kind is not None:
-            casts.append(pl.col(name).cast(POLARS_TYPES[kind]))
+            casts.append(pl.col(name).cast(analysis_type(VARIABLES[name])))
     return frame.with_columns(casts)
 
 
@@ -191,7 +200,7 @@ def registry_schema() -> tuple[pl.Schema, pl.Schema]:
         {
             PATIENT_KEY: pl.Int64(),
             "site": pl.String(),
-            **{var.name: POLARS_TYPES[var.kind] for var in (*PATIENT_FIELDS, *FUSION_FIELDS)},
+            **{var.name: analysis_type(var) for var in (*PATIENT_FIELDS, *FUSION_FIELDS)},
             **{flag.name: pl.Boolean() for flag in PRIOR_FLAGS},
             LAST_FOLLOWUP.name: pl.Date(),
             RELIEF.name: pl.Float64(),

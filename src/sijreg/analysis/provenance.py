@@ -51,25 +51,35 @@ def _canonical(frame: pl.DataFrame) -> pl.DataFrame:
             columns.append((col * _scale(name)).round().cast(pl.Int64).alias(name))
         elif dtype.is_numeric() or dtype in (pl.Boolean, pl.Date):
             columns.append(col.cast(pl.Int64).alias(name))
+        elif isinstance(dtype, pl.Enum):
+            columns.append(col)  # text, coded below without spelling out every value
         else:
             columns.append(col.cast(pl.String).alias(name))
     return frame.select(columns)
 
 
+def _code(column: pl.Series) -> tuple[pl.Series, pl.Expr]:
+    """A text column's sorted distinct values, and its rows' positions among them."""
+    present = column.drop_nulls().unique()
+    if not present.len():  # nulls only (Polars would keep them as text)
+        return present.cast(pl.String), pl.lit(None, pl.Int64).alias(column.name)
+    distinct = present.gather(present.cast(pl.String).arg_sort())
+    stored, rows = distinct, pl.col(column.name)
+    if isinstance(column.dtype, pl.Enum):  # map the few codes, not every row's text
+        stored, rows = distinct.to_physical(), rows.to_physical()
+    positions = pl.int_range(distinct.len(), dtype=pl.Int64)
+    return distinct.cast(pl.String), rows.replace_strict(stored, positions, return_dtype=pl.Int64)
+
+
 def _coded(frame: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
     """Text columns replaced by their rows' positions among the sorted distinct values."""
-    values = {
-        name: frame.get_column(name).drop_nulls().unique().sort()
-        for name in frame.columns
-        if frame.schema[name] == pl.String
+    coded = {
+        name: _code(frame.get_column(name))
+        for name, dtype in frame.schema.items()
+        if dtype == pl.String or isinstance(dtype, pl.Enum)
     }
-    codes = [
-        pl.col(name).replace_strict(distinct, pl.int_range(distinct.len()), return_dtype=pl.Int64)
-        if distinct.len()
-        else pl.lit(None, pl.Int64).alias(name)  # nulls only (Polars would keep them as text)
-        for name, distinct in values.items()
-    ]
-    return frame.with_columns(codes), values
+    codes = [expr.alias(name) for name, (_, expr) in coded.items()]
+    return frame.with_columns(codes), {name: values for name, (values, _) in coded.items()}
 
 
 def _mix(key: NDArray[np.uint64]) -> NDArray[np.uint64]:

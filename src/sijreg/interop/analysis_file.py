@@ -101,6 +101,8 @@ def build(cohort: Cohort, fingerprint: str) -> AnalysisFile:
         if kind is Kind.BOOLEAN:
             columns.append(pl.col(name).cast(pl.Int8))
             value_labels[name] = {0: "no", 1: "yes"}
+        elif isinstance(frame.schema[name], pl.Enum):  # the codes as text, in every format
+            columns.append(pl.col(name).cast(pl.String))
         else:
             columns.append(pl.col(name))
         labels[name] = _label(name)

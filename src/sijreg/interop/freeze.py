@@ -155,6 +155,19 @@ def _manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
+def _coded_choices(frame: pl.DataFrame, schema: pl.Schema, where: str) -> pl.DataFrame:
+    """Choices stored as text (freezes made before choices were Enums) as the Enum expected."""
+    text = [
+        name
+        for name, dtype in schema.items()
+        if isinstance(dtype, pl.Enum) and frame.schema.get(name) == pl.String
+    ]
+    try:
+        return frame.with_columns(pl.col(name).cast(schema[name]) for name in text)
+    except pl.exceptions.InvalidOperationError as error:
+        raise FreezeError(f"{where} holds a value its dictionary does not allow: {error}") from None
+
+
 def _checked(path: Path, name: str, manifest: Mapping[str, Any], schema: pl.Schema) -> pl.DataFrame:
     """One frozen file, refused if it changed since the freeze or does not fit this sijreg."""
     file = path / name
@@ -162,7 +175,7 @@ def _checked(path: Path, name: str, manifest: Mapping[str, Any], schema: pl.Sche
         raise FreezeError(f"freeze {path}: {name} is missing")
     if _sha256(file) != manifest["files"][name]["sha256"]:
         raise FreezeError(f"freeze {path}: {name} was changed after the freeze (SHA-256 differs)")
-    frame = pl.read_parquet(file)
+    frame = _coded_choices(pl.read_parquet(file), schema, f"freeze {path}: {name}")
     if frame.schema != schema:
         found = frame.schema
         differ = [
