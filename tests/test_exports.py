@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import copy
 import csv
+import hashlib
 import io
 import json
 import subprocess
 from collections.abc import Callable
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,11 @@ import pyreadstat
 import pytest
 import sqlalchemy as sa
 from docx import Document
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sijreg.analysis import provenance
-from sijreg.analysis.cohort import build_cohort
+from sijreg.analysis.cohort import Cohort, build_cohort
 from sijreg.analysis.provenance import fingerprint
 from sijreg.analysis.tables import Settings, study_tables
 from sijreg.domain import dictionary as dd
@@ -252,3 +256,83 @@ def test_fingerprint_of_identical_patients_follows_their_visits_not_storage(
     store(other, [changed, *records])
     assert fingerprint(build_cohort(other)) != first
     other.dispose()
+
+
+def _reference_fingerprint(cohort: Cohort) -> str:
+    """The fingerprint as first written: the whole frames reordered and joined, then hashed.
+
+    ``fingerprint`` reorders one column at a time instead; the bytes must not change.
+    """
+    patients, text = provenance._coded(provenance._canonical(cohort.frame.drop("patient_id")))
+    rank = provenance.canonical_ranks(patients)
+    digest = hashlib.sha256()
+    provenance._digest(
+        digest, "patients", patients.with_columns(rank).sort("_row").drop("_row"), text
+    )
+    if cohort.visits.height:
+        keyed = cohort.frame.select("patient_id", rank).sort("_row")
+        joined = keyed.join(cohort.visits, on="patient_id", maintain_order="left_right")
+        visits, text = provenance._coded(provenance._canonical(joined.drop("patient_id")))
+        if not provenance._strictly_increasing(visits["_row"], visits["visit_date"]):
+            visits = visits.sort(visits.columns, nulls_last=True)
+        provenance._digest(digest, "visits", visits, text)
+    return "sha256:" + digest.hexdigest()
+
+
+def _synthetic_cohort(seed: int, n: int, twins: int) -> Cohort:
+    """Patients with nulls, text, choices and decimals, some identical but for their id,
+    in a random id order, and their visits grouped by patient in date order."""
+    rng = np.random.default_rng(seed)
+    maybe = [None, *range(3)]
+    rows = [
+        {
+            "site": str(rng.choice(["S01", "S02", None])),
+            "sex": rng.choice(["F", "M", None]),
+            "age": maybe[int(rng.integers(4))],
+            "bmi": float(rng.integers(150, 160)) / 10 if rng.random() < 0.8 else None,
+            "fusion_date": date(2020, 1, 1) + timedelta(days=int(rng.integers(3))),
+        }
+        for _ in range(n)
+    ]
+    rows += [dict(rows[int(rng.integers(n))]) for _ in range(twins)]
+    ids = rng.permutation(len(rows)) * 7 + 3
+    frame = pl.DataFrame(
+        [{"patient_id": int(i), **row} for i, row in zip(ids, rows, strict=True)],
+        schema_overrides={"sex": pl.Enum(["F", "M"]), "fusion_date": pl.Date},
+    )
+    visits = [
+        {
+            "patient_id": int(i),
+            "visit_date": row["fusion_date"] + timedelta(days=day),
+            "days_since_fusion": day,
+            "pain_relief_pct": float(rng.integers(0, 4)) * 12.5 if rng.random() < 0.7 else None,
+        }
+        for i, row in sorted(zip(ids, rows, strict=True), key=lambda pair: int(pair[0]))
+        for day in sorted({int(d) for d in rng.integers(-5, 5, size=int(rng.integers(0, 4)))})
+    ]
+    schema = {"patient_id": pl.Int64, "visit_date": pl.Date, "days_since_fusion": pl.Int64}
+    visit_frame = pl.DataFrame(visits, schema={**schema, "pain_relief_pct": pl.Float64})
+    return Cohort(frame, len(rows), (), 90, visit_frame)
+
+
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 30), twins=st.integers(0, 6))
+@settings(max_examples=60, deadline=None)
+def test_fingerprint_equals_the_whole_frame_reference(seed: int, n: int, twins: int) -> None:
+    cohort = _synthetic_cohort(seed, n, twins)
+    assert fingerprint(cohort) == _reference_fingerprint(cohort)
+    # Another storage order of the same data (patients and each one's run of visits).
+    shuffled = Cohort(
+        cohort.frame.sample(fraction=1.0, shuffle=True, seed=seed),
+        cohort.registered,
+        (),
+        90,
+        cohort.visits.sort("patient_id", "visit_date", descending=[True, False]),
+    )
+    assert fingerprint(shuffled) == fingerprint(cohort)
+    for each in (cohort, shuffled):  # the visits' order: patients by rank, each one's run
+        patient = provenance._rows_of(each.frame["patient_id"], each.visits["patient_id"])
+        by_rank = provenance.canonical_ranks(
+            provenance._coded(provenance._canonical(each.frame.drop("patient_id")))[0]
+        ).arg_sort()
+        expected = [i for p in by_rank for i in np.flatnonzero(patient == p)]
+        assert provenance._visit_order(patient, by_rank.to_numpy()).tolist() == expected

@@ -11,7 +11,9 @@ ordered by key (rows with equal keys are identical, checked; were two different
 rows ever to share a key, the order falls back to all the columns), and a visit is
 tied to its patient by the patient's position in that order, not by a storage id.
 So the same data in another database gives the same fingerprint, and any change to
-an analysed value changes it. Polars and NumPy do the work, column by column.
+an analysed value changes it. Polars and NumPy do the work, column by column: the
+order is computed once and each column is put in it as it is hashed, never a reordered
+copy of the whole data (at a million patients, fresh memory is most of the cost).
 """
 
 from __future__ import annotations
@@ -111,8 +113,14 @@ def canonical_ranks(frame: pl.DataFrame) -> pl.Series:
 
 
 def _digest(
-    digest: Any, section: str, frame: pl.DataFrame, text: dict[str, pl.Series] | None = None
+    digest: Any,
+    section: str,
+    frame: pl.DataFrame,
+    text: dict[str, pl.Series] | None = None,
+    order: NDArray[np.intp] | None = None,
 ) -> None:
+    """Hash ``frame`` column by column, its rows taken in ``order`` (default: as they are):
+    one column at a time is put in order, never a reordered copy of the whole frame."""
     text = text or {}
     digest.update(f"{section}:{frame.height}\n".encode())
     for name in frame.columns:
@@ -123,8 +131,12 @@ def _digest(
             digest.update(f"{distinct.len()}\0".encode())
             digest.update(distinct.str.len_bytes().to_numpy().astype("<i8").tobytes())
             digest.update("".join(distinct.to_list()).encode())
-        digest.update(np.packbits(column.is_null().to_numpy()).tobytes())
-        digest.update(np.ascontiguousarray(column.fill_null(0).to_numpy(), "<i8").data)
+        nulls = column.is_null().to_numpy()
+        values = np.ascontiguousarray(column.fill_null(0).to_numpy(), "<i8")
+        if order is not None:
+            nulls, values = nulls[order], values[order]
+        digest.update(np.packbits(nulls).tobytes())
+        digest.update(values.data)
 
 
 def _strictly_increasing(first: pl.Series, second: pl.Series) -> bool:
@@ -134,19 +146,52 @@ def _strictly_increasing(first: pl.Series, second: pl.Series) -> bool:
     return bool(np.all((step_a > 0) | ((step_a == 0) & (step_b > 0))))
 
 
+def _visit_order(patient: NDArray[np.intp], by_rank: NDArray[np.intp]) -> NDArray[np.intp]:
+    """The visits' canonical order: patients as ``by_rank`` orders them, each one's visits
+    as stored (by date). ``patient`` is each visit's row in the patient frame.
+
+    Visits are stored grouped by patient, so the order is built from each patient's run
+    of visits; equal patients (equal ranks) may come in either order (see fingerprint).
+    """
+    if np.any(np.diff(patient) < 0):  # not grouped by patient: sort, keeping the stored order
+        position = np.empty_like(by_rank)
+        position[by_rank] = np.arange(len(by_rank))
+        return np.argsort(position[patient], kind="stable")
+    counts = np.bincount(patient, minlength=len(by_rank))
+    starts = np.cumsum(counts) - counts
+    runs, first = counts[by_rank], starts[by_rank]
+    return np.repeat(first - (np.cumsum(runs) - runs), runs) + np.arange(len(patient))
+
+
+def _rows_of(ids: pl.Series, wanted: pl.Series) -> NDArray[np.intp]:
+    """The row of ``ids`` (distinct) holding each of ``wanted`` (each one present)."""
+    keys = ids.to_numpy()
+    if ids.is_sorted():
+        return np.searchsorted(keys, wanted.to_numpy())
+    sorter = np.argsort(keys)
+    return sorter[np.searchsorted(keys, wanted.to_numpy(), sorter=sorter)]
+
+
 def fingerprint(cohort: Cohort) -> str:
     """'sha256:…' over the analysed patients and their visits (see the module docstring)."""
     patients, text = _coded(_canonical(cohort.frame.drop(PATIENT_KEY)))
     rank = canonical_ranks(patients)
+    ranks, by_rank = rank.to_numpy(), rank.arg_sort().to_numpy()
     digest = hashlib.sha256()
-    _digest(digest, "patients", patients.with_columns(rank).sort(_ROW).drop(_ROW), text)
+    _digest(digest, "patients", patients, text, order=by_rank)
     if cohort.visits.height:
-        keyed = cohort.frame.select(PATIENT_KEY, rank).sort(_ROW)
-        joined = keyed.join(cohort.visits, on=PATIENT_KEY, maintain_order="left_right")
-        visits, text = _coded(_canonical(joined.drop(PATIENT_KEY)))
-        if not _strictly_increasing(visits.get_column(_ROW), visits.get_column("visit_date")):
-            visits = visits.sort(visits.columns, nulls_last=True)  # identical patients' visits
-        _digest(digest, "visits", visits, text)
+        patient = _rows_of(
+            cohort.frame.get_column(PATIENT_KEY), cohort.visits.get_column(PATIENT_KEY)
+        )
+        ranked = cohort.visits.drop(PATIENT_KEY).with_columns(pl.Series(_ROW, ranks[patient]))
+        visits, text = _coded(_canonical(ranked))
+        order = _visit_order(patient, by_rank)
+        # Equal patients' visits, in whichever order their patients came, either increase
+        # by (rank, date) or are sorted by every column: both give the content's order.
+        if _strictly_increasing(visits.get_column(_ROW)[order], visits["visit_date"][order]):
+            _digest(digest, "visits", visits, text, order=order)
+        else:
+            _digest(digest, "visits", visits[order].sort(visits.columns, nulls_last=True), text)
     return "sha256:" + digest.hexdigest()
 
 
