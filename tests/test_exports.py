@@ -286,8 +286,8 @@ def _synthetic_cohort(seed: int, n: int, twins: int) -> Cohort:
     maybe = [None, *range(3)]
     rows = [
         {
-            "site": str(rng.choice(["S01", "S02", None])),
-            "sex": rng.choice(["F", "M", None]),
+            "site": ["S01", "S02", None][int(rng.integers(3))],
+            "sex": ["F", "M", None][int(rng.integers(3))],
             "age": maybe[int(rng.integers(4))],
             "bmi": float(rng.integers(150, 160)) / 10 if rng.random() < 0.8 else None,
             "fusion_date": date(2020, 1, 1) + timedelta(days=int(rng.integers(3))),
