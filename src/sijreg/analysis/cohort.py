@@ -275,8 +275,8 @@ def select_cohort(registry: Registry, min_followup_days: int = DEFAULT_MIN_FOLLO
         every.height,
         exclusions,
         min_followup_days,
-        registry.visits.join(
-            analysed.select("patient_id"), on="patient_id", how="semi", maintain_order="left"
+        registry.visits.filter(
+            pl.col("patient_id").is_in(analysed.get_column("patient_id").implode())
         ),
         members(every),
     )
