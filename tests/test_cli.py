@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -87,6 +88,32 @@ def test_errors_are_one_message_without_traceback(tmp_path: Path) -> None:
         assert done.returncode == 1, args
         assert "Traceback" not in done.stderr + done.stdout
         assert "Error:" in done.stderr
+
+
+def test_a_command_ends_with_everything_in_the_registry_file(tmp_path: Path) -> None:
+    """The command ends at once (os._exit), but only after closing the registry: the
+    SQLite file alone, copied elsewhere, holds every row it wrote."""
+    sheet = tmp_path / "s.csv"
+    sheet.write_text(HEADER + "\nZ9,P1,70,F,30,0,1,0,0,0,2020-01-01,2020-06-01,50\n")
+    database = tmp_path / "r.db"
+    done = subprocess.run(
+        [sys.executable, "-m", "sijreg", "import-sheet", str(sheet), "-d", str(database)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Imported" in done.stdout  # the output is flushed before the process ends
+    assert not database.with_name("r.db-wal").exists()
+    copy = tmp_path / "elsewhere" / "copy.db"
+    copy.parent.mkdir()
+    copy.write_bytes(database.read_bytes())
+    with sqlite3.connect(copy) as con:
+        assert con.execute("SELECT count(*) FROM patient").fetchone() == (1,)
+    version = subprocess.run(
+        [sys.executable, "-m", "sijreg", "--version"], capture_output=True, text=True, check=False
+    )
+    assert (version.returncode, version.stdout.strip()) == (0, f"sijreg {__version__}")
 
 
 def test_the_data_dictionary_page_is_current() -> None:
