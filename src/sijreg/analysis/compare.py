@@ -86,10 +86,13 @@ def compare(
     split = [(code, label, frame.filter(cond)) for code, label, cond in groups(frame, variable)]
     split = [(code, label, part) for code, label, part in split if part.height]
     parts = [part for _, _, part in split]
-    per_group = [{row.key: row for row in _rows(part, thresholds)} for part in parts]
+    group_rows = [_rows(part, thresholds) for part in parts]
+    per_group = [{row.key: row for row in rows} for rows in group_rows]
     own = (variable.name, f"{variable.name}.")
     rows = []
-    for row in _rows(frame, thresholds):
+    # Every frame gives the same rows (keys, labels but the relief mean's n, tests' inputs),
+    # so the first group's serve as the list, not the whole cohort's computed once more.
+    for row in group_rows[0] if group_rows else _rows(frame, thresholds):
         if row.key == variable.name or row.key.startswith(own[1]):
             continue
         test, smd = _test_and_smd(parts, row)
