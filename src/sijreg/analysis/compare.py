@@ -90,8 +90,9 @@ def compare(
     per_group = [{row.key: row for row in rows} for rows in group_rows]
     own = (variable.name, f"{variable.name}.")
     rows = []
-    # Every frame gives the same rows (keys, labels but the relief mean's n, tests' inputs),
-    # so the first group's serve as the list, not the whole cohort's computed once more.
+    # Table 1's and Table 2's rows are the same for any frame (only the relief row's label
+    # names its n, and it is relabelled below): the first group's list them, rather than
+    # the whole cohort's tables computed once more.
     for row in group_rows[0] if group_rows else _rows(frame, thresholds):
         if row.key == variable.name or row.key.startswith(own[1]):
             continue
