@@ -83,7 +83,7 @@ def extended(tables: StudyTables) -> Extended:
         if tables.cohort.visits.height
         else {},
         relief_vs_time=correlation(frame),
-        sites=sites.by_site(frame),
+        sites=sites.by_site(frame, settings.pooling),
         missing_sites=missing_sites,
         missing=missing,
     )

@@ -16,3 +16,13 @@ class ProportionMethod(StrEnum):
     """Wilson score interval without continuity correction (the default)."""
     CLOPPER_PEARSON = "clopper-pearson"
     """The exact (conservative) binomial interval from beta quantiles."""
+
+
+class PoolingMethod(StrEnum):
+    """How the random-effects pooled site mean's 95% interval is computed (tau²: DL)."""
+
+    DL = "dl"
+    """DerSimonian-Laird: normal interval from the inverse-variance weights (the default)."""
+    HKSJ = "hksj"
+    """Hartung-Knapp-Sidik-Jonkman: t interval (k - 1 df) from the weighted residual
+    variance, better calibrated with few sites."""

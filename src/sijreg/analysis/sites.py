@@ -1,24 +1,30 @@
 """Between-site variation of pain relief: per-site means, pooled estimates, heterogeneity.
 
-Sites with fewer than two relief values have no SD and stay out of the pooling (but
-keep their row). Fixed-effect pooling weights each site by n / SD²; Cochran's Q and
+Inverse-variance pooling weights each site by n / SD², so it needs a positive SD: sites
+with fewer than two relief values and sites whose values are all equal (SD 0) stay out
+of it (counted in ``NotPooled``) but keep their row. Cochran's Q and
 I² = max(0, (Q - df) / Q) measure heterogeneity; the random-effects estimate uses the
-DerSimonian-Laird tau². A random-intercept model (statsmodels MixedLM, REML) over the
-patients gives the overall mean and the between-site variance directly.
+DerSimonian-Laird tau², with a normal interval or, by choice, the Hartung-Knapp-Sidik-
+Jonkman t interval; with three or more sites, a 95% prediction interval for a new
+site's mean (Higgins, Thompson & Spiegelhalter 2009; Riley et al. 2011):
+estimate ± t(k - 2) * sqrt(tau² + SE²), SE that of the random-effects interval.
+The random-intercept model (REML, analysis.random_intercept) uses every patient with a
+relief value, those of unpooled sites too.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import polars as pl
 from scipy import stats
 
-from sijreg.analysis import describe, inference
+from sijreg.analysis import describe, inference, random_intercept
 from sijreg.analysis.describe import Continuous
+from sijreg.analysis.methods import PoolingMethod
 from sijreg.analysis.variables import RELIEF, SITE
 
 
@@ -36,6 +42,16 @@ class Pooled:
     estimate: float
     low: float
     high: float
+    se: float
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """Where a new site's mean is expected to lie (95%), on ``df`` = k - 2."""
+
+    low: float
+    high: float
+    df: int
 
 
 @dataclass(frozen=True)
@@ -48,6 +64,20 @@ class Heterogeneity:
     tau_squared: float
     fixed: Pooled
     random: Pooled
+    method: PoolingMethod
+    """How ``random``'s interval was computed."""
+    prediction: Prediction | None
+    """None with fewer than three pooled sites (no degrees of freedom left)."""
+
+
+@dataclass(frozen=True)
+class NotPooled:
+    """How many sites inverse-variance pooling leaves out, by reason."""
+
+    fewer_than_two: int
+    """Sites with fewer than two relief values (no SD)."""
+    sd_zero: int
+    """Sites whose relief values are all equal (SD 0: an infinite weight)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +86,8 @@ class MixedModel:
     """The intercept: the overall mean, with its 95% interval."""
     site_variance: float
     residual_variance: float
+    boundary: bool
+    """The between-site variance is estimated as 0 (see analysis.random_intercept)."""
 
     @property
     def icc(self) -> float:
@@ -66,8 +98,11 @@ class MixedModel:
 @dataclass(frozen=True)
 class SiteAnalysis:
     rows: tuple[SiteRow, ...]
+    not_pooled: NotPooled
     heterogeneity: Heterogeneity | None
     mixed: MixedModel | None
+    mixed_not_fitted: str | None
+    """Why no random-intercept model is published (None when one is)."""
 
 
 def _row(site: str, n: int, members: int, relief: Continuous) -> SiteRow:
@@ -79,70 +114,87 @@ def _row(site: str, n: int, members: int, relief: Continuous) -> SiteRow:
     return SiteRow(site, n, members, relief, ci)
 
 
-def heterogeneity(rows: tuple[SiteRow, ...]) -> Heterogeneity | None:
-    """Inverse-variance pooling of site means; None with fewer than two usable sites."""
-    usable = [r.relief for r in rows if r.relief.n >= 2 and r.relief.variance]
+def _poolable(relief: Continuous) -> bool:
+    return relief.n >= 2 and bool(relief.variance)
+
+
+def not_pooled(rows: tuple[SiteRow, ...]) -> NotPooled:
+    few = sum(r.relief.n < 2 for r in rows)
+    return NotPooled(few, sum(r.relief.n >= 2 and not _poolable(r.relief) for r in rows))
+
+
+def heterogeneity(
+    rows: tuple[SiteRow, ...], method: PoolingMethod = PoolingMethod.DL
+) -> Heterogeneity | None:
+    """Inverse-variance pooling of site means; None with fewer than two poolable sites."""
+    usable = [r.relief for r in rows if _poolable(r.relief)]
     if len(usable) < 2:
         return None
-    means = [float(r.mean) for r in usable if r.mean is not None]
-    variances = [float(r.variance) / r.n for r in usable if r.variance is not None]
-    weights = [1 / v for v in variances]
-    fixed = sum(w * m for w, m in zip(weights, means, strict=True)) / sum(weights)
-    q = sum(w * (m - fixed) ** 2 for w, m in zip(weights, means, strict=True))
-    df = len(usable) - 1
-    c = sum(weights) - sum(w * w for w in weights) / sum(weights)
+    means = np.array([float(r.mean) for r in usable if r.mean is not None])
+    variances = np.array([float(r.variance) / r.n for r in usable if r.variance is not None])
+    weights = 1 / variances
+    fixed = float(weights @ means / weights.sum())
+    q = float(weights @ (means - fixed) ** 2)
+    k = len(usable)
+    df = k - 1
+    c = float(weights.sum() - (weights * weights).sum() / weights.sum())
     tau2 = max(0.0, (q - df) / c)
-    random_weights = [1 / (v + tau2) for v in variances]
-    random = sum(w * m for w, m in zip(random_weights, means, strict=True)) / sum(random_weights)
+    random_weights = 1 / (variances + tau2)
+    random = float(random_weights @ means / random_weights.sum())
     z = float(stats.norm.ppf((1 + inference.CONFIDENCE) / 2))
-    fixed_se, random_se = math.sqrt(1 / sum(weights)), math.sqrt(1 / sum(random_weights))
+    fixed_se = math.sqrt(1 / weights.sum())
+    if method is PoolingMethod.HKSJ:
+        residual = float(random_weights @ (means - random) ** 2)
+        random_se = math.sqrt(residual / (df * float(random_weights.sum())))
+        crit = float(stats.t.ppf((1 + inference.CONFIDENCE) / 2, df))
+    else:
+        random_se, crit = math.sqrt(1 / random_weights.sum()), z
+    prediction = None
+    if k >= 3:
+        half = float(stats.t.ppf((1 + inference.CONFIDENCE) / 2, k - 2))
+        half *= math.sqrt(tau2 + random_se**2)
+        prediction = Prediction(random - half, random + half, k - 2)
     return Heterogeneity(
-        len(usable),
+        k,
         q,
         df,
         float(stats.chi2.sf(q, df)),
         max(0.0, (q - df) / q) if q > 0 else 0.0,
         tau2,
-        Pooled(fixed, fixed - z * fixed_se, fixed + z * fixed_se),
-        Pooled(random, random - z * random_se, random + z * random_se),
+        Pooled(fixed, fixed - z * fixed_se, fixed + z * fixed_se, fixed_se),
+        Pooled(random, random - crit * random_se, random + crit * random_se, random_se),
+        method,
+        prediction,
     )
 
 
-MIXED_MODEL_MAX_PATIENTS = 50_000
-"""statsmodels' MixedLM takes seconds per 100,000 patients; above this the report keeps
-the DerSimonian-Laird random-effects pooling, which needs only the site summaries."""
+def mixed_model(rows: tuple[SiteRow, ...]) -> MixedModel | str:
+    """Relief ~ 1 with a random intercept per site (REML) from the site summaries; the
+    reason in words when none is published (the rule: analysis.random_intercept)."""
+    valued = [r.relief for r in rows if r.relief.n and r.relief.mean is not None]
+    within = sum((r.variance * (r.n - 1) for r in valued if r.variance is not None), Fraction(0))
+    fit = random_intercept.fit(
+        np.array([r.n for r in valued], dtype=np.float64),
+        np.array([float(r.mean) for r in valued if r.mean is not None]),
+        float(within),
+    )
+    if isinstance(fit, random_intercept.NotFitted):
+        return fit.reason
+    overall = Pooled(fit.estimate, fit.low, fit.high, fit.se)
+    return MixedModel(overall, fit.site_variance, fit.residual_variance, fit.boundary)
 
 
-def mixed_model(frame: pl.DataFrame) -> MixedModel | None:
-    """Relief ~ 1 with a random intercept per site (REML); None if it cannot be fitted, does
-    not converge, or the cohort is larger than MIXED_MODEL_MAX_PATIENTS."""
-    data = frame.select(SITE.name, RELIEF.name).drop_nulls()
-    if data.get_column(SITE.name).n_unique() < 2 or data.height > MIXED_MODEL_MAX_PATIENTS:
-        return None
-    from statsmodels.regression.mixed_linear_model import MixedLM  # slow to import: only now
-
-    y = data.get_column(RELIEF.name).to_numpy()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            fit = MixedLM(
-                y, np.ones((len(y), 1)), groups=data.get_column(SITE.name).to_numpy()
-            ).fit(reml=True)
-        except (ValueError, ArithmeticError, np.linalg.LinAlgError):
-            return None
-    if not fit.converged:
-        return None  # statsmodels' estimates of a failed optimisation are not published
-    low, high = (float(x) for x in fit.conf_int(alpha=1 - inference.CONFIDENCE)[0])
-    if not all(math.isfinite(x) for x in (low, high, fit.scale, fit.cov_re[0][0])):
-        return None  # a degenerate fit (e.g. no within-site variation) reports nothing
-    overall = Pooled(float(fit.fe_params[0]), low, high)
-    return MixedModel(overall, float(fit.cov_re[0][0]), float(fit.scale))
-
-
-def by_site(frame: pl.DataFrame) -> SiteAnalysis:
+def by_site(frame: pl.DataFrame, method: PoolingMethod = PoolingMethod.DL) -> SiteAnalysis:
     summaries = describe.continuous_by(frame, RELIEF.name, RELIEF.scale, SITE.name)
     rows = tuple(
         _row(str(site), group.rows, group.members, group.summary)
         for site, group in sorted(summaries.items(), key=lambda item: str(item[0]))
     )
-    return SiteAnalysis(rows, heterogeneity(rows), mixed_model(frame))
+    mixed = mixed_model(rows)
+    return SiteAnalysis(
+        rows,
+        not_pooled(rows),
+        heterogeneity(rows, method),
+        None if isinstance(mixed, str) else mixed,
+        mixed if isinstance(mixed, str) else None,
+    )

@@ -15,7 +15,7 @@ import polars as pl
 from sijreg.analysis import describe
 from sijreg.analysis.cohort import DEFAULT_MIN_FOLLOWUP_DAYS, Cohort
 from sijreg.analysis.describe import Continuous, Count
-from sijreg.analysis.methods import ProportionMethod
+from sijreg.analysis.methods import PoolingMethod, ProportionMethod
 from sijreg.analysis.variables import (
     FOLLOWUP_DAYS,
     PRIOR_FLAGS,
@@ -44,6 +44,8 @@ class Settings:
     """Grouping variables for comparison tables (Table 1 and outcomes by group)."""
     windows: tuple[int, ...] = (3, 6, 12, 24)
     """Visit-window centres in months after the fusion (see analysis.visits)."""
+    pooling: PoolingMethod = PoolingMethod.DL
+    """The random-effects interval of the pooling over sites (see analysis.sites)."""
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import typer
 
 from sijreg.analysis.cohort import select_cohort
-from sijreg.analysis.methods import ProportionMethod
+from sijreg.analysis.methods import PoolingMethod, ProportionMethod
 from sijreg.analysis.snapshot import Snapshot, read_snapshot
 from sijreg.analysis.tables import Settings, study_tables
 from sijreg.analysis.variables import grouping_variable
@@ -29,6 +29,14 @@ CiOption = Annotated[
 CiMethodOption = Annotated[
     ProportionMethod,
     typer.Option("--ci-method", help="Interval for percentages: wilson or clopper-pearson."),
+]
+PoolingOption = Annotated[
+    PoolingMethod,
+    typer.Option(
+        "--pooling",
+        help="Random-effects interval over sites: dl (normal) or hksj (Hartung-Knapp-Sidik-"
+        "Jonkman t, for few sites).",
+    ),
 ]
 CompareOption = Annotated[
     list[str] | None,
@@ -112,6 +120,7 @@ def analysis_settings(
     ci_method: ProportionMethod,
     compare: list[str] | None,
     window: list[int] | None,
+    pooling: PoolingMethod = PoolingMethod.DL,
 ) -> Settings:
     """The Table 1-3 settings with the analysis options; ValueError names a bad one."""
     for name in compare or ():
@@ -125,6 +134,7 @@ def analysis_settings(
         ci_method=ci_method,
         compare=tuple(compare or ()),
         windows=tuple(sorted(set(window))) if window else settings.windows,
+        pooling=pooling,
     )
 
 
@@ -203,6 +213,7 @@ def export_tables_command(
     ci: CiOption = False,
     ci_method: CiMethodOption = ProportionMethod.WILSON,
     window: WindowOption = None,
+    pooling: PoolingOption = PoolingMethod.DL,
     suppress: SuppressOption = False,
     min_cell: MinCellOption = DEFAULT_MIN_CELL,
     protocol_file: ProtocolOption = None,
@@ -219,7 +230,7 @@ def export_tables_command(
         if report is not None:
             document = _read_report(report)
         else:
-            settings = analysis_settings(Settings(), ci_method, compare, window)
+            settings = analysis_settings(Settings(), ci_method, compare, window, pooling)
             options = display_options(ci, suppress, min_cell)
             source = open_source(database, freeze)
             cohort = select_cohort(source.snapshot.registry, settings.min_followup_days)

@@ -26,7 +26,7 @@ from sijreg import __version__
 from sijreg.analysis.cohort import DEFAULT_MIN_FOLLOWUP_DAYS, select_cohort
 from sijreg.analysis.describe import without_members
 from sijreg.analysis.flow import study_flow
-from sijreg.analysis.methods import ProportionMethod
+from sijreg.analysis.methods import PoolingMethod, ProportionMethod
 from sijreg.analysis.tables import DEFAULT_SUBGROUP, Settings, study_tables
 from sijreg.analysis.variables import grouping_variable
 from sijreg.cli import analysis
@@ -215,6 +215,7 @@ def report(
     ci_method: analysis.CiMethodOption = ProportionMethod.WILSON,
     compare: analysis.CompareOption = None,
     window: analysis.WindowOption = None,
+    pooling: analysis.PoolingOption = PoolingMethod.DL,
     suppress: analysis.SuppressOption = False,
     min_cell: analysis.MinCellOption = DEFAULT_MIN_CELL,
     freeze: analysis.FreezeOption = None,
@@ -222,7 +223,7 @@ def report(
     """Compute the study's Tables 1-3, the study flow and the further analyses; write the report."""
     try:
         settings = _settings(min_followup_days, threshold, subgroup)
-        settings = analysis.analysis_settings(settings, ci_method, compare, window)
+        settings = analysis.analysis_settings(settings, ci_method, compare, window, pooling)
         options = analysis.display_options(ci, suppress, min_cell)
         protocol = load_protocol(protocol_file)
         _report(

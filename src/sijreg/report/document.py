@@ -79,6 +79,7 @@ def method_settings(settings: Settings, options: Options) -> dict[str, Any]:
         "ci_method": settings.ci_method.value,
         "compare": list(settings.compare),
         "visit_windows_months": list(settings.windows),
+        "pooling": settings.pooling.value,
         "p_values": "two-sided; '<0.001', else 3 decimals",
         "show_ci": options.ci,
         "suppress_small_cells": options.min_cell,

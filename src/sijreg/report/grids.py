@@ -102,33 +102,85 @@ def comparison_grid(key: str, c: dict[str, Any], ci_note: str | None) -> Grid:
     )
 
 
+def p_clause(display: str | None) -> str:
+    """A displayed p-value inside a sentence: 'p < 0.001', 'p = 0.046', 'p = –' if none."""
+    if display is None:
+        return "p = –"
+    return f"p {display[0]} {display[1:]}" if display.startswith("<") else f"p = {display}"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _pooling_notes(sites: dict[str, Any]) -> list[str]:
+    """What was pooled and how, and why a model is not published (docs/analysis.md)."""
+    h, mixed = sites["heterogeneity"], sites["mixed_model"]
+    notes = []
+    if h:
+        notes.append(
+            f"Heterogeneity across {h['sites']} sites: Cochran's Q = {number(h['q'], 2)}, "
+            f"df = {h['df']}, {p_clause(h['p_display'])}; I² = {number(100 * h['i_squared'])}%; "
+            f"DerSimonian-Laird tau² = {number(h['tau_squared'], 2)}."
+        )
+        notes.append(
+            f"Random effects 95% CI: Hartung-Knapp-Sidik-Jonkman, t with {h['df']} df."
+            if h["random"].get("ci_method") == "hksj"
+            else "Random effects 95% CI: normal (DerSimonian-Laird)."
+        )
+        if h.get("prediction"):
+            notes.append(
+                "95% prediction interval: where a new site's mean is expected to lie, "
+                f"t with k - 2 = {h['prediction']['df']} df (Higgins 2009, Riley 2011)."
+            )
+        else:
+            notes.append("No prediction interval: it needs at least three pooled sites.")
+    else:
+        notes.append("No pooled estimates: they need at least two sites with a positive SD.")
+    left = sites.get("not_pooled") or {}  # .get: an older tables.json (export --from) lacks it
+    reasons = [
+        f"{_plural(left[key], 'site')} {why}"
+        for key, why in (
+            ("fewer_than_two", "with fewer than two relief values"),
+            ("sd_zero", "whose relief values are all equal (SD 0)"),
+        )
+        if left.get(key)
+    ]
+    if reasons:
+        notes.append(
+            "Not in the pooled estimates (a site's weight n / SD² needs a positive SD): "
+            + " and ".join(reasons)
+            + "; the random-intercept model uses every patient with a relief value."
+        )
+    if mixed:
+        bound = " (on its lower bound: no between-site variation)" if mixed.get("boundary") else ""
+        notes.append(
+            f"Random-intercept model (REML): between-site variance "
+            f"{number(mixed['site_variance'], 2)}{bound}, residual variance "
+            f"{number(mixed['residual_variance'], 2)}, ICC {number(mixed['icc'], 3)}."
+        )
+    elif sites.get("mixed_model_not_fitted"):
+        notes.append(f"Random-intercept model not published: {sites['mixed_model_not_fitted']}.")
+    return notes
+
+
 def site_grid(sites: dict[str, Any]) -> Grid:
     rows: list[tuple[str, ...]] = [
         (code, _text(r["n"]), r["relief"]["display"], _ci(r["relief"]))
         for code, r in sites["rows"].items()
     ]
-    notes = []
     h, mixed = sites["heterogeneity"], sites["mixed_model"]
-    pooled = [
-        ("Pooled, fixed effect", h and h["fixed"]),
-        ("Pooled, random effects", h and h["random"]),
-    ]
-    for name, p in [*pooled, ("Random-intercept model", mixed)]:
-        if p:
-            rows.append((name, "", number(p["estimate"]), interval(p["ci_low"], p["ci_high"])))
     if h:
-        notes.append(
-            f"Heterogeneity across {h['sites']} sites: Cochran's Q = {number(h['q'], 2)}, "
-            f"df = {h['df']}, p = {h['p_display']}; I² = {number(100 * h['i_squared'])}%; "
-            f"DerSimonian-Laird tau² = {number(h['tau_squared'], 2)}."
+        rows.append(("Pooled, fixed effect", "", number(h["fixed"]["estimate"]), _span(h["fixed"])))
+        rows.append(
+            ("Pooled, random effects", "", number(h["random"]["estimate"]), _span(h["random"]))
         )
+        if h.get("prediction"):
+            pi = h["prediction"]
+            rows.append(("  95% prediction interval", "", "", interval(pi["low"], pi["high"])))
     if mixed:
-        notes.append(
-            f"Random-intercept model (MixedLM, REML): between-site variance "
-            f"{number(mixed['site_variance'], 2)}, residual variance "
-            f"{number(mixed['residual_variance'], 2)}, ICC {number(mixed['icc'], 3)}."
-        )
-    notes.append("Sites with fewer than two relief values are not pooled. 95% CI of site means: t.")
+        rows.append(("Random-intercept model", "", number(mixed["estimate"]), _span(mixed)))
+    notes = [*_pooling_notes(sites), "95% CI of site means: t."]
     return Grid(
         "sites",
         "Pain relief at last follow-up by site",
@@ -136,6 +188,10 @@ def site_grid(sites: dict[str, Any]) -> Grid:
         tuple(rows),
         tuple(notes),
     )
+
+
+def _span(pooled: dict[str, Any]) -> str:
+    return interval(pooled["ci_low"], pooled["ci_high"])
 
 
 def _label(measure: str) -> str:
@@ -172,7 +228,7 @@ def time_grids(over_time: dict[str, Any]) -> list[Grid]:
     notes = (
         f"Windows: {over_time['rule']}. 95% CI: t.",
         f"Relief at last follow-up against days since fusion: Spearman rho = {rho}, "
-        f"p = {_text(corr['p_display']) or '–'} (n = {corr['n']}).",
+        f"{p_clause(corr['p_display'])} (n = {corr['n']}).",
     )
     return [
         Grid(

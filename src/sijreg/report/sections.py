@@ -125,6 +125,10 @@ def _sites(analysis: SiteAnalysis, cells: Cells) -> dict[str, Any]:
             }
             for r in analysis.rows
         },
+        "not_pooled": {
+            "fewer_than_two": analysis.not_pooled.fewer_than_two,
+            "sd_zero": analysis.not_pooled.sd_zero,
+        },
         "heterogeneity": None
         if h is None
         else {
@@ -135,7 +139,10 @@ def _sites(analysis: SiteAnalysis, cells: Cells) -> dict[str, Any]:
             "i_squared": h.i_squared,
             "tau_squared": h.tau_squared,
             "fixed": _pooled(h.fixed),
-            "random": _pooled(h.random),
+            "random": {**_pooled(h.random), "ci_method": h.method.value},
+            "prediction": None
+            if h.prediction is None
+            else {"low": h.prediction.low, "high": h.prediction.high, "df": h.prediction.df},
         },
         "mixed_model": None
         if mixed is None
@@ -144,7 +151,9 @@ def _sites(analysis: SiteAnalysis, cells: Cells) -> dict[str, Any]:
             "site_variance": mixed.site_variance,
             "residual_variance": mixed.residual_variance,
             "icc": mixed.icc,
+            "boundary": mixed.boundary,
         },
+        "mixed_model_not_fitted": analysis.mixed_not_fitted,
     }
 
 
@@ -156,7 +165,12 @@ def _bins(histogram: Histogram, cells: Cells) -> list[int | str]:
 
 
 def _pooled(pooled: Pooled) -> dict[str, float]:
-    return {"estimate": pooled.estimate, "ci_low": pooled.low, "ci_high": pooled.high}
+    return {
+        "estimate": pooled.estimate,
+        "ci_low": pooled.low,
+        "ci_high": pooled.high,
+        "se": pooled.se,
+    }
 
 
 def build(more: ext.Extended, tables: StudyTables, cells: Cells) -> dict[str, Any]:
