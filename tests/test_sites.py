@@ -25,6 +25,7 @@ from sijreg.analysis.variables import RELIEF as RELIEF_COLUMN
 from sijreg.analysis.variables import SITE
 from sijreg.domain import dictionary as dd
 from sijreg.domain.records import PatientRecord
+from sijreg.report import charts
 from sijreg.report.document import build
 from sijreg.report.grids import all_grids, site_grid
 from tests.cohorts import analysed, random_registry, store
@@ -66,6 +67,7 @@ def test_a_site_with_sd_zero_is_left_out_and_the_note_says_why(engine: sa.Engine
     notes = " ".join(grid.notes)
     with_pi = any(row[0].strip() == "95% prediction interval" for row in grid.rows)
     assert with_pi == (sites["heterogeneity"]["sites"] >= 3)
+    assert ("95% prediction interval" in charts.site_forest(document)) == with_pi
     assert "1 site whose relief values are all equal (SD 0)" in notes
     # The random-intercept model uses every patient, the SD-0 site's too.
     assert "model uses every patient" in notes

@@ -106,12 +106,27 @@ def _pooled(document: dict[str, Any]) -> list[tuple[str, dict[str, float]]]:
     return [("Fixed effect", h["fixed"]), ("Random effects", h["random"])] if h else []
 
 
+def _prediction(document: dict[str, Any]) -> list[tuple[str, dict[str, float]]]:
+    """The random-effects estimate with its 95% prediction interval as whiskers, if any."""
+    h = document["sites"]["heterogeneity"]
+    pi = h and h.get("prediction")
+    if not pi:
+        return []
+    return [
+        (
+            "95% prediction interval",
+            {"estimate": h["random"]["estimate"], "ci_low": pi["low"], "ci_high": pi["high"]},
+        )
+    ]
+
+
 def site_forest(document: dict[str, Any]) -> str:
     """Site means with 95% CIs, and the pooled estimates, as a forest plot (a caterpillar
     plot, sites ordered by their mean and not named, beyond LABELLED_SITES sites)."""
     sites, pooled = _site_means(document), _pooled(document)
     if len(sites) > LABELLED_SITES:
         return _caterpillar(sites, pooled)
+    pooled += _prediction(document)
     labels = [label for label, *_ in sites]
     means, lows, highs = (np.array([site[i] for site in sites]) for i in (1, 2, 3))
     figure = Figure(figsize=(6, 0.35 * (len(labels) + len(pooled)) + 1))
