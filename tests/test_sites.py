@@ -73,6 +73,18 @@ def test_a_site_with_sd_zero_is_left_out_and_the_note_says_why(engine: sa.Engine
     assert "model uses every patient" in notes
 
 
+def test_one_site_says_why_nothing_is_pooled_or_modelled(engine: sa.Engine) -> None:
+    sites = _report(engine, random_registry(5, n=30, sites=1))["sites"]
+    assert sites["heterogeneity"] is None
+    assert sites["mixed_model"] is None
+    assert sites["mixed_model_not_fitted"] == "fewer than two sites have a relief value"
+    notes = site_grid(sites).notes
+    assert "No pooled estimates: they need at least two sites with a positive SD." in notes
+    assert (
+        "Random-intercept model not published: fewer than two sites have a relief value." in notes
+    )
+
+
 def test_p_below_a_thousandth_reads_p_less_than(engine: sa.Engine) -> None:
     records = random_registry(29, n=120, sites=4)
     _set_relief(records, "S1", "5.0")

@@ -117,7 +117,8 @@ def fit(n: NDArray[np.float64], mean: NDArray[np.float64], within: float) -> Fit
     _, mu, _, r = sites.parts(ratio)
     residual = r / (float(n.sum()) - 1)
     z = float(stats.norm.ppf((1 + CONFIDENCE) / 2))
-    return Fit(mu, se, mu - z * se, mu + z * se, ratio * residual, residual, ratio == 0)
+    between = float(ratio * residual)
+    return Fit(mu, se, mu - z * se, mu + z * se, between, float(residual), ratio == 0)
 
 
 def _minimum(sites: _Sites) -> float | None:
