@@ -44,6 +44,8 @@ class Settings:
     """Grouping variables for comparison tables (Table 1 and outcomes by group)."""
     windows: tuple[int, ...] = (3, 6, 12, 24)
     """Visit-window centres in months after the fusion (see analysis.visits)."""
+    outcome_at: int | None = None
+    """A window centre: Table 2 at that visit too, beside the last follow-up."""
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,11 @@ def outcome_rows(frame: pl.DataFrame, thresholds: tuple[Fraction, ...]) -> list[
     return rows
 
 
+def followup_row(frame: pl.DataFrame) -> Row:
+    """Days from fusion to last follow-up, mean ± SD."""
+    return _continuous(frame, FOLLOWUP_DAYS)
+
+
 def table2(frame: pl.DataFrame, thresholds: tuple[Fraction, ...]) -> Table:
     return Table(
         "table2",
@@ -233,7 +240,7 @@ def table3(
     panels = []
     for code, condition, description in panel_levels:
         part = frame.filter(condition)
-        rows = [*outcome_rows(part, thresholds), _continuous(part, FOLLOWUP_DAYS)]
+        rows = [*outcome_rows(part, thresholds), followup_row(part)]
         panels.append(
             (
                 code,

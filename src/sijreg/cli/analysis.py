@@ -40,6 +40,15 @@ WindowOption = Annotated[
     list[int] | None,
     typer.Option("--window", help="Visit-window centre in months; repeat [default: 3 6 12 24]."),
 ]
+OutcomeAtOption = Annotated[
+    int | None,
+    typer.Option(
+        "--outcome-at",
+        metavar="MONTHS",
+        help="Also show Table 2 at the visit in this visit window (e.g. 12), beside the last "
+        "follow-up; a --window centre.",
+    ),
+]
 SuppressOption = Annotated[
     bool,
     typer.Option(
@@ -112,6 +121,7 @@ def analysis_settings(
     ci_method: ProportionMethod,
     compare: list[str] | None,
     window: list[int] | None,
+    outcome_at: int | None = None,
 ) -> Settings:
     """The Table 1-3 settings with the analysis options; ValueError names a bad one."""
     for name in compare or ():
@@ -120,11 +130,19 @@ def analysis_settings(
         from sijreg.analysis.visits import windows
 
         windows(tuple(window))
+    centres = tuple(sorted(set(window))) if window else settings.windows
+    if outcome_at is not None and outcome_at not in centres:
+        listed = " ".join(str(c) for c in centres)
+        raise ValueError(
+            f"--outcome-at {outcome_at}: not a visit-window centre ({listed}); "
+            f"add --window {outcome_at} beside the windows you want"
+        )
     return replace(
         settings,
         ci_method=ci_method,
         compare=tuple(compare or ()),
-        windows=tuple(sorted(set(window))) if window else settings.windows,
+        windows=centres,
+        outcome_at=outcome_at,
     )
 
 
@@ -203,6 +221,7 @@ def export_tables_command(
     ci: CiOption = False,
     ci_method: CiMethodOption = ProportionMethod.WILSON,
     window: WindowOption = None,
+    outcome_at: OutcomeAtOption = None,
     suppress: SuppressOption = False,
     min_cell: MinCellOption = DEFAULT_MIN_CELL,
     protocol_file: ProtocolOption = None,
@@ -219,7 +238,7 @@ def export_tables_command(
         if report is not None:
             document = _read_report(report)
         else:
-            settings = analysis_settings(Settings(), ci_method, compare, window)
+            settings = analysis_settings(Settings(), ci_method, compare, window, outcome_at)
             options = display_options(ci, suppress, min_cell)
             source = open_source(database, freeze)
             cohort = select_cohort(source.snapshot.registry, settings.min_followup_days)
