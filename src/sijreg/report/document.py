@@ -14,7 +14,7 @@ from sijreg.analysis import extended as ext
 from sijreg.analysis import inference
 from sijreg.analysis.describe import Count
 from sijreg.analysis.flow import Flow
-from sijreg.analysis.followup import SENSITIVITY_MONTHS
+from sijreg.analysis.followup import DAYS_PER_YEAR, SENSITIVITY_MONTHS
 from sijreg.analysis.provenance import fingerprint, provenance
 from sijreg.analysis.tables import Row, Settings, StudyTables, Table, threshold_text
 from sijreg.domain.protocol import Protocol
@@ -139,7 +139,7 @@ def _followup(more: ext.Extended, tables: StudyTables, cells: Cells) -> dict[str
             "person_days": time.days if shown else None,
             "person_years": float(time.years) if shown else None,
             "person_years_display": round_half_away(time.years, 1) if shown else None,
-            "days_per_year": 365.25,
+            "days_per_year": float(DAYS_PER_YEAR),
         },
         "outcome_at": None
         if at is None

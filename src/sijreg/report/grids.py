@@ -198,14 +198,12 @@ def _without_n(label: str) -> str:
 
 
 def _beside(
-    grid: tuple[str, str, str],
-    document: dict[str, Any],
-    other: dict[str, Any],
-    heads: tuple[str, str],
+    key: str, caption: str, note: str, heads: tuple[str, str], document: dict[str, Any]
 ) -> Grid:
-    """Table 2 (and Table 1's follow-up time) beside ``other``, row by row of ``other``."""
+    """Table 2 (and Table 1's follow-up time) beside the table of ``document[key]``, row by
+    row of that table."""
     show_ci = document["settings"].get("show_ci", False)
-    table2 = document["table2"]
+    table2, other = document["table2"], document[key]["table"]
     days = document["table1"]["rows"]["followup_days"]
     rows = [
         (_without_n(row["label"]), _with_ci(row, show_ci), _with_ci(other["rows"][k], show_ci))
@@ -213,8 +211,8 @@ def _beside(
         if k in other["rows"]
     ]
     columns = ("Variable", f"{heads[0]} (n = {table2['n']})", f"{heads[1]} (n = {other['n']})")
-    notes = (grid[2], *other["notes"], *([other["ci_note"]] if show_ci else []))
-    return Grid(grid[0], grid[1], columns, tuple(rows), notes)
+    notes = (note, *other["notes"], *([other["ci_note"]] if show_ci else []))
+    return Grid(key, caption, columns, tuple(rows), notes)
 
 
 def followup_grids(document: dict[str, Any]) -> list[Grid]:
@@ -255,16 +253,16 @@ def followup_grids(document: dict[str, Any]) -> list[Grid]:
         )
         caption = f"Outcomes at {at['months']} months beside the last follow-up"
         heads = ("Last follow-up", f"At {at['months']} months")
-        out.append(_beside(("outcome_at", caption, note), document, at["table"], heads))
+        out.append(_beside("outcome_at", caption, note, heads, document))
     only = document["sensitivity"]
     months = only["min_followup_months"]
     note = (
         f"Patients whose last follow-up is on day {only['min_followup_days']} after the fusion "
-        f"or later ({months} months of 30.4375 days, counted in whole days)."
+        f"or later ({months} months, counted in whole days as the visit windows are)."
     )
     caption = f"Sensitivity analysis: patients followed at least {months} months"
     heads = ("All analysed", f"Followed ≥ {months} months")
-    out.append(_beside(("sensitivity", caption, note), document, only["table"], heads))
+    out.append(_beside("sensitivity", caption, note, heads, document))
     return out
 
 
