@@ -58,8 +58,12 @@ def _pspp(syntax: str, tmp_path: Path) -> dict[str, list[list[str]]]:
     return tables
 
 
-def _export(engine: sa.Engine, seed: int, tmp_path: Path) -> tuple[Any, dict[str, Any], Path]:
+def _export(
+    engine: sa.Engine, seed: int, tmp_path: Path, unknown_sex: int = 0
+) -> tuple[Any, dict[str, Any], Path]:
     records = random_registry(seed, n=70, sites=3)
+    for r in [r for r in records if analysed([r])][:unknown_sex]:  # blank sex, as imported
+        r.patient["sex"] = None
     store(engine, records)
     cohort = build_cohort(engine)
     document = build(study_tables(cohort, Settings()), "test")
@@ -68,16 +72,28 @@ def _export(engine: sa.Engine, seed: int, tmp_path: Path) -> tuple[Any, dict[str
     return records, document, path
 
 
+def _dictionary(path: Path, tmp_path: Path) -> dict[str, dict[str, str]]:
+    """PSPP's DISPLAY DICTIONARY: per variable its measurement level, formats, missing values."""
+    table = _pspp(f"GET FILE='{path}'.\nDISPLAY DICTIONARY.\n", tmp_path)["Variables"]
+    head = table[0]
+    return {row[0]: dict(zip(head, row, strict=True)) for row in table[1:]}
+
+
 def test_pspp_reads_the_same_means_sds_and_frequencies(engine: sa.Engine, tmp_path: Path) -> None:
-    records, document, path = _export(engine, 5, tmp_path)
+    records, document, path = _export(engine, 5, tmp_path, unknown_sex=4)
     aggregates = " ".join(f"/{v}_mean=MEAN({v}) /{v}_sd=SD({v}) /{v}_n=N({v})" for v in MEASURED)
     names = " ".join(f"{v}_mean {v}_sd" for v in MEASURED)
+    responders = "".join(
+        f"COMPUTE r{t} = pain_relief_pct >= {t}.\n" for t in (30, 50, 80)
+    )  # a missing relief gives a missing r
     tables = _pspp(
         f"GET FILE='{path}'.\n"
         f"DESCRIPTIVES VARIABLES={' '.join(MEASURED)} /STATISTICS=MEAN STDDEV.\n"
         "FREQUENCIES VARIABLES=sex fbss.\n"
+        f"{responders}"
         "COMPUTE one = 1.\n"
-        f"AGGREGATE OUTFILE=* /BREAK=one {aggregates}.\n"
+        f"AGGREGATE OUTFILE=* /BREAK=one {aggregates} "
+        "/r30=SUM(r30) /r50=SUM(r50) /r80=SUM(r80) /patients=N.\n"
         f"FORMATS {names} (F24.12).\n"
         "LIST.\n",
         tmp_path,
@@ -94,15 +110,92 @@ def test_pspp_reads_the_same_means_sds_and_frequencies(engine: sa.Engine, tmp_pa
         assert abs(float(sd) - row["sd"]) <= 0.005 + 1e-9
         assert float(listed[f"{name}_mean"]) == pytest.approx(row["mean"], abs=1e-10)
         assert float(listed[f"{name}_sd"]) == pytest.approx(row["sd"], abs=1e-10)
+    relief = rows["pain_relief_pct"]["display"].split(" ± ")[0].rstrip("%")
+    assert float(listed["pain_relief_pct_mean"]) == pytest.approx(float(relief), abs=0.05)
+    assert int(listed["patients"]) == document["table1"]["n"]
+    for t in (30, 50, 80):
+        assert round(float(listed[f"r{t}"])) == rows[f"responders_{t}"]["count"]
     # Age is top-coded in the file: PSPP's mean is the mean of min(age, 90).
     ages = [min(90, int(p["age"])) for p in analysed(records)]
     assert float(listed["age_mean"]) == pytest.approx(sum(ages) / len(ages), abs=1e-10)
-    frequencies = {r[1]: int(r[2]) for r in tables["Sex"] if len(r) > 2 and r[1]}
-    assert frequencies["Female"] == rows["sex.F"]["count"]
-    assert frequencies["Male"] == rows["sex.M"]["count"]
+    # A blank sex is missing (user-missing), not a third category.
+    sex = tables["Sex"]
+    frequencies = {r[1]: int(r[2]) for r in sex if r[0] in ("Valid", "") and r[1]}
+    assert frequencies == {"Female": rows["sex.F"]["count"], "Male": rows["sex.M"]["count"]}
+    missing = next(int(r[2]) for r in sex if r[0] == "Missing")
+    assert missing == rows["sex.F"]["missing"] >= 4
     fbss_label = dd.field("fbss").label
     fbss = {r[1]: int(r[2]) for r in tables[fbss_label] if len(r) > 2 and r[1]}
     assert fbss["yes"] == rows["fbss"]["count"]
+
+
+def test_pspp_sees_measurement_levels_formats_and_missing_values(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    _, document, path = _export(engine, 6, tmp_path, unknown_sex=2)
+    variables = _dictionary(path, tmp_path)
+    assert "last_followup_days" not in variables  # followup_days is the same column
+    assert "followup_days" in variables
+    for name, v in variables.items():
+        level, fmt, missing = v["Measurement Level"], v["Print Format"], v["Missing Values"]
+        f = next((f for form in dd.FORMS for f in form.fields if f.name == name), None)
+        if name == "analysis_id":
+            assert (level, fmt) == ("Nominal", "F8.0")
+        elif name in ("site", "sex") or (f is not None and f.kind.value == "choice"):
+            assert (level, fmt[0]) == ("Nominal", "A"), name
+            assert (missing != "", missing.strip('" ')) == (True, ""), name  # blank is missing
+        elif name.startswith("prior_") or (f is not None and f.kind.value == "boolean"):
+            assert (level, fmt, missing) == ("Nominal", "F8.0", ""), name
+        elif name in ("followup_days", "fusion_year"):
+            assert (level, fmt) == ("Scale", "F8.0"), name
+        else:  # measured: whole numbers without decimals, decimals as the dictionary says
+            assert f is not None, name
+            assert f.kind.value in ("integer", "decimal"), name
+            assert (level, fmt) == ("Scale", f"F8.{f.decimals}"), name
+    documents = _pspp(f"GET FILE='{path}'.\nDISPLAY DOCUMENTS.\n", tmp_path)["Documents"]
+    text = "\n".join(r[0] for r in documents)
+    note = analysis_file.provenance_note(document["provenance"])
+    assert all(len(line) <= 80 for line in note)
+    assert text.split("\n") == note
+    assert document["provenance"]["data_fingerprint"] in note  # a whole line, never cut
+    assert "ci method: wilson;" in " ".join(note)
+    assert "{" not in text
+    assert '"' not in text
+    assert " ".join(note).count(":") >= len(document["provenance"])
+
+
+def test_unknown_age_stays_unknown_in_every_format(engine: sa.Engine, tmp_path: Path) -> None:
+    records = random_registry(9, n=60, sites=2)
+    unknown = [r for r in records if analysed([r])][:3]
+    for r in unknown:
+        r.patient["age"] = None
+    store(engine, records)
+    cohort = build_cohort(engine)
+    file = analysis_file.build(cohort, fingerprint(cohort))
+    ages = [p["age"] for p in analysed(records)]
+    old = sum(1 for a in ages if a is not None and a >= 90)
+    assert old
+    assert ages.count(None) == 3
+    stamp: dict[str, object] = {"data_fingerprint": fingerprint(cohort)}
+    sav, _ = pyreadstat.read_sav(
+        str(analysis_file.write(file, tmp_path / "a.sav", "sav", stamp)), output_format="polars"
+    )
+    parquet = pl.read_parquet(analysis_file.write(file, tmp_path / "a.parquet", "parquet", stamp))
+    text = pl.read_csv(
+        analysis_file.write(file, tmp_path / "a.csv", "csv", stamp), infer_schema=False
+    )
+    for frame, top in ((sav, 90), (parquet, 90), (text, "90+")):
+        column = frame.get_column("age")
+        assert _unknown(column) == 3
+        assert (column == top).sum() == old
+    expected = sorted(min(90, a) for a in ages if a is not None)
+    assert sorted(parquet.get_column("age").drop_nulls().to_list()) == expected
+
+
+def _unknown(column: pl.Series) -> int:
+    if column.dtype.is_float():
+        return int(column.is_null().sum()) + int(column.is_nan().sum())
+    return int(column.is_null().sum())
 
 
 def _label(name: str) -> str:
@@ -136,7 +229,8 @@ def test_analysis_file_is_de_identified_and_labelled(engine: sa.Engine, tmp_path
     sex_labels = {str(k): v for k, v in meta.variable_value_labels["sex"].items()}
     assert sex_labels == {c.code: c.label for c in dd.field("sex").choices}
     assert meta.column_names_to_labels["bmi"] == dd.field("bmi").label
-    assert "last_followup_days" in frame.columns
+    assert "followup_days" in frame.columns
+    assert "last_followup_days" not in frame.columns
     assert document["provenance"]["data_fingerprint"] in "".join(meta.notes)
     csv_path = analysis_file.write(
         analysis_file.build(build_cohort(engine), document["provenance"]["data_fingerprint"]),

@@ -206,7 +206,8 @@ def test_visit_windows_and_paired_change_match_scipy(engine: sa.Engine, seed: in
     assert list(windows) == [f"m{c}" for c in centres]
     for index, centre in enumerate(centres):
         w = windows[f"m{centre}"]
-        start, end = round(bounds[index] * 30.4375), round(bounds[index + 1] * 30.4375)
+        # Whole days: day d is in [lo, hi) when ceil(lo) <= d < ceil(hi).
+        start, end = math.ceil(bounds[index] * 30.4375), math.ceil(bounds[index + 1] * 30.4375)
         assert (w["start_day"], w["end_day"]) == (start, end)
         target = centre * 30.4375
         chosen, changes = [], {"nrs_pain": [], "odi": []}  # type: ignore[var-annotated]

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 from scipy import stats
 
-from sijreg.analysis import responders, sites, visits
+from sijreg.analysis import followup, responders, sites, visits
 from sijreg.analysis.compare import Comparison, compare
 from sijreg.analysis.describe import Continuous, members
 from sijreg.analysis.missing import MissingRow, missing_table
@@ -40,6 +40,9 @@ class Extended:
     sites: sites.SiteAnalysis
     missing_sites: tuple[str, ...]
     missing: tuple[MissingRow, ...]
+    person_time: followup.PersonTime
+    sensitivity: followup.Sensitivity
+    outcome_at: followup.OutcomeAt | None = None
 
 
 def correlation(frame: pl.DataFrame) -> Correlation:
@@ -86,4 +89,11 @@ def extended(tables: StudyTables) -> Extended:
         sites=sites.by_site(frame, settings.pooling),
         missing_sites=missing_sites,
         missing=missing,
+        person_time=followup.person_time(frame),
+        sensitivity=followup.sensitivity(frame, settings.thresholds),
+        outcome_at=None
+        if settings.outcome_at is None
+        else followup.outcome_at(
+            tables.cohort, settings.outcome_at, settings.windows, settings.thresholds
+        ),
     )

@@ -46,6 +46,8 @@ class Settings:
     """Visit-window centres in months after the fusion (see analysis.visits)."""
     pooling: PoolingMethod = PoolingMethod.DL
     """The random-effects interval of the pooling over sites (see analysis.sites)."""
+    outcome_at: int | None = None
+    """A window centre: Table 2 at that visit too, beside the last follow-up."""
 
 
 @dataclass(frozen=True)
@@ -189,6 +191,11 @@ def outcome_rows(frame: pl.DataFrame, thresholds: tuple[Fraction, ...]) -> list[
     return rows
 
 
+def followup_row(frame: pl.DataFrame) -> Row:
+    """Days from fusion to last follow-up, mean ± SD."""
+    return _continuous(frame, FOLLOWUP_DAYS)
+
+
 def table2(frame: pl.DataFrame, thresholds: tuple[Fraction, ...]) -> Table:
     return Table(
         "table2",
@@ -235,7 +242,7 @@ def table3(
     panels = []
     for code, condition, description in panel_levels:
         part = frame.filter(condition)
-        rows = [*outcome_rows(part, thresholds), _continuous(part, FOLLOWUP_DAYS)]
+        rows = [*outcome_rows(part, thresholds), followup_row(part)]
         panels.append(
             (
                 code,

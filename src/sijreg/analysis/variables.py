@@ -22,6 +22,8 @@ class Variable:
     unit: str | None = None
     decimals: int = 0
     choices: tuple[Choice, ...] = ()
+    days_of: str | None = None
+    """For a derived day count: the date column it counts days since the fusion to."""
 
     @classmethod
     def of(cls, f: Field) -> Variable:
@@ -50,10 +52,14 @@ PRIOR_FLAGS: tuple[Variable, ...] = tuple(
     Variable(f"prior_{code}", _PROCEDURE.choice_label(code), Kind.BOOLEAN)
     for code in dd.ADVANCED_PROCEDURES
 )
-FOLLOWUP_DAYS = Variable(
-    "followup_days", "Follow-up from fusion to last follow-up", Kind.INTEGER, unit="days"
-)
 LAST_FOLLOWUP = Variable("last_followup_date", "Date of last follow-up", Kind.DATE)
+FOLLOWUP_DAYS = Variable(
+    "followup_days",
+    "Follow-up from fusion to last follow-up",
+    Kind.INTEGER,
+    unit="days",
+    days_of=LAST_FOLLOWUP.name,
+)
 RELIEF = Variable.of(dd.field("pain_relief_pct"))
 
 PATIENT_FIELDS = tuple(

@@ -4,15 +4,18 @@ Window rule: window centres are months after the fusion (default 3, 6, 12, 24; a
 month is 30.4375 days). A window runs from the midpoint with the previous centre
 (half the first centre, for the first window) up to, not including, the midpoint
 with the next centre (for the last: the centre plus half the gap to the previous).
-When a patient has several visits in one window, the one closest to the centre is
-taken; of two equally close, the earlier. Baseline is the patient's last visit on
-or before the fusion date.
+Visits fall on whole days: day d is inside [lo, hi) when ceil(lo) <= d < ceil(hi)
+(``first_day``). When a patient has several visits in one window, the one closest
+to the centre is taken; of two equally close, the earlier. Baseline is the
+patient's last visit on or before the fusion date.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
 import polars as pl
@@ -23,6 +26,7 @@ from sijreg.analysis.inference import TestResult
 from sijreg.domain import dictionary as dd
 
 DAYS_PER_MONTH = 30.4375
+_MONTH = Fraction(DAYS_PER_MONTH)  # 487/16, exact
 MEASURES = ("pain_relief_pct", "nrs_pain", "odi")
 """Measures followed over time; relief has no baseline (it is itself a change)."""
 
@@ -43,16 +47,22 @@ class Window:
         return f"m{self.months}"
 
 
+def first_day(months: Fraction) -> int:
+    """The first whole day at or after ``months`` months since the fusion: a boundary of
+    [lo, hi) on whole days (day d is inside when first_day(lo) <= d < first_day(hi))."""
+    return math.ceil(months * _MONTH)
+
+
 def windows(months: tuple[int, ...]) -> tuple[Window, ...]:
     """The windows around each centre, by the rule in the module docstring."""
     centres = sorted(set(months))
     if not centres or centres[0] <= 0:
         raise ValueError("visit windows must be positive numbers of months")
-    bounds = [centres[0] / 2]
-    bounds += [(a + b) / 2 for a, b in itertools.pairwise(centres)]
+    bounds = [Fraction(centres[0], 2)]
+    bounds += [Fraction(a + b, 2) for a, b in itertools.pairwise(centres)]
     bounds.append(centres[-1] + (centres[-1] - bounds[-1]))
     return tuple(
-        Window(m, round(lo * DAYS_PER_MONTH), round(hi * DAYS_PER_MONTH))
+        Window(m, first_day(lo), first_day(hi))
         for m, lo, hi in zip(centres, bounds, bounds[1:], strict=False)
     )
 

@@ -48,6 +48,15 @@ WindowOption = Annotated[
     list[int] | None,
     typer.Option("--window", help="Visit-window centre in months; repeat [default: 3 6 12 24]."),
 ]
+OutcomeAtOption = Annotated[
+    int | None,
+    typer.Option(
+        "--outcome-at",
+        metavar="MONTHS",
+        help="Also show Table 2 at the visit in this visit window (e.g. 12), beside the last "
+        "follow-up; a --window centre.",
+    ),
+]
 SuppressOption = Annotated[
     bool,
     typer.Option(
@@ -121,6 +130,7 @@ def analysis_settings(
     compare: list[str] | None,
     window: list[int] | None,
     pooling: PoolingMethod = PoolingMethod.DL,
+    outcome_at: int | None = None,
 ) -> Settings:
     """The Table 1-3 settings with the analysis options; ValueError names a bad one."""
     for name in compare or ():
@@ -129,12 +139,20 @@ def analysis_settings(
         from sijreg.analysis.visits import windows
 
         windows(tuple(window))
+    centres = tuple(sorted(set(window))) if window else settings.windows
+    if outcome_at is not None and outcome_at not in centres:
+        listed = " ".join(str(c) for c in centres)
+        raise ValueError(
+            f"--outcome-at {outcome_at}: not a visit-window centre ({listed}); "
+            f"add --window {outcome_at} beside the windows you want"
+        )
     return replace(
         settings,
         ci_method=ci_method,
         compare=tuple(compare or ()),
-        windows=tuple(sorted(set(window))) if window else settings.windows,
+        windows=centres,
         pooling=pooling,
+        outcome_at=outcome_at,
     )
 
 
@@ -214,6 +232,7 @@ def export_tables_command(
     ci_method: CiMethodOption = ProportionMethod.WILSON,
     window: WindowOption = None,
     pooling: PoolingOption = PoolingMethod.DL,
+    outcome_at: OutcomeAtOption = None,
     suppress: SuppressOption = False,
     min_cell: MinCellOption = DEFAULT_MIN_CELL,
     protocol_file: ProtocolOption = None,
@@ -230,7 +249,9 @@ def export_tables_command(
         if report is not None:
             document = _read_report(report)
         else:
-            settings = analysis_settings(Settings(), ci_method, compare, window, pooling)
+            settings = analysis_settings(
+                Settings(), ci_method, compare, window, pooling=pooling, outcome_at=outcome_at
+            )
             options = display_options(ci, suppress, min_cell)
             source = open_source(database, freeze)
             cohort = select_cohort(source.snapshot.registry, settings.min_followup_days)

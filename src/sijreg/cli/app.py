@@ -216,6 +216,7 @@ def report(
     compare: analysis.CompareOption = None,
     window: analysis.WindowOption = None,
     pooling: analysis.PoolingOption = PoolingMethod.DL,
+    outcome_at: analysis.OutcomeAtOption = None,
     suppress: analysis.SuppressOption = False,
     min_cell: analysis.MinCellOption = DEFAULT_MIN_CELL,
     freeze: analysis.FreezeOption = None,
@@ -223,7 +224,9 @@ def report(
     """Compute the study's Tables 1-3, the study flow and the further analyses; write the report."""
     try:
         settings = _settings(min_followup_days, threshold, subgroup)
-        settings = analysis.analysis_settings(settings, ci_method, compare, window, pooling)
+        settings = analysis.analysis_settings(
+            settings, ci_method, compare, window, pooling=pooling, outcome_at=outcome_at
+        )
         options = analysis.display_options(ci, suppress, min_cell)
         protocol = load_protocol(protocol_file)
         _report(

@@ -14,6 +14,7 @@ from sijreg.analysis import extended as ext
 from sijreg.analysis import inference
 from sijreg.analysis.describe import Count
 from sijreg.analysis.flow import Flow
+from sijreg.analysis.followup import DAYS_PER_YEAR, SENSITIVITY_MONTHS
 from sijreg.analysis.provenance import fingerprint, provenance
 from sijreg.analysis.tables import Row, Settings, StudyTables, Table, threshold_text
 from sijreg.domain.protocol import Protocol
@@ -21,6 +22,7 @@ from sijreg.report import sections
 from sijreg.report.disclosure import Cells, Weight
 from sijreg.report.fields import row_fields
 from sijreg.report.options import Options
+from sijreg.report.spss import round_half_away
 
 FORMAT = "sijreg.tables"
 FORMAT_VERSION = 1
@@ -80,6 +82,8 @@ def method_settings(settings: Settings, options: Options) -> dict[str, Any]:
         "compare": list(settings.compare),
         "visit_windows_months": list(settings.windows),
         "pooling": settings.pooling.value,
+        "outcome_at_months": settings.outcome_at,
+        "sensitivity_min_followup_months": SENSITIVITY_MONTHS,
         "p_values": "two-sided; '<0.001', else 3 decimals",
         "show_ci": options.ci,
         "suppress_small_cells": options.min_cell,
@@ -120,7 +124,37 @@ def _build(
         },
         "threshold_keys": [f"responders_{threshold_text(t)}" for t in tables.settings.thresholds],
         **sections.build(more, tables, cells),
+        **_followup(more, tables, cells),
         "provenance": provenance(data_fingerprint, settings, protocol, origin),
+    }
+
+
+def _followup(more: ext.Extended, tables: StudyTables, cells: Cells) -> dict[str, Any]:
+    """Person-time, the fixed-time-point outcome and the sensitivity analysis
+    (analysis/followup.py); person-time goes with the count of its patients."""
+    time, at, only = more.person_time, more.outcome_at, more.sensitivity
+    shown = cells.shown(time.members)
+    return {
+        "follow_up": {
+            "patients": cells.count(time.members, time.patients, Weight.COHORT),
+            "person_days": time.days if shown else None,
+            "person_years": float(time.years) if shown else None,
+            "person_years_display": round_half_away(time.years, 1) if shown else None,
+            "days_per_year": float(DAYS_PER_YEAR),
+        },
+        "outcome_at": None
+        if at is None
+        else {
+            "months": at.window.months,
+            "start_day": at.window.start_day,
+            "end_day": at.window.end_day,
+            "table": _table(at.table, tables, cells),
+        },
+        "sensitivity": {
+            "min_followup_months": only.months,
+            "min_followup_days": only.min_days,
+            "table": _table(only.table, tables, cells),
+        },
     }
 
 

@@ -7,6 +7,7 @@ section heading.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -248,6 +249,79 @@ def time_grids(over_time: dict[str, Any]) -> list[Grid]:
     ]
 
 
+def _without_n(label: str) -> str:
+    return re.sub(r"\s*\(n\s*=[^)]*\)", "", label)
+
+
+def _beside(
+    key: str, caption: str, note: str, heads: tuple[str, str], document: dict[str, Any]
+) -> Grid:
+    """Table 2 (and Table 1's follow-up time) beside the table of ``document[key]``, row by
+    row of that table."""
+    show_ci = document["settings"].get("show_ci", False)
+    table2, other = document["table2"], document[key]["table"]
+    days = document["table1"]["rows"]["followup_days"]
+    rows = [
+        (_without_n(row["label"]), _with_ci(row, show_ci), _with_ci(other["rows"][k], show_ci))
+        for k, row in [*table2["rows"].items(), ("followup_days", days)]
+        if k in other["rows"]
+    ]
+    columns = ("Variable", f"{heads[0]} (n = {table2['n']})", f"{heads[1]} (n = {other['n']})")
+    notes = (note, *other["notes"], *([other["ci_note"]] if show_ci else []))
+    return Grid(key, caption, columns, tuple(rows), notes)
+
+
+def followup_grids(document: dict[str, Any]) -> list[Grid]:
+    """Person-time of follow-up, the outcome at a fixed time point beside the last
+    follow-up (when asked for) and the sensitivity analysis (docs/analysis.md)."""
+    time = document.get("follow_up")
+    if time is None:  # a tables.json written before these sections
+        return []
+    show_ci = document["settings"].get("show_ci", False)
+    days = document["table1"]["rows"]["followup_days"]
+    total = (
+        f"{time['person_years_display']} person-years ({time['person_days']:,} person-days)"
+        if time["person_days"] is not None
+        else "–"
+    )
+    out = [
+        Grid(
+            "follow_up",
+            "Follow-up time",
+            ("Follow-up", "Value"),
+            (
+                ("Patients analysed", _text(time["patients"])),
+                (_without_n(days["label"]) + ", mean ± SD", _with_ci(days, show_ci)),
+                ("Total person-time of follow-up", total),
+            ),
+            (
+                "Person-time: the sum of every analysed patient's days from fusion to last "
+                f"follow-up; a person-year is {time['days_per_year']} days.",
+            ),
+        )
+    ]
+    at = document.get("outcome_at")
+    if at is not None:
+        note = (
+            f"At {at['months']} months: the visit in the window of days {at['start_day']}-"
+            f"{at['end_day'] - 1} after the fusion (the one closest to the window's centre); "
+            "n = patients with a visit in that window. Last follow-up: Table 2."
+        )
+        caption = f"Outcomes at {at['months']} months beside the last follow-up"
+        heads = ("Last follow-up", f"At {at['months']} months")
+        out.append(_beside("outcome_at", caption, note, heads, document))
+    only = document["sensitivity"]
+    months = only["min_followup_months"]
+    note = (
+        f"Patients whose last follow-up is on day {only['min_followup_days']} after the fusion "
+        f"or later ({months} months, counted in whole days as the visit windows are)."
+    )
+    caption = f"Sensitivity analysis: patients followed at least {months} months"
+    heads = ("All analysed", f"Followed ≥ {months} months")
+    out.append(_beside("sensitivity", caption, note, heads, document))
+    return out
+
+
 def missing_grid(missing: dict[str, Any]) -> Grid:
     rows = missing["rows"]
     first = next(iter(rows.values()), None)
@@ -281,6 +355,7 @@ def extra_grids(document: dict[str, Any]) -> list[Grid]:
     out = [comparison_grid(k, c, ci_note) for k, c in document.get("comparisons", {}).items()]
     out.append(site_grid(document["sites"]))
     out += time_grids(document["over_time"])
+    out += followup_grids(document)
     out.append(missing_grid(document["missing"]))
     return _with_note(out, document)
 

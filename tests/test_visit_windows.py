@@ -1,0 +1,85 @@
+"""Visit windows on whole days: exact edges and fractional boundaries.
+
+The reference is computed here with Decimal (ceiling of the boundary in days), not
+with the code under test: day d is inside [lo, hi) when ceil(lo) <= d < ceil(hi).
+"""
+
+from __future__ import annotations
+
+import itertools
+from decimal import ROUND_CEILING, Decimal
+
+import polars as pl
+from hypothesis import given
+from hypothesis import strategies as st
+
+from sijreg.analysis.visits import in_window, windows
+
+MONTH = Decimal("30.4375")
+
+
+def _first_day(months: Decimal) -> int:
+    return int((months * MONTH).to_integral_value(rounding=ROUND_CEILING))
+
+
+def _reference(centres: list[int]) -> list[tuple[int, int, int]]:
+    centres = sorted(set(centres))
+    bounds = [Decimal(centres[0]) / 2]
+    bounds += [Decimal(a + b) / 2 for a, b in itertools.pairwise(centres)]
+    bounds.append(centres[-1] + (centres[-1] - bounds[-1]))
+    return [
+        (c, _first_day(lo), _first_day(hi))
+        for c, lo, hi in zip(centres, bounds, bounds[1:], strict=False)
+    ]
+
+
+def test_default_windows_end_on_the_right_days() -> None:
+    # 24 months: up to 30 months = 913.125 days, so day 913 is inside (rounding ended at 912).
+    got = [(w.months, w.start_day, w.end_day) for w in windows((3, 6, 12, 24))]
+    assert got == [(3, 46, 137), (6, 137, 274), (12, 274, 548), (24, 548, 914)]
+    assert got == _reference([3, 6, 12, 24])
+
+
+@given(st.lists(st.integers(1, 240), min_size=1, max_size=6))
+def test_windows_follow_the_ceiling_rule(centres: list[int]) -> None:
+    got = [(w.months, w.start_day, w.end_day) for w in windows(tuple(centres))]
+    assert got == _reference(centres)
+
+
+def _visits(days: list[int]) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "patient_id": list(range(len(days))),
+            "days_since_fusion": days,
+            "pain_relief_pct": [50.0] * len(days),
+        },
+        schema={"patient_id": pl.Int64, "days_since_fusion": pl.Int64, "pain_relief_pct": None},
+    )
+
+
+def _inside(window_days: tuple[int, int], days: list[int]) -> list[int]:
+    lo, hi = window_days
+    return [d for d in days if lo <= d < hi]
+
+
+def test_exact_edges_and_fractional_boundaries() -> None:
+    # Centres 1 and 2: boundaries 0.5, 1.5 and 2.5 months = 15.21875, 45.65625 and 76.09375
+    # days. Fractions below .5 were rounded down: day 15 counted in the first window, day
+    # 76 in the second; neither is inside.
+    first, second = windows((1, 2))
+    assert (first.start_day, first.end_day, second.end_day) == (16, 46, 77)
+    days = [15, 16, 45, 46, 76, 77]
+    chosen = {w.months: in_window(_visits(days), w) for w in (first, second)}
+    assert sorted(chosen[1]["days_since_fusion"].to_list()) == [16, 45]
+    assert sorted(chosen[2]["days_since_fusion"].to_list()) == [46, 76]
+    # Each default window at its edges: the day before, the first, the last, the day after.
+    for w, (_, lo, hi) in zip(windows((3, 6, 12, 24)), _reference([3, 6, 12, 24]), strict=True):
+        edges = [lo - 1, lo, hi - 1, hi]
+        got = sorted(in_window(_visits(edges), w)["days_since_fusion"].to_list())
+        assert got == _inside((lo, hi), edges) == [lo, hi - 1]
+    # A boundary on a whole day stays there: centres 8 and 24 meet at 16 months = 487 days.
+    w8, w24 = windows((8, 24))
+    assert (w8.end_day, w24.start_day) == (487, 487)
+    chosen8 = in_window(_visits([486, 487]), w8)["days_since_fusion"].to_list()
+    chosen24 = in_window(_visits([486, 487]), w24)["days_since_fusion"].to_list()
+    assert (chosen8, chosen24) == ([486], [487])
