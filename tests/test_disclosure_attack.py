@@ -32,6 +32,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import sqlalchemy as sa
 from docx import Document
@@ -41,7 +42,7 @@ from sijreg.analysis.cohort import build_cohort
 from sijreg.analysis.tables import Settings, study_tables
 from sijreg.domain.records import PatientRecord
 from sijreg.interop import table_export
-from sijreg.report.disclosure import Cells
+from sijreg.report.disclosure import Cells, as_displayed
 from sijreg.report.document import build
 from sijreg.report.options import Options
 from sijreg.report.write import write_document
@@ -271,3 +272,19 @@ def test_no_hidden_count_or_small_group_can_be_recovered(
 
     # Subtraction: the shown counts (all the attacker has left) determine no hidden one.
     assert audit(recorder.seen, recorder.decided(MIN_CELL).hidden, MIN_CELL) == []
+
+
+def test_figures_are_published_as_displayed() -> None:
+    """Rule 5 on its own: the table's decimals, exact on ties, for figures no rule names too."""
+    document = {
+        "settings": {"confidence": 0.95123},
+        "table": {"mean": 0.15, "sd": np.float64(2.345678), "p": 0.0456789, "smd": -0.18760001},
+        "pooled": {"rr": 1.23456, "rr_display": "1.23", "new_figure": 12.3456789},
+        "responders": {"share": [0.123456, None], "n": 11},
+    }
+    assert as_displayed(document) == {
+        "settings": {"confidence": 0.95123},
+        "table": {"mean": 0.2, "sd": 2.3, "p": 0.046, "smd": -0.19},
+        "pooled": {"rr": 1.23, "rr_display": "1.23", "new_figure": 12.3},
+        "responders": {"share": [0.123, None], "n": 11},
+    }

@@ -223,7 +223,7 @@ def _rounded(node: Any, key: str, shares: bool, siblings: dict[str, Any] | None 
     places = SHARE_PLACES if shares else PLACES.get(key, DEFAULT_PLACES)
     # repr is the shortest decimal that reads back as the float: an exact mean of 0.15,
     # held as 0.1499…, rounds to 0.2 as the table shows it.
-    return float(round_half_away(Fraction(repr(node)), places))
+    return float(round_half_away(Fraction(repr(float(node))), places))  # NumPy's too
 
 
 def _is_number(text: str) -> bool:

@@ -62,8 +62,26 @@ def _table(table: Table, tables: StudyTables, cells: Cells) -> dict[str, Any]:
         "n": n,
         "rows": rows,
         "notes": notes,
+        "denominator": denominator_note(table.key, rows),
         "ci_note": method_note(tables),
     }
+
+
+def denominator_note(key: str, rows: dict[str, Any]) -> str:
+    """What each figure of a table is a share or a mean of (its shown counts)."""
+    if key == "table1":
+        return (
+            "Denominators: percentages are of the table's n, every analysed patient "
+            "(a missing value counts in n, never as yes); means and SDs are over the "
+            "patients with a value."
+        )
+    relief = rows["pain_relief_pct"]
+    return (
+        "Denominators: responders are counted among the table's n, every analysed patient, "
+        "as in the paper: patients without a recorded pain relief "
+        f"({relief['missing']} here) count as non-responders; the mean relief is over the "
+        f"{relief['n']} patients with a value. The responder curve counts only those."
+    )
 
 
 def method_settings(settings: Settings, options: Options) -> dict[str, Any]:

@@ -55,7 +55,7 @@ def study_grids(document: dict[str, Any]) -> list[Grid]:
         columns = ["Variable", "Mean ± SD or n (%)"]
         columns += ["95% CI"] if show_ci else []
         columns += ["Missing"] if with_missing else []
-        notes = list(table["notes"]) + ([table["ci_note"]] if show_ci else [])
+        notes = [*table["notes"], table["denominator"], *([table["ci_note"]] if show_ci else [])]
         out.append(Grid(key, caption, tuple(columns), tuple(grid_rows), tuple(notes)))
     return _with_note(out, document)
 
@@ -129,6 +129,7 @@ def site_grid(sites: dict[str, Any]) -> Grid:
             f"{number(mixed['residual_variance'], 2)}, ICC {number(mixed['icc'], 3)}."
         )
     notes.append("Sites with fewer than two relief values are not pooled. 95% CI of site means: t.")
+    notes.append(SITE_DENOMINATOR)
     return Grid(
         "sites",
         "Pain relief at last follow-up by site",
@@ -136,6 +137,12 @@ def site_grid(sites: dict[str, Any]) -> Grid:
         tuple(rows),
         tuple(notes),
     )
+
+
+SITE_DENOMINATOR = (
+    "Denominators: n, the site's analysed patients; the mean and SD are over those with a "
+    "recorded pain relief."
+)
 
 
 def _label(measure: str) -> str:
@@ -170,7 +177,8 @@ def time_grids(over_time: dict[str, Any]) -> list[Grid]:
     corr = over_time["relief_vs_followup"]
     rho = "–" if corr["spearman_rho"] is None else number(corr["spearman_rho"], 2)
     notes = (
-        f"Windows: {over_time['rule']}. 95% CI: t.",
+        f"Windows: {over_time['rule']}. 95% CI: t. Denominators: n, the patients with a "
+        "value of the measure in the window.",
         f"Relief at last follow-up against days since fusion: Spearman rho = {rho}, "
         f"p = {_text(corr['p_display']) or '–'} (n = {corr['n']}).",
     )

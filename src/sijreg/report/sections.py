@@ -32,6 +32,11 @@ METHODS_NOTE = (
     "missing values. "
     "SMD: first group minus second, pooled SD (proportions among known values)."
 )
+DENOMINATOR_NOTE = (
+    "Denominators: percentages are of each group's n (a missing value counts in n, never as "
+    "yes; a patient without a recorded pain relief counts as a non-responder, as in Table 2); "
+    "means and SDs are over the patients with a value."
+)
 
 
 def _p(p: float | None) -> dict[str, Any]:
@@ -73,6 +78,7 @@ def _comparison(c: Comparison, tables: StudyTables, cells: Cells) -> dict[str, A
         "rows": rows,
         "notes": [
             METHODS_NOTE,
+            DENOMINATOR_NOTE,
             *(
                 [f"{c.unassigned} patient(s) without a {c.variable.label.lower()} are in no group."]
                 if c.unassigned and not cells.min_cell
@@ -172,7 +178,8 @@ def build(more: ext.Extended, tables: StudyTables, cells: Cells) -> dict[str, An
         "responders": {
             "thresholds": list(range(len(more.curve.counts))),
             "method": more.curve.method,
-            "denominator": "patients with a recorded pain relief",
+            "denominator": "patients with a recorded pain relief (in Tables 2 and 3 a patient "
+            "without one counts as a non-responder)",
             "overall": _curve(more.curve, cells, "All patients"),
             "subgroup": tables.subgroup.name,
             "by_subgroup": {
