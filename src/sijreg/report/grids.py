@@ -249,7 +249,8 @@ def suppression_note(document: dict[str, Any]) -> str | None:
     return (
         f"<{min_cell}: a count from 1 to {min_cell - 1}, suppressed; *: hidden so that no "
         "such count can be worked out from the others. Percentages, intervals and tests "
-        "of hidden counts are not shown."
+        f"of hidden counts, and every statistic of a group of 1 to {min_cell - 1} patients, "
+        "are not shown."
     )
 
 
