@@ -49,7 +49,7 @@ def _comparison(c: Comparison, tables: StudyTables, cells: Cells) -> dict[str, A
         # A test or SMD over a hidden count (group size, missing) would let one solve for it,
         # so whatever the row states across the groups goes with it.
         hidden = any(
-            not cells.shown(members) or cells.small(members)
+            not cells.shown(members)  # small groups are hidden, always
             for stat in row.stats
             for members in (stat.members, stat.missing_members, getattr(stat, "group", 0))
         )
