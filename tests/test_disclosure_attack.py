@@ -279,12 +279,17 @@ def test_figures_are_published_as_displayed() -> None:
     document = {
         "settings": {"confidence": 0.95123},
         "table": {"mean": 0.15, "sd": np.float64(2.345678), "p": 0.0456789, "smd": -0.18760001},
-        "pooled": {"rr": 1.23456, "rr_display": "1.23", "new_figure": 12.3456789},
+        "pooled": {
+            "rr": 1.23456,
+            "rr_display": "1.23",
+            "new_figure": 12.3456789,
+            "p_holm": 0.01234,
+        },
         "responders": {"share": [0.123456, None], "n": 11},
     }
     assert as_displayed(document) == {
         "settings": {"confidence": 0.95123},
         "table": {"mean": 0.2, "sd": 2.3, "p": 0.046, "smd": -0.19},
-        "pooled": {"rr": 1.23, "rr_display": "1.23", "new_figure": 12.3},
+        "pooled": {"rr": 1.23, "rr_display": "1.23", "new_figure": 12.3, "p_holm": 0.012},
         "responders": {"share": [0.123, None], "n": 11},
     }

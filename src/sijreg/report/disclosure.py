@@ -191,7 +191,8 @@ PLACES = {
     "residual_variance": 2,
     "icc": 3,
 }
-"""Decimals each figure is displayed with (I² and ICC as shares; I² shows as a percentage)."""
+"""Decimals each figure is displayed with (I² and ICC as shares; I² shows as a percentage).
+A key not named here takes its first word's: ``p_holm`` a p-value's, ``smd_ci_low`` an SMD's."""
 SHARE_PLACES = 3
 """Shares (0-1) of the responder curve and their bands: percentages to one decimal."""
 DEFAULT_PLACES = 1
@@ -220,7 +221,8 @@ def _rounded(node: Any, key: str, shares: bool, siblings: dict[str, Any] | None 
     shown = (siblings or {}).get(f"{key}_display")
     if key not in PLACES and isinstance(shown, str) and _is_number(shown):
         return float(shown)
-    places = SHARE_PLACES if shares else PLACES.get(key, DEFAULT_PLACES)
+    places = SHARE_PLACES if shares else PLACES.get(key.split("_")[0], DEFAULT_PLACES)
+    places = PLACES.get(key, places)
     # repr is the shortest decimal that reads back as the float: an exact mean of 0.15,
     # held as 0.1499…, rounds to 0.2 as the table shows it.
     return float(round_half_away(Fraction(repr(float(node))), places))  # NumPy's too
