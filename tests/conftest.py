@@ -16,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 
 from sijreg.store.database import open_database
+from tests.helpers import read_tables
 
 ADMIN_URL = os.environ.get(
     "SIJREG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -74,3 +75,15 @@ def engine(database_url: str) -> Iterator[sa.Engine]:
     opened = open_database(database_url)
     yield opened
     opened.dispose()
+
+
+@pytest.fixture(autouse=True)
+def tables_json_is_strict(request: pytest.FixtureRequest) -> Iterator[None]:
+    """After every test that had a tmp_path: each tables.json written there parses as strict
+    JSON (tests reading one elsewhere use ``helpers.read_tables``, which is strict too)."""
+    folder: Path | None = None
+    if "tmp_path" in request.fixturenames:
+        folder = request.getfixturevalue("tmp_path")
+    yield
+    for path in sorted(folder.rglob("tables.json")) if folder else []:
+        read_tables(path)

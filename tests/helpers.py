@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 from typer.testing import CliRunner, Result
 
@@ -45,3 +47,19 @@ def run(*args: str) -> Result:
 def write_csv(path: Path, rows: list[str], header: str = HEADER) -> Path:
     path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
     return path
+
+
+def _undefined(constant: str) -> None:
+    raise ValueError(f"not strict JSON: bare {constant}")
+
+
+def strict_json(text: str) -> Any:
+    """``text`` parsed as strict JSON, as ``JSON.parse`` and jq do: NaN and Infinity fail."""
+    return json.loads(text, parse_constant=_undefined)
+
+
+def read_tables(path: Path) -> dict[str, Any]:
+    """A report's tables.json (or the file ``path`` names), parsed strictly."""
+    file = path / "tables.json" if path.is_dir() else path
+    document: dict[str, Any] = strict_json(file.read_text(encoding="utf-8"))
+    return document

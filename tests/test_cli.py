@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 import subprocess
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sijreg import __version__
-from tests.helpers import HEADER, PUBLISHED_FIGURES, run
+from tests.helpers import HEADER, PUBLISHED_FIGURES, read_tables, run
 
 COMMANDS = ("import-sheet", "report", "demo", "dictionary")
 
@@ -50,7 +49,7 @@ def test_demo_data_is_deterministic(tmp_path: Path) -> None:
             ).exit_code
             == 0
         )
-    first, second = (json.loads((tmp_path / n / "tables.json").read_text()) for n in "ab")
+    first, second = (read_tables(tmp_path / n) for n in "ab")
     heads = []
     for document in (first, second):
         document.pop("database")

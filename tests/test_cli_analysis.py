@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from sijreg.cli.app import app
+from tests.helpers import read_tables
 from tests.test_disclosure import check_document
 
 PUBLISHED = (
@@ -27,7 +28,7 @@ def test_report_options_and_exports(database_url: str, tmp_path: Path) -> None:
     markdown = (plain / "tables.md").read_text()
     assert all(line in markdown for line in PUBLISHED)
     assert "95% CI" not in markdown.split("SD: sample")[0]
-    document = json.loads((plain / "tables.json").read_text())
+    document = read_tables(plain)
     assert document["table2"]["rows"]["responders_30"]["ci_method"] == "wilson"
     assert document["provenance"]["data_fingerprint"].startswith("sha256:")
     page = (plain / "report.html").read_text()
@@ -39,7 +40,7 @@ def test_report_options_and_exports(database_url: str, tmp_path: Path) -> None:
     args += ["--suppress-small-cells", "--min-cell", "11", "--ci-method", "clopper-pearson"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    suppressed = json.loads((out / "tables.json").read_text())
+    suppressed = read_tables(out)
     check_document(suppressed, 11)
     assert (out / "report.html").read_text().count("<figure ") == 4  # no scatter, no flow
     assert suppressed["settings"]["suppress_small_cells"] == 11
@@ -105,7 +106,7 @@ def test_report_on_an_empty_registry(engine: sa.Engine, database_url: str, tmp_p
     args = ["report", "-d", database_url, "-o", str(tmp_path), "-q", "--ci", "--compare", "sex"]
     result = CliRunner().invoke(app, [*args, "--suppress-small-cells"])
     assert result.exit_code == 0, result.output
-    document = json.loads((tmp_path / "tables.json").read_text())
+    document = read_tables(tmp_path)
     assert document["cohort"]["analysed"] == 0
     assert document["sites"]["rows"] == {}
 
@@ -120,7 +121,7 @@ def test_suppression_of_a_registry_with_thousands_of_patients(tmp_path: Path) ->
     args = ["report", "-d", str(database), "-o", str(out), "-q", "--compare", "fbss"]
     result = CliRunner().invoke(app, [*args, "--suppress-small-cells"])
     assert result.exit_code == 0, result.output
-    document = json.loads((out / "tables.json").read_text())
+    document = read_tables(out)
     assert document["cohort"]["analysed"] > 2000
     assert '"<11"' in json.dumps(document)  # some small counts, hidden
     check_document(document, 11)

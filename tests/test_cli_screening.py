@@ -14,6 +14,7 @@ from sijreg.cli.app import app
 from sijreg.domain.records import PatientRecord
 from sijreg.store.database import open_database
 from sijreg.store.writer import save_patients
+from tests.helpers import read_tables
 from tests.protocol_edits import edited
 
 HEADER = (
@@ -199,8 +200,8 @@ def test_report_with_another_protocol_changes_the_flow(tmp_path: Path) -> None:
         app, ["report", "-q", "-d", database, "-o", str(tmp_path / "r2"), "-p", str(four)]
     )
     assert report.exit_code == 0, report.output
-    before = json.loads((tmp_path / "r1" / "tables.json").read_text(encoding="utf-8"))
-    after = json.loads((tmp_path / "r2" / "tables.json").read_text(encoding="utf-8"))
+    before = read_tables(tmp_path / "r1")
+    after = read_tables(tmp_path / "r2")
     assert after["flow"]["protocol"]["version"] == "2"
     assert after["flow"]["eligible"] < before["flow"]["eligible"]
     assert after["flow"]["screened"] == before["flow"]["screened"]

@@ -270,7 +270,9 @@ def test_table_exports_hold_the_report_cells(engine: sa.Engine, tmp_path: Path) 
         with (tmp_path / "csv" / f"{grid.key}.csv").open(encoding="utf-8") as handle:
             rows = list(csv.reader(handle))
         assert tuple(rows[0]) == grid.columns
-        assert [tuple(r) for r in rows[1:]] == [tuple(c.strip() for c in r) for r in grid.rows]
+        body, notes = rows[1 : len(grid.rows) + 1], rows[len(grid.rows) + 1 :]
+        assert [tuple(r) for r in body] == [tuple(c.strip() for c in r) for r in grid.rows]
+        assert notes == ([[]] + [[note] for note in grid.notes] if grid.notes else [])
     assert json.loads(csv_files[-1].read_text())["data_fingerprint"].startswith("sha256:")
     tex = table_export.export_tables(document, "latex", tmp_path / "tex")[0].read_text()
     assert tex.count("\\begin{table}") == len(grids)

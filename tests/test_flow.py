@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 from collections import Counter
 from datetime import date, timedelta
@@ -25,6 +24,7 @@ from sijreg.report.charts import flow_diagram
 from sijreg.report.document import build
 from sijreg.store.screenings import save_screenings
 from sijreg.store.writer import save_patients
+from tests.helpers import read_tables
 from tests.seed_judge import ADVANCED, MANOEUVRES, seed_rules, seed_verdict
 
 LOCK = date(2024, 6, 30)
@@ -155,7 +155,7 @@ def test_the_demo_report_has_the_flow_and_unchanged_tables(
     out = tmp_path / "report"
     result = CliRunner().invoke(app, ["demo", "--database", database_url, "--out", str(out)])
     assert result.exit_code == 0, result.output
-    document = json.loads((out / "tables.json").read_text(encoding="utf-8"))
+    document = read_tables(out)
     flow = document["flow"]
     assert (flow["screened"], flow["eligible"], flow["eligible_not_enrolled"]) == (142, 120, 3)
     assert (flow["not_eligible"]["n"], flow["incomplete"]["n"]) == (16, 6)

@@ -23,6 +23,7 @@ from sijreg.interop.freeze import FreezeError, manifest_id, read_freeze
 from sijreg.store import audit
 from sijreg.store.database import DatabaseError, open_database
 from sijreg.store.writer import save_patients
+from tests.helpers import read_tables
 
 runner = CliRunner()
 
@@ -42,7 +43,7 @@ def _refused(*args: str) -> str:
 
 def _report(out: Path, *source: str) -> dict[str, Any]:
     _invoke("report", *source, "-o", str(out), "-q", "--compare", "fbss", "--ci")
-    document: dict[str, Any] = json.loads((out / "tables.json").read_text())
+    document: dict[str, Any] = read_tables(out)
     return document
 
 
@@ -94,7 +95,7 @@ def test_a_report_from_a_freeze_is_the_registrys_report_then(
     # Every cohort choice still works from a freeze: the cohort is chosen when reporting.
     longer = ["--min-followup-days", "365", "--subgroup", "sex"]
     _invoke("report", "--freeze", str(freeze), "-o", str(tmp_path / "f365"), "-q", *longer)
-    f365 = json.loads((tmp_path / "f365" / "tables.json").read_text())
+    f365 = read_tables(tmp_path / "f365")
     assert f365["cohort"]["analysed"] < frozen["cohort"]["analysed"]
     assert f365["settings"]["min_followup_days"] == 365
 

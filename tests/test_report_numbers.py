@@ -6,7 +6,6 @@ over Decimals with 50 digits, then Decimal's ROUND_HALF_UP.
 
 from __future__ import annotations
 
-import json
 import statistics
 import tempfile
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ from sijreg.domain.records import PatientRecord
 from sijreg.store.database import open_database
 from sijreg.store.writer import save_patients
 from tests.conftest import reset_postgres
-from tests.helpers import run
+from tests.helpers import read_tables, run
 
 FUSION = date(2020, 1, 1)
 EDGE_RELIEFS = [Decimal(x) for x in ("0", "29.9", "30", "49.9", "50", "79.9", "80", "100")]
@@ -122,7 +121,7 @@ def _report(database: str, cohort: list[Patient], out: Path) -> dict:  # type: i
     engine.dispose()
     result = run("report", "-d", database, "-o", str(out), "-q")
     assert result.exit_code == 0, result.output
-    return json.loads((out / "tables.json").read_text())  # type: ignore[no-any-return]
+    return read_tables(out)
 
 
 reliefs = st.one_of(
@@ -190,7 +189,7 @@ def test_exclusions_and_missing_values_are_counted(database_url: str, tmp_path: 
         save_patients(conn, [*records, unfused, unseen])
     engine.dispose()
     result = run("report", "-d", database_url, "-o", str(tmp_path / "o"))
-    document = json.loads((tmp_path / "o" / "tables.json").read_text())
+    document = read_tables(tmp_path / "o")
     assert document["cohort"] == {
         "registered": 4,
         "analysed": 1,
@@ -232,7 +231,7 @@ def test_options_change_the_cohort_thresholds_and_subgroup(tmp_path: Path) -> No
         "site",
     )
     assert result.exit_code == 0, result.output
-    document = json.loads((tmp_path / "o2" / "tables.json").read_text())
+    document = read_tables(tmp_path / "o2")
     assert document["table1"]["n"] == 4
     assert document["table2"]["rows"]["responders_33"]["count"] == 4
     assert document["table2"]["rows"]["responders_70"]["count"] == 2

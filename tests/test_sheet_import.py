@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import json
 import tempfile
 from collections import Counter
 from decimal import Decimal
@@ -18,7 +17,7 @@ from sijreg.interop.sheet import COLUMN_NAMES, read_sheet, write_sheet
 from sijreg.store import audit, schema
 from sijreg.store.database import open_database
 from sijreg.synthetic.seed_study import seed_study_cohort
-from tests.helpers import HEADER, PUBLISHED_FIGURES, run, write_csv
+from tests.helpers import HEADER, PUBLISHED_FIGURES, read_tables, run, write_csv
 
 GOOD = "S1,P001,70,F,30.5,1,1,0,0,0,2020-01-10,2020-07-10,80"
 
@@ -51,7 +50,7 @@ def test_a_sheet_consistent_with_the_paper_reproduces_every_figure(
     for figure in PUBLISHED_FIGURES:
         assert figure in reported.output, figure
         assert figure in markdown, figure
-    document = json.loads((tmp_path / "out" / "tables.json").read_text())
+    document = read_tables(tmp_path / "out")
     assert document["table1"]["n"] == 111
     assert document["table3"]["panels"]["yes"]["n"] == 51
     assert document["cohort"]["excluded"]["no_followup"]["n"] == 2

@@ -91,19 +91,11 @@ def threshold_text(threshold: Fraction) -> str:
     return str(threshold.numerator) if threshold.denominator == 1 else str(float(threshold))
 
 
-def _continuous(
-    frame: pl.DataFrame,
-    var: Variable,
-    *,
-    key: str | None = None,
-    label: str | None = None,
-    suffix: str = "",
-) -> Row:
+def _continuous(frame: pl.DataFrame, var: Variable) -> Row:
     return Row(
-        key or var.name,
-        label or var.heading,
+        var.name,
+        var.heading,
         describe.continuous(frame, var.name, var.scale),
-        suffix,
         source=pl.col(var.name),
     )
 
@@ -173,9 +165,9 @@ def table1(frame: pl.DataFrame) -> Table:
 
 def outcome_rows(frame: pl.DataFrame, thresholds: tuple[Fraction, ...]) -> list[Row]:
     """Pain relief mean ± SD, then the responders at each (inclusive) threshold."""
-    rows = [
-        _continuous(frame, RELIEF, label=f"{RELIEF.label} (%), mean (n={frame.height})", suffix="%")
-    ]
+    relief = describe.continuous(frame, RELIEF.name, RELIEF.scale)
+    label = f"{RELIEF.label} (%), mean (n={relief.n})"  # the mean's n: the values, as the paper
+    rows = [Row(RELIEF.name, label, relief, "%", source=pl.col(RELIEF.name))]
     known = pl.col(RELIEF.name).is_not_null()
     for threshold in thresholds:
         text = threshold_text(threshold)

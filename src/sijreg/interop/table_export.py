@@ -126,7 +126,8 @@ def docx(grids: list[Grid], provenance: str, path: Path) -> None:
 
 
 def write_csv(grids: list[Grid], folder: Path) -> list[Path]:
-    """One CSV per grid (header = the grid's columns; a heading row has one cell)."""
+    """One CSV per grid (header = the grid's columns; a heading row has one cell), the
+    notes under the table as in the report: an empty row, then one note per row."""
     paths = []
     for grid in grids:
         path = folder / f"{grid.key}.csv"
@@ -135,6 +136,9 @@ def write_csv(grids: list[Grid], folder: Path) -> list[Path]:
             writer.writerow(grid.columns)
             for row in grid.rows:
                 writer.writerow([c.strip() for c in row])
+            if grid.notes:
+                writer.writerow([])
+                writer.writerows([note] for note in grid.notes)
         paths.append(path)
     return paths
 

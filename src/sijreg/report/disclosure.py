@@ -18,17 +18,29 @@ is in :mod:`sijreg.report.recovery`.
 
 Percentages, shares and confidence intervals of a hidden count (or of a hidden
 denominator) are removed by the document builder, which asks :meth:`Cells.shown`.
+
+Counts are not all a figure gives away: a mean of one-decimal values is a multiple of
+1/(10 n), so an unrounded mean names its n, and the mean of one patient is that patient's
+value. Two more rules therefore hold for every statistic, whoever adds it:
+
+4. :meth:`Cells.described` publishes no statistic of a group of 1 to ``min_cell - 1``
+   patients (only its counts, already markers, and its words);
+5. :func:`as_displayed` rounds every figure of a suppressed document as the tables show
+   it, so no unrounded mean, SD, percentage, interval or p-value is published.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
 from sijreg.analysis.describe import TRACKING_MEMBERS
 from sijreg.report.recovery import Family, Span
+from sijreg.report.spss import round_half_away
 
 COMPLEMENTARY = "*"
 COEFFICIENT_TOLERANCE = 1e-7
@@ -66,6 +78,16 @@ class Cells:
 
     def marker(self, members: int) -> str:
         return f"<{self.min_cell}" if members.bit_count() < (self.min_cell or 0) else COMPLEMENTARY
+
+    def small(self, members: int) -> bool:
+        """Whether ``members`` are a group of 1 to ``min_cell - 1`` patients under suppression."""
+        return 0 < members.bit_count() < (self.min_cell or 0)
+
+    def described(self, members: int, block: dict[str, Any]) -> dict[str, Any]:
+        """``block``, the statistics of the group ``members``, as published (rule 4): whole,
+        or for a small group its counts and words only, every figure ``None`` and every
+        display the group's marker, whatever keys the block holds."""
+        return withheld(block, self.marker(members)) if self.small(members) else block
 
     def decided(self, min_cell: int) -> Cells:
         """Fresh cells that hide what suppression at ``min_cell`` requires of the sets seen."""
@@ -129,3 +151,86 @@ def suppress(seen: dict[int, int], min_cell: int) -> frozenset[int]:
         if not changed and not now:
             break
     return frozenset(s for s, h in zip(sets, hidden, strict=True) if h)
+
+
+COUNT_KEYS = frozenset({"n", "count", "missing"})
+"""Keys whose values went through :meth:`Cells.count` (markers or publishable counts)."""
+WORD_KEYS = frozenset({"label", "section", "type", "ci_method", "method"})
+
+
+def withheld(node: Any, marker: str | None, keep: frozenset[str] = frozenset()) -> Any:
+    """``node`` with its counts, its words and the keys in ``keep`` as they are, every
+    display the marker, all else ``None``."""
+    if not isinstance(node, dict):
+        return None
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if (key in COUNT_KEYS and isinstance(value, int | str)) or key in WORD_KEYS | keep:
+            out[key] = value
+        elif key.endswith("display"):
+            out[key] = None if value is None else marker
+        else:
+            out[key] = withheld(value, marker)
+    return out
+
+
+PLACES = {
+    "mean": 1,
+    "sd": 1,
+    "percent": 1,
+    "ci_low": 1,
+    "ci_high": 1,
+    "estimate": 1,
+    "p": 3,
+    "smd": 2,
+    "spearman_rho": 2,
+    "q": 2,
+    "i_squared": 3,
+    "tau_squared": 2,
+    "site_variance": 2,
+    "residual_variance": 2,
+    "icc": 3,
+}
+"""Decimals each figure is displayed with (I² and ICC as shares; I² shows as a percentage).
+A key not named here takes its first word's: ``p_holm`` a p-value's, ``smd_ci_low`` an SMD's."""
+SHARE_PLACES = 3
+"""Shares (0-1) of the responder curve and their bands: percentages to one decimal."""
+DEFAULT_PLACES = 1
+"""A figure no rule names is rounded as most are shown: coarse, never unrounded."""
+UNROUNDED = frozenset({"settings", "provenance"})
+"""Parts of the document that are method settings, not statistics."""
+
+
+def as_displayed(document: dict[str, Any]) -> dict[str, Any]:
+    """A suppressed document with every figure rounded half away from zero as displayed
+    (rule 5): to its ``PLACES``, to the number its sibling ``<key>_display`` shows, or,
+    for a figure no rule names, to ``DEFAULT_PLACES``. Counts (integers) stay."""
+    return {
+        key: value if key in UNROUNDED else _rounded(value, key, key == "responders")
+        for key, value in document.items()
+    }
+
+
+def _rounded(node: Any, key: str, shares: bool, siblings: dict[str, Any] | None = None) -> Any:
+    if isinstance(node, dict):
+        return {k: _rounded(v, k, shares, node) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_rounded(v, key, shares) for v in node]
+    if not isinstance(node, float):
+        return node
+    shown = (siblings or {}).get(f"{key}_display")
+    if key not in PLACES and isinstance(shown, str) and _is_number(shown):
+        return float(shown)
+    places = SHARE_PLACES if shares else PLACES.get(key.split("_")[0], DEFAULT_PLACES)
+    places = PLACES.get(key, places)
+    # repr is the shortest decimal that reads back as the float: an exact mean of 0.15,
+    # held as 0.1499…, rounds to 0.2 as the table shows it.
+    return float(round_half_away(Fraction(repr(float(node))), places))  # NumPy's too
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

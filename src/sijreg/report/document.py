@@ -6,20 +6,21 @@ it too, so every output shows the same figures. docs/report.md documents the key
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sijreg import __version__
 from sijreg.analysis import extended as ext
 from sijreg.analysis import inference
-from sijreg.analysis.describe import Count
+from sijreg.analysis.describe import Continuous, Count
 from sijreg.analysis.flow import Flow
 from sijreg.analysis.followup import DAYS_PER_YEAR, SENSITIVITY_MONTHS
 from sijreg.analysis.provenance import fingerprint, provenance
 from sijreg.analysis.tables import Row, Settings, StudyTables, Table, threshold_text
 from sijreg.domain.protocol import Protocol
 from sijreg.report import sections
-from sijreg.report.disclosure import Cells, Weight
+from sijreg.report.disclosure import Cells, Weight, as_displayed
 from sijreg.report.fields import row_fields
 from sijreg.report.options import Options
 from sijreg.report.spss import round_half_away
@@ -29,10 +30,12 @@ FORMAT_VERSION = 1
 
 
 def _row(row: Row, tables: StudyTables, cells: Cells) -> dict[str, Any]:
-    out: dict[str, Any] = {"label": row.label}
+    fields = row_fields(row.stat, row.suffix, tables, cells)
+    # a label such as 'relief (%), mean (n=7)' names the mean's n: shown as its n is
+    label = row.label.replace(f"(n={row.stat.n})", f"(n={fields['n']})")
+    out: dict[str, Any] = {"label": label if isinstance(row.stat, Continuous) else row.label}
     if row.section:
         out["section"] = row.section
-    fields = row_fields(row.stat, row.suffix, tables, cells)
     keys = ("type", "n", "missing", "mean", "sd", "display")
     if isinstance(row.stat, Count):
         keys = ("type", "count", "n", "missing", "percent", "display")
@@ -56,15 +59,31 @@ def _table(table: Table, tables: StudyTables, cells: Cells) -> dict[str, Any]:
         notes = ["Combinations of prior procedures are not listed under small-cell suppression."]
     n = cells.count(table.members, table.n, Weight.COHORT)
     rows = {row.key: _row(row, tables, cells) for row in table.rows}
-    for row in rows.values():  # a label such as 'relief (%), mean (n=7)' shows the n too
-        row["label"] = row["label"].replace(f"(n={table.n})", f"(n={n})")
     return {
         "title": table.title,
         "n": n,
         "rows": rows,
         "notes": notes,
+        "denominator": denominator_note(table.key, rows),
         "ci_note": method_note(tables),
     }
+
+
+def denominator_note(key: str, rows: dict[str, Any]) -> str:
+    """What each figure of a table is a share or a mean of (its shown counts)."""
+    if key == "table1":
+        return (
+            "Denominators: percentages are of the table's n, every analysed patient "
+            "(a missing value counts in n, never as yes); means and SDs are over the "
+            "patients with a value."
+        )
+    relief = rows["pain_relief_pct"]
+    return (
+        "Denominators: responders are counted among the table's n, every analysed patient, "
+        "as in the paper: patients without a recorded pain relief "
+        f"({relief['missing']} here) count as non-responders; the mean relief is over the "
+        f"{relief['n']} patients with a value. The responder curve counts only those."
+    )
 
 
 def method_settings(settings: Settings, options: Options) -> dict[str, Any]:
@@ -191,7 +210,20 @@ def build(
         document = _build(tables, database, options, decided, *parts)
     if flow is not None and options.min_cell is None:
         document["flow"] = flow.as_dict()
-    return document
+    result: dict[str, Any] = strict(document)
+    return result if options.min_cell is None else as_displayed(result)
+
+
+def strict(node: Any) -> Any:
+    """``node`` with every undefined figure (NaN, infinity) as ``None``: tables.json is
+    strict JSON (a share of an empty group is null, never a bare ``NaN``)."""
+    if isinstance(node, float):
+        return node if math.isfinite(node) else None
+    if isinstance(node, dict):
+        return {key: strict(value) for key, value in node.items()}
+    if isinstance(node, list | tuple):
+        return [strict(value) for value in node]
+    return node
 
 
 def lines(table: dict[str, Any]) -> list[tuple[str, str, str]]:

@@ -56,7 +56,7 @@ def study_grids(document: dict[str, Any]) -> list[Grid]:
         columns = ["Variable", "Mean ± SD or n (%)"]
         columns += ["95% CI"] if show_ci else []
         columns += ["Missing"] if with_missing else []
-        notes = list(table["notes"]) + ([table["ci_note"]] if show_ci else [])
+        notes = [*table["notes"], table["denominator"], *([table["ci_note"]] if show_ci else [])]
         out.append(Grid(key, caption, tuple(columns), tuple(grid_rows), tuple(notes)))
     return _with_note(out, document)
 
@@ -181,7 +181,7 @@ def site_grid(sites: dict[str, Any]) -> Grid:
             rows.append(("  95% prediction interval", "", "", interval(pi["low"], pi["high"])))
     if mixed:
         rows.append(("Random-intercept model", "", number(mixed["estimate"]), _span(mixed)))
-    notes = [*_pooling_notes(sites), "95% CI of site means: t."]
+    notes = [*_pooling_notes(sites), "95% CI of site means: t.", SITE_DENOMINATOR]
     return Grid(
         "sites",
         "Pain relief at last follow-up by site",
@@ -193,6 +193,12 @@ def site_grid(sites: dict[str, Any]) -> Grid:
 
 def _span(pooled: dict[str, Any]) -> str:
     return interval(pooled["ci_low"], pooled["ci_high"])
+
+
+SITE_DENOMINATOR = (
+    "Denominators: n, the site's analysed patients; the mean and SD are over those with a "
+    "recorded pain relief."
+)
 
 
 def _label(measure: str) -> str:
@@ -227,7 +233,8 @@ def time_grids(over_time: dict[str, Any]) -> list[Grid]:
     corr = over_time["relief_vs_followup"]
     rho = "–" if corr["spearman_rho"] is None else number(corr["spearman_rho"], 2)
     notes = (
-        f"Windows: {over_time['rule']}. 95% CI: t.",
+        f"Windows: {over_time['rule']}. 95% CI: t. Denominators: n, the patients with a "
+        "value of the measure in the window.",
         f"Relief at last follow-up against days since fusion: Spearman rho = {rho}, "
         f"{p_clause(corr['p_display'])} (n = {corr['n']}).",
     )
@@ -267,7 +274,8 @@ def _beside(
         if k in other["rows"]
     ]
     columns = ("Variable", f"{heads[0]} (n = {table2['n']})", f"{heads[1]} (n = {other['n']})")
-    notes = (note, *other["notes"], *([other["ci_note"]] if show_ci else []))
+    stated = [other["denominator"]] if "denominator" in other else []  # older tables.json
+    notes = (note, *other["notes"], *stated, *([other["ci_note"]] if show_ci else []))
     return Grid(key, caption, columns, tuple(rows), notes)
 
 
@@ -297,6 +305,7 @@ def followup_grids(document: dict[str, Any]) -> list[Grid]:
             (
                 "Person-time: the sum of every analysed patient's days from fusion to last "
                 f"follow-up; a person-year is {time['days_per_year']} days.",
+                "Denominator: the analysed patients; every one has a last follow-up.",
             ),
         )
     ]
@@ -372,7 +381,8 @@ def suppression_note(document: dict[str, Any]) -> str | None:
     return (
         f"<{min_cell}: a count from 1 to {min_cell - 1}, suppressed; *: hidden so that no "
         "such count can be worked out from the others. Percentages, intervals and tests "
-        "of hidden counts are not shown."
+        f"of hidden counts, and every statistic of a group of 1 to {min_cell - 1} patients, "
+        "are not shown."
     )
 
 

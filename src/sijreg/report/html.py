@@ -28,7 +28,9 @@ def render(document: dict[str, Any], frame: pl.DataFrame, visits: pl.DataFrame) 
         ),
         (
             "responders",
-            "Responders at each threshold (inclusive).",
+            "Responders at each threshold (inclusive), as in Tables 2 and 3: of every analysed "
+            "patient of the group, a patient without a recorded pain relief counting as a "
+            "non-responder.",
             charts.responder_bars(document),
         ),
         (

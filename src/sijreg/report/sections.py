@@ -14,7 +14,7 @@ from sijreg.analysis.compare import Comparison
 from sijreg.analysis.missing import MissingCell
 from sijreg.analysis.responders import Curve, Histogram
 from sijreg.analysis.tables import StudyTables
-from sijreg.report.disclosure import Cells, Weight
+from sijreg.report.disclosure import Cells, Weight, withheld
 from sijreg.report.fields import continuous_fields, mean_interval_of, row_fields
 from sijreg.report.spss import number, p_value
 
@@ -32,6 +32,11 @@ METHODS_NOTE = (
     "missing values. "
     "SMD: first group minus second, pooled SD (proportions among known values)."
 )
+DENOMINATOR_NOTE = (
+    "Denominators: percentages are of each group's n (a missing value counts in n, never as "
+    "yes; a patient without a recorded pain relief counts as a non-responder, as in Table 2); "
+    "means and SDs are over the patients with a value."
+)
 
 
 def _p(p: float | None) -> dict[str, Any]:
@@ -41,14 +46,15 @@ def _p(p: float | None) -> dict[str, Any]:
 def _comparison(c: Comparison, tables: StudyTables, cells: Cells) -> dict[str, Any]:
     rows: dict[str, Any] = {}
     for row in c.rows:
-        # A test or SMD over a hidden count (group size, missing) would let one solve for it.
+        # A test or SMD over a hidden count (group size, missing) would let one solve for it,
+        # so whatever the row states across the groups goes with it.
         hidden = any(
-            not cells.shown(members)
+            not cells.shown(members)  # small groups are hidden, always
             for stat in row.stats
             for members in (stat.members, stat.missing_members, getattr(stat, "group", 0))
         )
-        test, smd = (None, None) if hidden else (row.test, row.smd)
-        rows[row.key] = {
+        test, smd = row.test, row.smd
+        out = {
             "label": row.label,
             **({"section": row.section} if row.section else {}),
             "groups": {
@@ -60,6 +66,7 @@ def _comparison(c: Comparison, tables: StudyTables, cells: Cells) -> dict[str, A
             "smd": smd,
             "smd_display": None if smd is None else number(smd, 2),
         }
+        rows[row.key] = withheld(out, None, frozenset({"groups"})) if hidden else out
     return {
         "variable": c.variable.name,
         "label": c.variable.label,
@@ -71,6 +78,7 @@ def _comparison(c: Comparison, tables: StudyTables, cells: Cells) -> dict[str, A
         "rows": rows,
         "notes": [
             METHODS_NOTE,
+            DENOMINATOR_NOTE,
             *(
                 [f"{c.unassigned} patient(s) without a {c.variable.label.lower()} are in no group."]
                 if c.unassigned and not cells.min_cell
@@ -105,11 +113,14 @@ def _window(result: WindowResult, cells: Cells) -> dict[str, Any]:
             m: continuous_fields(s, mean_interval_of(s), cells) for m, s in result.measures.items()
         },
         "paired_change": {
-            m: {
-                **continuous_fields(p.change, p.ci, cells),
-                "t_test": _p(p.t_test.p if p.t_test else None),
-                "wilcoxon": _p(p.wilcoxon.p if p.wilcoxon else None),
-            }
+            m: cells.described(
+                p.change.members,
+                {
+                    **continuous_fields(p.change, p.ci, cells),
+                    "t_test": _p(p.t_test.p if p.t_test else None),
+                    "wilcoxon": _p(p.wilcoxon.p if p.wilcoxon else None),
+                },
+            )
             for m, p in result.paired.items()
         },
     }
@@ -181,7 +192,8 @@ def build(more: ext.Extended, tables: StudyTables, cells: Cells) -> dict[str, An
         "responders": {
             "thresholds": list(range(len(more.curve.counts))),
             "method": more.curve.method,
-            "denominator": "patients with a recorded pain relief",
+            "denominator": "patients with a recorded pain relief (in Tables 2 and 3 a patient "
+            "without one counts as a non-responder)",
             "overall": _curve(more.curve, cells, "All patients"),
             "subgroup": tables.subgroup.name,
             "by_subgroup": {
@@ -202,11 +214,14 @@ def build(more: ext.Extended, tables: StudyTables, cells: Cells) -> dict[str, An
             "or before the fusion",
             "baseline": {m: continuous_fields(s, None, cells) for m, s in more.baseline.items()},
             "windows": {r.window.key: _window(r, cells) for r in more.over_time},
-            "relief_vs_followup": {
-                "n": cells.count(corr.members, corr.n, Weight.DETAIL),
-                "spearman_rho": corr.rho,
-                **_p(corr.p),
-            },
+            "relief_vs_followup": cells.described(
+                corr.members,
+                {
+                    "n": cells.count(corr.members, corr.n, Weight.DETAIL),
+                    "spearman_rho": corr.rho,
+                    **_p(corr.p),
+                },
+            ),
         },
         "sites": _sites(more.sites, cells),
         "missing": {

@@ -32,8 +32,8 @@ def write_report(
 def write_document(doc: dict[str, Any], tables: StudyTables, out: Path) -> None:
     """Render a built report document (with its cohort's frames for the figures) into ``out``."""
     out.mkdir(parents=True, exist_ok=True)
-    (out / "tables.json").write_text(
-        json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    (out / "tables.json").write_text(  # allow_nan=False: strict JSON or nothing
+        json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8"
     )
     (out / "tables.md").write_text(markdown.render(doc), encoding="utf-8")
     (out / "report.html").write_text(
