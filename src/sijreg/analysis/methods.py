@@ -16,3 +16,23 @@ class ProportionMethod(StrEnum):
     """Wilson score interval without continuity correction (the default)."""
     CLOPPER_PEARSON = "clopper-pearson"
     """The exact (conservative) binomial interval from beta quantiles."""
+
+
+class ContinuousTests(StrEnum):
+    """How a comparison's continuous rows choose their test (stated before the data are seen)."""
+
+    AUTO = "auto"
+    """Shapiro-Wilk decides per row: Welch / ANOVA when no group rejects normality, else ranks."""
+    PARAMETRIC = "parametric"
+    """Welch t-test (two groups) or one-way ANOVA for every continuous row."""
+    RANK = "rank"
+    """Mann-Whitney U (two groups) or Kruskal-Wallis for every continuous row."""
+
+
+class Adjustment(StrEnum):
+    """Multiplicity adjustment of a comparison table's p-values."""
+
+    NONE = "none"
+    """p-values are descriptive, unadjusted."""
+    HOLM = "holm"
+    """Holm's step-down adjustment over the p-values one comparison table publishes."""

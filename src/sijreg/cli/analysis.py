@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import typer
 
 from sijreg.analysis.cohort import select_cohort
-from sijreg.analysis.methods import ProportionMethod
+from sijreg.analysis.methods import Adjustment, ContinuousTests, ProportionMethod
 from sijreg.analysis.snapshot import Snapshot, read_snapshot
 from sijreg.analysis.tables import Settings, study_tables
 from sijreg.analysis.variables import grouping_variable
@@ -35,6 +35,18 @@ CompareOption = Annotated[
     typer.Option(
         "--compare", help="Add Table 1 and outcomes by this yes/no or categorical variable."
     ),
+]
+TestsOption = Annotated[
+    ContinuousTests,
+    typer.Option(
+        "--tests",
+        help="Comparison tests of continuous rows: auto (Shapiro-Wilk decides), parametric "
+        "or rank.",
+    ),
+]
+AdjustOption = Annotated[
+    Adjustment,
+    typer.Option("--adjust", help="Also publish adjusted comparison p-values: none or holm."),
 ]
 WindowOption = Annotated[
     list[int] | None,
@@ -112,6 +124,8 @@ def analysis_settings(
     ci_method: ProportionMethod,
     compare: list[str] | None,
     window: list[int] | None,
+    tests: ContinuousTests = ContinuousTests.AUTO,
+    adjust: Adjustment = Adjustment.NONE,
 ) -> Settings:
     """The Table 1-3 settings with the analysis options; ValueError names a bad one."""
     for name in compare or ():
@@ -124,6 +138,8 @@ def analysis_settings(
         settings,
         ci_method=ci_method,
         compare=tuple(compare or ()),
+        tests=tests,
+        adjust=adjust,
         windows=tuple(sorted(set(window))) if window else settings.windows,
     )
 
@@ -200,6 +216,8 @@ def export_tables_command(
     ] = None,
     database: DatabaseOption = None,
     compare: CompareOption = None,
+    tests: TestsOption = ContinuousTests.AUTO,
+    adjust: AdjustOption = Adjustment.NONE,
     ci: CiOption = False,
     ci_method: CiMethodOption = ProportionMethod.WILSON,
     window: WindowOption = None,
@@ -219,7 +237,7 @@ def export_tables_command(
         if report is not None:
             document = _read_report(report)
         else:
-            settings = analysis_settings(Settings(), ci_method, compare, window)
+            settings = analysis_settings(Settings(), ci_method, compare, window, tests, adjust)
             options = display_options(ci, suppress, min_cell)
             source = open_source(database, freeze)
             cohort = select_cohort(source.snapshot.registry, settings.min_followup_days)

@@ -26,7 +26,7 @@ from sijreg import __version__
 from sijreg.analysis.cohort import DEFAULT_MIN_FOLLOWUP_DAYS, select_cohort
 from sijreg.analysis.describe import without_members
 from sijreg.analysis.flow import study_flow
-from sijreg.analysis.methods import ProportionMethod
+from sijreg.analysis.methods import Adjustment, ContinuousTests, ProportionMethod
 from sijreg.analysis.tables import DEFAULT_SUBGROUP, Settings, study_tables
 from sijreg.analysis.variables import grouping_variable
 from sijreg.cli import analysis
@@ -214,6 +214,8 @@ def report(
     ci: analysis.CiOption = False,
     ci_method: analysis.CiMethodOption = ProportionMethod.WILSON,
     compare: analysis.CompareOption = None,
+    tests: analysis.TestsOption = ContinuousTests.AUTO,
+    adjust: analysis.AdjustOption = Adjustment.NONE,
     window: analysis.WindowOption = None,
     suppress: analysis.SuppressOption = False,
     min_cell: analysis.MinCellOption = DEFAULT_MIN_CELL,
@@ -222,7 +224,7 @@ def report(
     """Compute the study's Tables 1-3, the study flow and the further analyses; write the report."""
     try:
         settings = _settings(min_followup_days, threshold, subgroup)
-        settings = analysis.analysis_settings(settings, ci_method, compare, window)
+        settings = analysis.analysis_settings(settings, ci_method, compare, window, tests, adjust)
         options = analysis.display_options(ci, suppress, min_cell)
         protocol = load_protocol(protocol_file)
         _report(
