@@ -95,3 +95,14 @@ def test_exact_wilcoxon_worked_example() -> None:
     2 R+ = 3 + 3 + 6 = 12. Of the 16 equally likely subsets, the sums >= 12 are 12, 14, 14,
     17, 17, 20 (6) and those <= 12 are 11, so p = 2 * 6 / 16 = 0.75."""
     assert ranks.wilcoxon_p(np.array([1.0, 1.0, 2.0, 0.0, -3.0])) == 0.75
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 1000), st.integers(0, 1000)), min_size=2, max_size=120))
+def test_wilcoxon_of_odi_changes_in_tenths_is_scipys(pairs: list[tuple[int, int]]) -> None:
+    """Differences of one-decimal values are not always the nearest float to a tenth
+    (34.2 - 20.1): those are ranked by sorting, exactly as SciPy ranks them."""
+    d = np.array([a / 10 - b / 10 for a, b in pairs])
+    if not d.any():
+        return
+    assert ranks.wilcoxon_p(d) == pytest.approx(stats.wilcoxon(d).pvalue, rel=1e-12)

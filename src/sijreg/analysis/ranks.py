@@ -10,7 +10,8 @@ thinly for a count per value, are ranked by ``rankdata``.
 SciPy's Wilcoxon signed-rank test of up to 13 differences with ties or zeros runs a
 permutation test over all 2^n sign patterns (about 0.2 s each); the same exact p-value
 is the tail of the distribution of the sum of doubled midranks over subsets, counted by
-a subset-sum recurrence (:func:`wilcoxon_p`).
+a subset-sum recurrence (:func:`wilcoxon_p`). Tests over empty or constant data are the
+caller's to avoid (``inference`` does).
 """
 
 from __future__ import annotations
@@ -102,27 +103,49 @@ def spearman(x: Float, y: Float, x_scale: int = 1, y_scale: int = 1) -> tuple[fl
     return float(rho), float(2 * special.stdtr(dof, -np.abs(t)))
 
 
-def wilcoxon_p(differences: Float) -> float:
-    """Two-sided p-value of ``scipy.stats.wilcoxon(differences)`` (SciPy's defaults).
+WILCOXON_EXACT_MAX = 50
+"""SciPy's ``wilcoxon`` uses its exact null distribution up to this many differences
+without ties or zeros, and the normal approximation above it."""
 
-    Only the permutation case (at most 13 differences, some tied or zero) is computed
-    here; the others are SciPy's own quick paths. Zeros are dropped (Wilcoxon's rule).
-    Under the null hypothesis each of the m non-zero differences is positive or negative
-    with probability 1/2, so the doubled rank sum of the positive ones, 2 R+, is the sum
-    of a random subset of the doubled midranks: counting subsets by their sum (a
-    polynomial product) gives its exact distribution, and
-    p = min(1, 2 min(P(2 R+ <= t), P(2 R+ >= t))) as ``permutation_test`` computes it.
+
+def wilcoxon_p(differences: Float, scale: int = 10) -> float:
+    """Two-sided p-value of ``scipy.stats.wilcoxon(differences)`` (SciPy's defaults: zeros
+    dropped, no continuity correction, method 'auto'); ``differences`` are whole numbers of
+    1/``scale`` (NRS and ODI changes are tenths at most).
+
+    Up to 13 differences with ties or zeros, SciPy runs a permutation test over all 2^n
+    sign patterns. Under the null hypothesis each of the m non-zero differences is
+    positive or negative with probability 1/2, so the doubled rank sum of the positive
+    ones, 2 R+, is the sum of a random subset of the doubled midranks: counting subsets
+    by their sum (a polynomial product) gives its exact distribution, and
+    p = min(1, 2 min(P(2 R+ <= t), P(2 R+ >= t))), as ``permutation_test`` computes it.
+    Beyond 50 differences, or 13 with ties or zeros, the tie-corrected normal
+    approximation, with ranks by counting; otherwise SciPy's exact distribution.
     """
+    n = len(differences)
     nonzero = differences[differences != 0]
-    tied = len(np.unique(np.abs(nonzero))) < len(nonzero)
-    if len(differences) > WILCOXON_PERMUTATION_MAX or not (tied or len(nonzero) < len(differences)):
+    magnitudes, sizes = midranks(np.abs(nonzero), scale)
+    irregular = bool((sizes > 1).any()) or len(nonzero) < n
+    if n <= WILCOXON_PERMUTATION_MAX and irregular:
+        return _wilcoxon_exact(magnitudes, nonzero > 0)
+    if n <= WILCOXON_EXACT_MAX and not irregular:
         return float(stats.wilcoxon(differences).pvalue)
-    doubled = np.rint(2 * stats.rankdata(np.abs(nonzero))).astype(np.int64)
-    observed = int(doubled[nonzero > 0].sum())
+    count = float(len(nonzero))
+    r_plus = np.sum(magnitudes[nonzero > 0])
+    mean = count * (count + 1.0) * 0.25
+    se = count * (count + 1.0) * (2.0 * count + 1.0)
+    se = np.sqrt((se - np.sum(sizes**3 - sizes) / 2) / 24)
+    z = (r_plus - mean) / se
+    return float(2 * special.ndtr(-np.abs(z)))
+
+
+def _wilcoxon_exact(midranks_: Float, positive: NDArray[np.bool_]) -> float:
+    doubled = np.rint(2 * midranks_).astype(np.int64)
+    observed = int(doubled[positive].sum())
     ways = np.zeros(int(doubled.sum()) + 1, dtype=np.int64)
     ways[0] = 1
     for r in doubled:
         ways[r:] = ways[r:] + ways[: len(ways) - r]  # the right side is computed first
-    total = 1 << len(nonzero)
+    total = 1 << len(doubled)
     at_most, at_least = int(ways[: observed + 1].sum()), int(ways[observed:].sum())
     return min(1.0, 2 * min(at_most, at_least) / total)
