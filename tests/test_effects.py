@@ -7,6 +7,7 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
@@ -15,8 +16,13 @@ from statsmodels.stats.proportion import confint_proportions_2indep
 from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from sijreg.analysis import describe, effects, inference
+from sijreg.analysis.cohort import build_cohort
 from sijreg.analysis.inference import StatTest
-from sijreg.analysis.methods import ContinuousTests
+from sijreg.analysis.methods import Adjustment, ContinuousTests
+from sijreg.analysis.tables import Settings, study_tables
+from sijreg.report.document import build
+from sijreg.report.options import Options
+from tests.cohorts import random_registry, store
 
 samples = st.lists(st.integers(0, 1000), min_size=2, max_size=40).map(
     lambda v: np.array(v, dtype=float) / 10
@@ -164,3 +170,27 @@ def test_prespecified_tests_are_used_whatever_the_data(seed: int, groups: int) -
         assert rank.p == pytest.approx(stats.kruskal(*data).pvalue)
     normal = all(stats.shapiro(g).pvalue >= 0.05 for g in data)
     assert auto == (parametric if normal else rank)
+
+
+def test_suppressed_groups_publish_no_effects_medians_or_holm(engine: sa.Engine) -> None:
+    """Under small-cell suppression the new figures go with the counts they come from: a
+    row with a hidden group publishes no effect, SMD interval or Holm p, and a hidden
+    group no median or quartiles."""
+    store(engine, random_registry(7, n=30, sites=2))
+    settings = Settings(compare=("prior_idds",), adjust=Adjustment.HOLM)
+    doc = build(study_tables(build_cohort(engine), settings), "test", Options(min_cell=11))
+    comparison = doc["comparisons"]["prior_idds"]
+    assert isinstance(comparison["groups"]["yes"]["n"], str)  # a small group, hidden
+    hidden_rows = 0
+    for row in comparison["rows"].values():
+        cells = row["groups"].values()
+        if not any(isinstance(cell["n"], str) for cell in cells):
+            continue
+        hidden_rows += 1
+        assert row["effects"] == {}
+        assert row["smd_ci_low"] is row["smd_ci_high"] is row["smd_ci_display"] is None
+        assert row["p"] is row["p_holm"] is None
+        for cell in cells:
+            if cell["type"] == "continuous" and isinstance(cell["n"], str):
+                assert cell["median"] is cell["q1"] is cell["q3"] is cell["median_display"] is None
+    assert hidden_rows
