@@ -63,7 +63,7 @@ def test_report_options_and_exports(database_url: str, tmp_path: Path) -> None:
     tables = (prespecified / "tables.md").read_text()
     assert "| p | p (Holm) | SMD | Difference or RR (95% CI) |" in tables
     assert "| median [Q1, Q3] |" in tables
-    assert "prespecified as 'rank'" in tables
+    assert "test prespecified (--tests rank)" in tables
     assert "p-values are descriptive" in tables
     result = runner.invoke(app, [*args, "--tests", "bayesian"])
     assert result.exit_code == 2

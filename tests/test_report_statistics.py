@@ -349,7 +349,7 @@ def test_comparison_effects_medians_and_holm_like_statsmodels(
     assert (comparison["tests"], comparison["p_adjustment"]) == (tests.value, "holm")
     assert doc["settings"]["tests"] == tests.value
     assert any("descriptive" in note for note in comparison["notes"])
-    assert any(f"prespecified as '{tests.value}'" in note for note in comparison["notes"])
+    assert any(f"(--tests {tests.value})" in note for note in comparison["notes"])
     rows = comparison["rows"]
     members = {c: [p for p in patients if p["fbss"] is (c == "yes")] for c in ("yes", "no")}
     for key, column in {**COMPARED_CONTINUOUS, "pain_relief_pct": "relief"}.items():

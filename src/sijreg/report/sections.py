@@ -27,18 +27,18 @@ if TYPE_CHECKING:
 
 
 _AUTO_RULE = (
-    "Continuous rows (tests prespecified as 'auto'): Welch t-test (two groups) or one-way "
-    "ANOVA when Shapiro-Wilk does not reject normality "
+    "Continuous rows, test chosen by Shapiro-Wilk (--tests auto): Welch t-test (two groups) "
+    "or one-way ANOVA when Shapiro-Wilk does not reject normality "
     f"(p >= {inference.NORMALITY_ALPHA}) in any group (groups over "
     f"{inference.SHAPIRO_MAX:,} values count as normal), otherwise Mann-Whitney U or "
     "Kruskal-Wallis."
 )
 _TEST_RULES = {
     ContinuousTests.AUTO: _AUTO_RULE,
-    ContinuousTests.PARAMETRIC: "Continuous rows (tests prespecified as 'parametric'): Welch "
-    "t-test (two groups) or one-way ANOVA.",
-    ContinuousTests.RANK: "Continuous rows (tests prespecified as 'rank'): Mann-Whitney U (two "
-    "groups) or Kruskal-Wallis.",
+    ContinuousTests.PARAMETRIC: "Continuous rows, test prespecified (--tests parametric): "
+    "Welch t-test (two groups) or one-way ANOVA.",
+    ContinuousTests.RANK: "Continuous rows, test prespecified (--tests rank): Mann-Whitney U "
+    "(two groups) or Kruskal-Wallis.",
 }
 
 
