@@ -69,8 +69,11 @@ def p_note(adjust: Adjustment) -> str:
 EFFECTS_NOTE = (
     "Two groups, first minus second, with 95% CIs: mean difference (Welch); for responders, "
     "the risk difference in percentage points (Newcombe hybrid score) and the relative risk "
-    "(log method), among patients with a relief value; SMD (normal approximation). "
-    "Median [Q1, Q3] (SPSS HAVERAGE) for skewed variables and wherever a rank test is used."
+    "(log method), among patients with a relief value; SMD (normal approximation)."
+)
+MEDIAN_NOTE = (
+    "Median [Q1, Q3] (SPSS HAVERAGE) under pain relief, follow-up days and every row "
+    "tested by ranks."
 )
 
 _EFFECT_SCALE = {
@@ -170,6 +173,7 @@ def _comparison(c: Comparison, tables: StudyTables, cells: Cells) -> dict[str, A
             methods_note(settings.tests),
             p_note(settings.adjust),
             *([EFFECTS_NOTE] if len(c.groups) == 2 else []),
+            MEDIAN_NOTE,
             *(
                 [f"{c.unassigned} patient(s) without a {c.variable.label.lower()} are in no group."]
                 if c.unassigned and not cells.min_cell
