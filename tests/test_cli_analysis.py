@@ -50,6 +50,26 @@ def test_report_options_and_exports(database_url: str, tmp_path: Path) -> None:
         suppressed["provenance"]["data_fingerprint"] == document["provenance"]["data_fingerprint"]
     )
 
+    prespecified = tmp_path / "prespecified"
+    args = ["report", "-d", database_url, "-o", str(prespecified), "-q", "--compare", "fbss"]
+    result = runner.invoke(app, [*args, "--tests", "rank", "--adjust", "holm"])
+    assert result.exit_code == 0, result.output
+    by_fbss = json.loads((prespecified / "tables.json").read_text())["comparisons"]["fbss"]
+    assert {row["test"] for key, row in by_fbss["rows"].items() if key in ("age", "bmi")} == {
+        "Mann-Whitney U"
+    }
+    relief = by_fbss["rows"]["pain_relief_pct"]
+    assert relief["groups"]["yes"]["display"] == "76.5% ± 25.5%"  # the paper's Table 3
+    assert relief["p_holm"] >= relief["p"]
+    tables = (prespecified / "tables.md").read_text()
+    assert "| p | p (Holm) | SMD | Difference or RR (95% CI) |" in tables
+    assert "| median [Q1, Q3] |" in tables
+    assert "test prespecified (--tests rank)" in tables
+    assert "p-values are descriptive" in tables
+    result = runner.invoke(app, [*args, "--tests", "bayesian"])
+    assert result.exit_code == 2
+    assert "--tests" in result.output
+
     from_report = tmp_path / "from_report"
     result = runner.invoke(
         app,

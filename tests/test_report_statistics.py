@@ -19,12 +19,14 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 from scipy import stats
-from statsmodels.stats.proportion import proportion_confint
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
+from statsmodels.stats.weightstats import CompareMeans, DescrStatsW
 
 from sijreg.analysis import describe
 from sijreg.analysis.cohort import build_cohort
 from sijreg.analysis.describe import without_members
-from sijreg.analysis.methods import ProportionMethod
+from sijreg.analysis.methods import Adjustment, ContinuousTests, ProportionMethod
 from sijreg.analysis.tables import Settings, study_tables
 from sijreg.report.document import build
 from tests.cohorts import analysed, random_registry, store
@@ -33,10 +35,11 @@ from tests.test_random_intercept import mixedlm
 SEEDS = (11, 29)
 
 
-def shown(value: float, places: int = 1) -> str:
+def shown(value: float | Decimal, places: int = 1) -> str:
     """Half away from zero, as the report prints, computed with Decimal."""
     quantum = Decimal(1).scaleb(-places)
-    text = str(Decimal(float(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+    exact = value if isinstance(value, Decimal) else Decimal(float(value))
+    text = str(exact.quantize(quantum, rounding=ROUND_HALF_UP))
     return text.lstrip("-") if Decimal(text) == 0 else text
 
 
@@ -331,3 +334,78 @@ def test_continuous_by_group_equals_continuous_of_each_group(
         assert summary == expected
         assert summary.members == expected.members
         assert summary.missing_members == expected.missing_members
+
+
+@pytest.mark.parametrize("tests", list(ContinuousTests))
+def test_comparison_effects_medians_and_holm_like_statsmodels(
+    engine: sa.Engine, tests: ContinuousTests
+) -> None:
+    """Effect estimates, medians, the prespecified tests and Holm's p-values of a two-group
+    comparison, recomputed from the generated records with statsmodels, SciPy and NumPy."""
+    records = random_registry(SEEDS[0], n=90, sites=4)
+    store(engine, records)
+    settings = Settings(compare=("fbss",), tests=tests, adjust=Adjustment.HOLM)
+    doc = build(study_tables(build_cohort(engine), settings), "test")
+    patients = analysed(records)
+    comparison = doc["comparisons"]["fbss"]
+    assert (comparison["tests"], comparison["p_adjustment"]) == (tests.value, "holm")
+    assert doc["settings"]["tests"] == tests.value
+    assert any("descriptive" in note for note in comparison["notes"])
+    assert any(f"(--tests {tests.value})" in note for note in comparison["notes"])
+    rows = comparison["rows"]
+    members = {c: [p for p in patients if p["fbss"] is (c == "yes")] for c in ("yes", "no")}
+    for key, column in {**COMPARED_CONTINUOUS, "pain_relief_pct": "relief"}.items():
+        a, b = (np.array(_values(members[c], column)) for c in ("yes", "no"))
+        row = rows[key]
+        if tests is ContinuousTests.RANK:
+            assert row["test"] == "Mann-Whitney U"
+            assert row["p"] == pytest.approx(stats.mannwhitneyu(a, b).pvalue, rel=1e-9)
+        elif tests is ContinuousTests.PARAMETRIC:
+            assert row["test"] == "Welch t-test"
+            assert row["p"] == pytest.approx(stats.ttest_ind(a, b, equal_var=False).pvalue)
+        rank_test = row["test"] in ("Mann-Whitney U", "Kruskal-Wallis")
+        assert row["show_median"] == (key in ("pain_relief_pct", "followup_days") or rank_test)
+        for code, group in (("yes", a), ("no", b)):
+            q1, median, q3 = np.percentile(group, [25, 50, 75], method="weibull")
+            cell = row["groups"][code]
+            assert cell["median"] == pytest.approx(median, abs=1e-9)
+            assert (cell["q1"], cell["q3"]) == pytest.approx((q1, q3), abs=1e-9)
+            # Quartiles of one-decimal values are multiples of 0.0025: exact at 9 places.
+            q1, median, q3 = (Decimal(str(round(q, 9))) for q in (q1, median, q3))
+            assert cell["median_display"] == f"{shown(median)} [{shown(q1)}, {shown(q3)}]"
+        difference = row["effects"]["mean_difference"]
+        low, high = CompareMeans(DescrStatsW(a), DescrStatsW(b)).tconfint_diff(usevar="unequal")
+        assert difference["estimate"] == pytest.approx(a.mean() - b.mean(), abs=1e-9)
+        assert (difference["ci_low"], difference["ci_high"]) == pytest.approx((low, high))
+        assert (
+            difference["display"] == f"{shown(a.mean() - b.mean())} ({shown(low)} to {shown(high)})"
+        )
+        d = (a.mean() - b.mean()) / math.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
+        se = math.sqrt((len(a) + len(b)) / (len(a) * len(b)) + d * d / (2 * (len(a) + len(b))))
+        z = stats.norm.ppf(0.975)
+        assert row["smd_ci_low"] == pytest.approx(d - z * se, abs=1e-9)
+        assert row["smd_ci_display"] == f"{shown(d - z * se, 2)} to {shown(d + z * se, 2)}"
+    relief = {c: [p["relief"] for p in members[c] if p["relief"] is not None] for c in members}
+    for threshold in (30, 50, 80):
+        counts = [(sum(r >= threshold for r in relief[c]), len(relief[c])) for c in ("yes", "no")]
+        (ya, na), (yb, nb) = counts
+        effects = rows[f"responders_{threshold}"]["effects"]
+        low, high = confint_proportions_2indep(ya, na, yb, nb, method="newcomb", compare="diff")
+        rd = effects["risk_difference"]
+        assert rd["estimate"] == pytest.approx(100 * (ya / na - yb / nb), abs=1e-9)
+        assert (rd["ci_low"], rd["ci_high"]) == pytest.approx((100 * low, 100 * high), abs=1e-9)
+        if ya and yb:
+            low, high = confint_proportions_2indep(ya, na, yb, nb, method="log", compare="ratio")
+            rr = effects["relative_risk"]
+            assert rr["estimate"] == pytest.approx((ya / na) / (yb / nb), rel=1e-12)
+            assert (rr["ci_low"], rr["ci_high"]) == pytest.approx((low, high), rel=1e-9)
+            assert (
+                rr["display"] == f"{shown(rr['estimate'], 2)} ({shown(low, 2)} to {shown(high, 2)})"
+            )
+        else:
+            assert "relative_risk" not in effects
+    tested = [key for key, row in rows.items() if row["p"] is not None]
+    holm = multipletests([rows[k]["p"] for k in tested], method="holm")[1]
+    for key, adjusted in zip(tested, holm, strict=True):
+        assert rows[key]["p_holm"] == pytest.approx(adjusted, rel=1e-12)
+        assert rows[key]["p_holm_display"] == p_shown(adjusted)

@@ -2,22 +2,31 @@
 
 The rows are exactly Table 1's and Table 2's (computed by the same functions within
 each group); the splitting variable's own rows are left out. Tests are chosen per
-row by the rules in :mod:`sijreg.analysis.inference`.
+row by the rules in :mod:`sijreg.analysis.inference` and the prespecified choice
+(``--tests``). Two groups also get effect estimates with intervals
+(:mod:`sijreg.analysis.effects`); continuous rows carry each group's median and quartiles.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 import numpy as np
 import polars as pl
 
-from sijreg.analysis import describe, inference
-from sijreg.analysis.describe import Continuous, Count
+from sijreg.analysis import describe, effects, inference
+from sijreg.analysis.describe import Continuous, Count, Quartiles
+from sijreg.analysis.effects import Estimate
 from sijreg.analysis.inference import TestResult
+from sijreg.analysis.methods import ContinuousTests
 from sijreg.analysis.tables import Row, groups, outcome_rows, table1
-from sijreg.analysis.variables import RELIEF, Variable
+from sijreg.analysis.variables import FOLLOWUP_DAYS, RELIEF, VARIABLES, Variable
+
+SKEWED = frozenset({RELIEF.name, FOLLOWUP_DAYS.name})
+"""Bounded, skewed variables whose median [IQR] is shown beside mean ± SD whatever the test."""
+RESPONDERS = "responders_"
+"""The key prefix of the responder rows, which get a risk difference and a relative risk."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +48,14 @@ class ComparedRow:
     test: TestResult | None
     smd: float | None
     """Standardized difference of the first group minus the second (two groups only)."""
+    smd_ci: Estimate | None = None
+    quartiles: tuple[Quartiles | None, ...] = ()
+    """Continuous rows: each group's median and quartiles (SPSS HAVERAGE)."""
+    show_median: bool = False
+    """Whether median [IQR] is shown beside mean ± SD: a skewed variable or a rank test."""
+    effects: tuple[tuple[str, Estimate], ...] = ()
+    """Two groups: ('mean_difference', …) for continuous rows, ('risk_difference', …) and
+    ('relative_risk', …) for responder rows, each first group against the second."""
 
 
 @dataclass(frozen=True)
@@ -62,25 +79,66 @@ def _values(frame: pl.DataFrame, row: Row) -> np.ndarray:
     )
 
 
-def _test_and_smd(parts: list[pl.DataFrame], row: Row) -> tuple[TestResult | None, float | None]:
+def _quartiles(values: np.ndarray, key: str) -> Quartiles | None:
+    scale = VARIABLES[key].scale
+    return describe.quartiles(np.sort(np.rint(values * scale).astype(np.int64)), scale)
+
+
+def _compared(
+    parts: list[pl.DataFrame],
+    row: Row,
+    stats: tuple[Continuous | Count, ...],
+    tests: ContinuousTests,
+) -> ComparedRow:
+    """A row's statistics by group with its test, SMD and (two groups) effect estimates."""
     values = [_values(part, row) for part in parts]
+    two = len(values) == 2
+    label = f"{RELIEF.label} (%)" if row.key == RELIEF.name else row.label
+    base = ComparedRow(row.key, label, row.section, stats, row.suffix, None, None)
     if isinstance(row.stat, Continuous):
-        test = inference.compare_continuous(values)
-        smd = inference.smd_continuous(*values) if len(values) == 2 else None
-        return test, smd
+        test = inference.compare_continuous(values, tests, VARIABLES[row.key].scale)
+        smd = inference.smd_continuous(*values) if two else None
+        difference = effects.mean_difference(*values) if two else None
+        return replace(
+            base,
+            test=test,
+            smd=smd,
+            smd_ci=None if smd is None else effects.smd_interval(smd, *map(len, values)),
+            quartiles=tuple(_quartiles(v, row.key) for v in values),
+            show_median=row.key in SKEWED
+            or (test is not None and test.test in inference.RANK_TESTS),
+            effects=() if difference is None else (("mean_difference", difference),),
+        )
     yes = np.array([int(v.sum()) for v in values], dtype=np.int64)
     known = np.array([len(v) for v in values], dtype=np.int64)
-    test = inference.compare_counts(np.vstack([yes, known - yes]))
     smd = (
         inference.smd_proportion(yes[0] / known[0], yes[1] / known[1])
-        if len(values) == 2 and known.all()
+        if two and known.all()
         else None
     )
-    return test, smd
+    estimates: list[tuple[str, Estimate]] = []
+    if two and row.key.startswith(RESPONDERS):
+        counts = (int(yes[0]), int(known[0]), int(yes[1]), int(known[1]))
+        for name, estimate in (
+            ("risk_difference", effects.risk_difference(*counts)),
+            ("relative_risk", effects.relative_risk(*counts)),
+        ):
+            if estimate is not None:
+                estimates.append((name, estimate))
+    return replace(
+        base,
+        test=inference.compare_counts(np.vstack([yes, known - yes])),
+        smd=smd,
+        smd_ci=None if smd is None else effects.smd_interval(smd, int(known[0]), int(known[1])),
+        effects=tuple(estimates),
+    )
 
 
 def compare(
-    frame: pl.DataFrame, variable: Variable, thresholds: tuple[Fraction, ...]
+    frame: pl.DataFrame,
+    variable: Variable,
+    thresholds: tuple[Fraction, ...],
+    tests: ContinuousTests = ContinuousTests.AUTO,
 ) -> Comparison:
     """Every Table 1 and Table 2 row within each group of ``variable``, side by side."""
     split = [(code, label, frame.filter(cond)) for code, label, cond in groups(frame, variable)]
@@ -96,18 +154,7 @@ def compare(
     for row in group_rows[0] if group_rows else _rows(frame, thresholds):
         if row.key == variable.name or row.key.startswith(own[1]):
             continue
-        test, smd = _test_and_smd(parts, row)
-        rows.append(
-            ComparedRow(
-                row.key,
-                f"{RELIEF.label} (%)" if row.key == RELIEF.name else row.label,
-                row.section,
-                tuple(g[row.key].stat for g in per_group),
-                row.suffix,
-                test,
-                smd,
-            )
-        )
+        rows.append(_compared(parts, row, tuple(g[row.key].stat for g in per_group), tests))
     assigned = sum(part.height for part in parts)
     anywhere = pl.any_horizontal([cond for _, _, cond in groups(frame, variable)])
     return Comparison(

@@ -181,3 +181,35 @@ def at_least(column: str, threshold: Fraction, scale: int) -> pl.Expr:
     """``column >= threshold``, inclusive and exact: compared as whole scaled numbers."""
     bound = math.ceil(threshold * scale)
     return _scaled(pl.col(column), scale) >= bound
+
+
+@dataclass(frozen=True)
+class Quartiles:
+    """Median and quartiles by SPSS's default (HAVERAGE) definition, exact."""
+
+    q1: Fraction
+    median: Fraction
+    q3: Fraction
+
+
+def haverage(sorted_values: np.ndarray, share: Fraction, scale: int = 1) -> Fraction:
+    """The ``share`` percentile (0-1) of sorted whole scaled numbers, by SPSS's HAVERAGE:
+    at position w = (n + 1) share, x(k) + (w - k)(x(k+1) - x(k)) with k = floor(w), the
+    smallest value below position 1 and the largest above n (numpy's 'weibull')."""
+    n = len(sorted_values)
+    position = (n + 1) * share
+    k = math.floor(position)
+    if k < 1:
+        return Fraction(int(sorted_values[0]), scale)
+    if k >= n:
+        return Fraction(int(sorted_values[-1]), scale)
+    low, high = int(sorted_values[k - 1]), int(sorted_values[k])
+    return (low + (position - k) * (high - low)) / scale
+
+
+def quartiles(sorted_values: np.ndarray, scale: int = 1) -> Quartiles | None:
+    """Quartiles of sorted whole scaled numbers (:func:`scaled_values`); None without values."""
+    if len(sorted_values) == 0:
+        return None
+    q1, median, q3 = (haverage(sorted_values, Fraction(k, 4), scale) for k in (1, 2, 3))
+    return Quartiles(q1, median, q3)

@@ -6,9 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
-from scipy import stats
 
-from sijreg.analysis import followup, responders, sites, visits
+from sijreg.analysis import followup, ranks, responders, sites, visits
 from sijreg.analysis.compare import Comparison, compare
 from sijreg.analysis.describe import Continuous, members
 from sijreg.analysis.missing import MissingRow, missing_table
@@ -53,10 +52,8 @@ def correlation(frame: pl.DataFrame) -> Correlation:
     days = data.get_column(FOLLOWUP_DAYS.name).to_numpy()
     if data.height < 3 or np.ptp(relief) == 0 or np.ptp(days) == 0:  # rho undefined
         return Correlation(data.height, members(frame, both), None, None)
-    result = stats.spearmanr(relief, days)
-    return Correlation(
-        data.height, members(frame, both), float(result.statistic), float(result.pvalue)
-    )
+    rho, p = ranks.spearman(relief, days, RELIEF.scale, FOLLOWUP_DAYS.scale)
+    return Correlation(data.height, members(frame, both), rho, p)
 
 
 def extended(tables: StudyTables) -> Extended:
@@ -66,7 +63,7 @@ def extended(tables: StudyTables) -> Extended:
     missing_sites, missing = missing_table(frame)
     return Extended(
         comparisons=tuple(
-            compare(frame, grouping_variable(name), settings.thresholds)
+            compare(frame, grouping_variable(name), settings.thresholds, settings.tests)
             for name in settings.compare
         ),
         curve=responders.curve(frame, method),

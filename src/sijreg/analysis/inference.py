@@ -14,7 +14,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats
 
-from sijreg.analysis.methods import ProportionMethod
+from sijreg.analysis import ranks
+from sijreg.analysis.methods import ContinuousTests, ProportionMethod
 
 CONFIDENCE = 0.95
 NORMALITY_ALPHA = 0.05
@@ -101,25 +102,51 @@ def looks_normal(values: NDArray[np.float64]) -> bool:
     return bool(stats.shapiro(values).pvalue >= NORMALITY_ALPHA)
 
 
-def compare_continuous(groups: list[NDArray[np.float64]]) -> TestResult | None:
-    """Welch (two groups) or ANOVA when every group looks normal, else Mann-Whitney / Kruskal.
+def compare_continuous(
+    groups: list[NDArray[np.float64]],
+    choice: ContinuousTests = ContinuousTests.AUTO,
+    scale: int = 1,
+) -> TestResult | None:
+    """Welch (two groups) or ANOVA, or Mann-Whitney / Kruskal-Wallis, as ``choice`` says:
+    with AUTO, the former when every group looks normal (:func:`looks_normal`).
 
     Groups without values are left out; None when fewer than two groups remain or
-    every value is the same (no test can tell the groups apart).
+    every value is the same (no test can tell the groups apart). Values are whole numbers
+    of 1/``scale`` (ranked by counting, see :mod:`sijreg.analysis.ranks`).
     """
     groups = [g for g in groups if len(g) > 0]
     if len(groups) < 2 or np.ptp(np.concatenate(groups)) == 0:
         return None
-    normal = all(looks_normal(g) for g in groups)
+    if choice is ContinuousTests.AUTO:
+        normal = all(looks_normal(g) for g in groups)
+    else:
+        normal = choice is ContinuousTests.PARAMETRIC
     if len(groups) == 2:
         if normal:
             welch = stats.ttest_ind(*groups, equal_var=False)
             return TestResult(StatTest.WELCH, float(welch.pvalue))
-        ranks = stats.mannwhitneyu(*groups, alternative="two-sided")
-        return TestResult(StatTest.MANN_WHITNEY, float(ranks.pvalue))
+        return TestResult(StatTest.MANN_WHITNEY, ranks.mann_whitney_p(groups[0], groups[1], scale))
     if normal:
         return TestResult(StatTest.ANOVA, float(stats.f_oneway(*groups).pvalue))
-    return TestResult(StatTest.KRUSKAL, float(stats.kruskal(*groups).pvalue))
+    return TestResult(StatTest.KRUSKAL, ranks.kruskal_p(groups, scale))
+
+
+RANK_TESTS = frozenset({StatTest.MANN_WHITNEY, StatTest.KRUSKAL})
+
+
+def holm(pvalues: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values, in the order given.
+
+    Sorted ascending, the i-th of m (from 0) becomes max over j <= i of (m - j) p(j),
+    capped at 1: the family-wise error rate is controlled under any dependence.
+    """
+    m = len(pvalues)
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, index in enumerate(sorted(range(m), key=lambda i: pvalues[i])):
+        running = max(running, min(1.0, (m - rank) * pvalues[index]))
+        adjusted[index] = running
+    return adjusted
 
 
 def compare_counts(table: NDArray[np.int64]) -> TestResult | None:
@@ -146,7 +173,7 @@ def compare_paired(differences: NDArray[np.float64]) -> tuple[TestResult, TestRe
     t = float(stats.ttest_1samp(differences, 0.0).pvalue)
     if np.all(differences == 0):
         return TestResult(StatTest.PAIRED_T, t), TestResult(StatTest.WILCOXON, 1.0)
-    w = float(stats.wilcoxon(differences).pvalue)
+    w = ranks.wilcoxon_p(differences)
     return TestResult(StatTest.PAIRED_T, t), TestResult(StatTest.WILCOXON, w)
 
 

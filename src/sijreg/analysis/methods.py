@@ -26,3 +26,23 @@ class PoolingMethod(StrEnum):
     HKSJ = "hksj"
     """Hartung-Knapp-Sidik-Jonkman: t interval (k - 1 df) from the weighted residual
     variance, better calibrated with few sites."""
+
+
+class ContinuousTests(StrEnum):
+    """How a comparison's continuous rows choose their test (stated before the data are seen)."""
+
+    AUTO = "auto"
+    """Shapiro-Wilk decides per row: Welch / ANOVA when no group rejects normality, else ranks."""
+    PARAMETRIC = "parametric"
+    """Welch t-test (two groups) or one-way ANOVA for every continuous row."""
+    RANK = "rank"
+    """Mann-Whitney U (two groups) or Kruskal-Wallis for every continuous row."""
+
+
+class Adjustment(StrEnum):
+    """Multiplicity adjustment of a comparison table's p-values."""
+
+    NONE = "none"
+    """p-values are descriptive, unadjusted."""
+    HOLM = "holm"
+    """Holm's step-down adjustment over the p-values one comparison table publishes."""

@@ -15,7 +15,7 @@ import polars as pl
 from sijreg.analysis import describe
 from sijreg.analysis.cohort import DEFAULT_MIN_FOLLOWUP_DAYS, Cohort
 from sijreg.analysis.describe import Continuous, Count
-from sijreg.analysis.methods import PoolingMethod, ProportionMethod
+from sijreg.analysis.methods import Adjustment, ContinuousTests, PoolingMethod, ProportionMethod
 from sijreg.analysis.variables import (
     FOLLOWUP_DAYS,
     PRIOR_FLAGS,
@@ -42,6 +42,10 @@ class Settings:
     """How proportions' 95% intervals are computed (means always use t)."""
     compare: tuple[str, ...] = ()
     """Grouping variables for comparison tables (Table 1 and outcomes by group)."""
+    tests: ContinuousTests = ContinuousTests.AUTO
+    """How the comparisons' continuous rows choose their test (prespecified)."""
+    adjust: Adjustment = Adjustment.NONE
+    """Whether the comparisons also publish Holm-adjusted p-values."""
     windows: tuple[int, ...] = (3, 6, 12, 24)
     """Visit-window centres in months after the fusion (see analysis.visits)."""
     pooling: PoolingMethod = PoolingMethod.DL

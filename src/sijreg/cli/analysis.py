@@ -17,7 +17,7 @@ import sqlalchemy as sa
 import typer
 
 from sijreg.analysis.cohort import select_cohort
-from sijreg.analysis.methods import PoolingMethod, ProportionMethod
+from sijreg.analysis.methods import Adjustment, ContinuousTests, PoolingMethod, ProportionMethod
 from sijreg.analysis.snapshot import Snapshot, read_snapshot
 from sijreg.analysis.tables import Settings, study_tables
 from sijreg.analysis.variables import grouping_variable
@@ -43,6 +43,18 @@ CompareOption = Annotated[
     typer.Option(
         "--compare", help="Add Table 1 and outcomes by this yes/no or categorical variable."
     ),
+]
+TestsOption = Annotated[
+    ContinuousTests,
+    typer.Option(
+        "--tests",
+        help="Comparison tests of continuous rows: auto (Shapiro-Wilk decides), parametric "
+        "or rank.",
+    ),
+]
+AdjustOption = Annotated[
+    Adjustment,
+    typer.Option("--adjust", help="Also publish adjusted comparison p-values: none or holm."),
 ]
 WindowOption = Annotated[
     list[int] | None,
@@ -131,6 +143,8 @@ def analysis_settings(
     window: list[int] | None,
     pooling: PoolingMethod = PoolingMethod.DL,
     outcome_at: int | None = None,
+    tests: ContinuousTests = ContinuousTests.AUTO,
+    adjust: Adjustment = Adjustment.NONE,
 ) -> Settings:
     """The Table 1-3 settings with the analysis options; ValueError names a bad one."""
     for name in compare or ():
@@ -153,6 +167,8 @@ def analysis_settings(
         windows=centres,
         pooling=pooling,
         outcome_at=outcome_at,
+        tests=tests,
+        adjust=adjust,
     )
 
 
@@ -228,6 +244,8 @@ def export_tables_command(
     ] = None,
     database: DatabaseOption = None,
     compare: CompareOption = None,
+    tests: TestsOption = ContinuousTests.AUTO,
+    adjust: AdjustOption = Adjustment.NONE,
     ci: CiOption = False,
     ci_method: CiMethodOption = ProportionMethod.WILSON,
     window: WindowOption = None,
@@ -250,7 +268,14 @@ def export_tables_command(
             document = _read_report(report)
         else:
             settings = analysis_settings(
-                Settings(), ci_method, compare, window, pooling=pooling, outcome_at=outcome_at
+                Settings(),
+                ci_method,
+                compare,
+                window,
+                pooling=pooling,
+                outcome_at=outcome_at,
+                tests=tests,
+                adjust=adjust,
             )
             options = display_options(ci, suppress, min_cell)
             source = open_source(database, freeze)

@@ -26,7 +26,7 @@ from sijreg import __version__
 from sijreg.analysis.cohort import DEFAULT_MIN_FOLLOWUP_DAYS, select_cohort
 from sijreg.analysis.describe import without_members
 from sijreg.analysis.flow import study_flow
-from sijreg.analysis.methods import PoolingMethod, ProportionMethod
+from sijreg.analysis.methods import Adjustment, ContinuousTests, PoolingMethod, ProportionMethod
 from sijreg.analysis.tables import DEFAULT_SUBGROUP, Settings, study_tables
 from sijreg.analysis.variables import grouping_variable
 from sijreg.cli import analysis
@@ -214,6 +214,8 @@ def report(
     ci: analysis.CiOption = False,
     ci_method: analysis.CiMethodOption = ProportionMethod.WILSON,
     compare: analysis.CompareOption = None,
+    tests: analysis.TestsOption = ContinuousTests.AUTO,
+    adjust: analysis.AdjustOption = Adjustment.NONE,
     window: analysis.WindowOption = None,
     pooling: analysis.PoolingOption = PoolingMethod.DL,
     outcome_at: analysis.OutcomeAtOption = None,
@@ -225,7 +227,14 @@ def report(
     try:
         settings = _settings(min_followup_days, threshold, subgroup)
         settings = analysis.analysis_settings(
-            settings, ci_method, compare, window, pooling=pooling, outcome_at=outcome_at
+            settings,
+            ci_method,
+            compare,
+            window,
+            pooling=pooling,
+            outcome_at=outcome_at,
+            tests=tests,
+            adjust=adjust,
         )
         options = analysis.display_options(ci, suppress, min_cell)
         protocol = load_protocol(protocol_file)

@@ -99,6 +99,8 @@ def method_settings(settings: Settings, options: Options) -> dict[str, Any]:
         "ci_mean": "t",
         "ci_method": settings.ci_method.value,
         "compare": list(settings.compare),
+        "tests": settings.tests.value,
+        "p_adjustment": settings.adjust.value,
         "visit_windows_months": list(settings.windows),
         "pooling": settings.pooling.value,
         "outcome_at_months": settings.outcome_at,

@@ -66,16 +66,37 @@ def _with_ci(stats: dict[str, Any], show_ci: bool) -> str:
     return f"{cell} [{stats['ci_display']}]" if show_ci and stats.get("ci_display") else cell
 
 
+def _effects(row: dict[str, Any]) -> str:
+    """'3.2 (-1.0 to 7.4)', or for responders '9.1 (…); RR 1.10 (…)'; '–' without one."""
+    e = row.get("effects") or {}
+    parts = [e[k]["display"] for k in ("mean_difference", "risk_difference") if k in e]
+    parts += [f"RR {e['relative_risk']['display']}"] if "relative_risk" in e else []
+    return "; ".join(parts) or "–"
+
+
+def _smd(row: dict[str, Any], show_ci: bool) -> str:
+    smd = _text(row["smd_display"]) or "–"
+    return f"{smd} ({row['smd_ci_display']})" if show_ci and row.get("smd_ci_display") else smd
+
+
 def comparison_grid(key: str, c: dict[str, Any], ci_note: str | None) -> Grid:
-    """Table 1 and outcomes by group; cells carry their interval when ``ci_note`` is given."""
+    """Table 1 and outcomes by group; cells carry their interval when ``ci_note`` is given.
+
+    Two groups add an effect column (and the SMD's interval with ``ci_note``); a row showing
+    medians is followed by a median [Q1, Q3] line; Holm-adjusted p-values get a column when
+    the report asks for them."""
     show_ci = ci_note is not None
     groups = c["groups"]
+    two = len(groups) == 2
+    holm = c.get("p_adjustment") == "holm"
     columns = (
         "Variable",
         *(f"{g['label']} (n = {g['n']})" for g in groups.values()),
         "Test",
         "p",
-        "SMD",
+        *(["p (Holm)"] if holm else []),
+        "SMD (95% CI)" if two and show_ci else "SMD",
+        *(["Difference or RR (95% CI)"] if two else []),
     )
     rows: list[tuple[str, ...]] = []
     section = None
@@ -84,15 +105,26 @@ def comparison_grid(key: str, c: dict[str, Any], ci_note: str | None) -> Grid:
             section = row.get("section")
             if section:
                 rows.append((section,))
+        indent = "  " if section else ""
         rows.append(
             (
-                f"  {row['label']}" if section else row["label"],
+                f"{indent}{row['label']}",
                 *(_with_ci(row["groups"][code], show_ci) for code in groups),
                 _text(row["test"]) or "–",
                 _text(row["p_display"]) or "–",
-                _text(row["smd_display"]) or "–",
+                *([_text(row["p_holm_display"]) or "–"] if holm else []),
+                _smd(row, show_ci),
+                *([_effects(row)] if two else []),
             )
         )
+        if row.get("show_median"):
+            rows.append(
+                (
+                    f"{indent}  median [Q1, Q3]",
+                    *(_text(row["groups"][code].get("median_display")) or "–" for code in groups),
+                    *([""] * (len(columns) - 1 - len(groups))),
+                )
+            )
     notes = [*c["notes"], *([ci_note] if ci_note else [])]
     return Grid(
         f"comparison.{key}",
