@@ -12,6 +12,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from sijreg.analysis.describe import PATIENT_KEY, members
+from sijreg.analysis.methods import DEFAULT_MIN_FOLLOWUP_DAYS
 from sijreg.analysis.variables import (
     FOLLOWUP_DAYS,
     FUSION_FIELDS,
@@ -27,7 +28,6 @@ from sijreg.domain.types import Kind
 from sijreg.store import schema
 from sijreg.store.frames import Statement, read_frames
 
-DEFAULT_MIN_FOLLOWUP_DAYS = 90
 PATIENT_COLUMNS = tuple(var.name for var in PATIENT_FIELDS)
 
 
