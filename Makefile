@@ -48,10 +48,11 @@ typecheck:
 pytest:
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
-benchmark: setup            ## the report at 100k and 1M patients against tableone; where its time goes; suppression's cost
+benchmark: setup            ## the report at 100k and 1M patients against tableone; where its time goes; suppression's cost; start-up
 	$(VENV)/bin/python -m benchmarks.run
 	$(VENV)/bin/python -m benchmarks.phases
 	$(VENV)/bin/python -m benchmarks.suppression
+	$(VENV)/bin/python -m benchmarks.startup
 
 clean:
 	rm -rf .venv .tools report sijreg.db sijreg.db-wal sijreg.db-shm
