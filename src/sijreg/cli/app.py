@@ -106,7 +106,7 @@ def _report(
     from sijreg.analysis.flow import study_flow
     from sijreg.analysis.tables import study_tables
 
-    # The statistics and renderers pull in SciPy and matplotlib, slow imports that hold
+    # The statistics and renderers pull in SciPy and statsmodels, slow imports that hold
     # the interpreter lock; reading the data and the analyses in Polars mostly do not.
     # Importing them meanwhile saves two seconds of a report.
     renderers = ThreadPoolExecutor(max_workers=1)

@@ -18,12 +18,12 @@ from sijreg.report.flow import flow_stages
 from sijreg.report.svg import (
     FONT,
     GREY,
-    INK,
     PALETTE,
     WIDTH,
     Chart,
     Scale,
     attr,
+    figure,
     nice_ticks,
     num,
     text_width,
@@ -110,7 +110,7 @@ def relief_histogram(document: dict[str, Any]) -> str:
 
 
 def _step_path(xs: list[float], ys: list[float]) -> str:
-    """A step line that holds each value until the next x (matplotlib's where="post")."""
+    """A step line that holds each value until the next x, then steps to the next value."""
     parts = [f"M{num(xs[0])} {num(ys[0])}"]
     for x, y in zip(xs[1:], ys[1:], strict=True):
         parts.append(f"H{num(x)}V{num(y)}")
@@ -396,13 +396,12 @@ def responder_bars(document: dict[str, Any]) -> str:
     return chart.render()
 
 
-FLOW_FONT = FONT
 LINE = 16.0
 """Height of a line of text in the flow diagram."""
 
 
 def _box_width(lines: list[str]) -> float:
-    return 16 + max(text_width(line, FLOW_FONT) for line in lines)
+    return 16 + max(text_width(line, FONT) for line in lines)
 
 
 def _box(x: float, y: float, lines: list[str], kind: str) -> str:
@@ -480,14 +479,10 @@ def flow_diagram(flow: dict[str, Any]) -> str:
         stage.box + "".join(f", {n.strip()}" for n in stage.leaving + stage.joining)
         for stage in stages
     )
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
-        f'viewBox="0 0 {num(right)} {num(height)}" width="{num(right)}" height="{num(height)}" '
-        'aria-labelledby="figure-flow-title figure-flow-desc" '
-        "font-family=\"system-ui, -apple-system, 'Segoe UI', Roboto, 'Helvetica Neue', Arial, "
-        f'sans-serif" font-size="{FLOW_FONT}" fill="{INK}">'
-        '<title id="figure-flow-title">Study flow</title>'
-        f'<desc id="figure-flow-desc">{attr(description)}</desc><defs>{markers}</defs>'
-        '<text x="8" y="18" font-size="14" font-weight="600">Study flow</text>'
-        f"{''.join(out)}</svg>"
+    return figure(
+        "figure-flow",
+        "Study flow",
+        description,
+        (right, height),
+        f"<defs>{markers}</defs>{''.join(out)}",
     )

@@ -101,7 +101,6 @@ class Chart:
     axes: list[str] = field(default_factory=list)
     legend: list[tuple[str, str, str]] = field(default_factory=list)
     """(label, colour, symbol: "box", "line" or "dot")."""
-    top: float = 0.0
 
     def add(self, element: str) -> None:
         self.marks.append(element)
@@ -156,23 +155,32 @@ class Chart:
 
     def render(self) -> str:
         """The figure as one <svg> element, self-contained (no outside fonts or styles)."""
-        legend, legend_height = _legend(self.legend, min(self.x.start, 64), self.top + 30)
+        legend, legend_height = _legend(self.legend, min(self.x.start, 64), 30)
         shift = legend_height
         body = "".join(self.axes[:1] + self.marks + self.axes[1:])
-        total = self.height + shift
-        ids = f"{self.key}-title {self.key}-desc"
-        return (
-            f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
-            f'viewBox="0 0 {WIDTH} {num(total)}" width="{WIDTH}" height="{num(total)}" '
-            f'aria-labelledby="{ids}" font-family="system-ui, -apple-system, \'Segoe UI\', '
-            f'Roboto, \'Helvetica Neue\', Arial, sans-serif" font-size="{FONT}" fill="{INK}">'
-            f'<title id="{self.key}-title">{attr(self.title)}</title>'
-            f'<desc id="{self.key}-desc">{attr(self.description)}</desc>'
-            f'<text class="chart-title" font-size="14" font-weight="600" x="8" '
-            f'y="{num(self.top + 18)}">{attr(self.title)}</text>'
-            f"{legend}"
-            f'<g transform="translate(0 {num(shift)})">{body}</g></svg>'
+        return figure(
+            self.key,
+            self.title,
+            self.description,
+            (WIDTH, self.height + shift),
+            f'{legend}<g transform="translate(0 {num(shift)})">{body}</g>',
         )
+
+
+def figure(key: str, title: str, description: str, size: tuple[float, float], body: str) -> str:
+    """An <svg> element, self-contained (no outside fonts or styles), with ``title`` shown
+    at its top and named, with ``description``, to a screen reader."""
+    width, height = num(size[0]), num(size[1])
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
+        f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
+        f'aria-labelledby="{key}-title {key}-desc" font-family="system-ui, -apple-system, '
+        f"'Segoe UI', Roboto, 'Helvetica Neue', Arial, sans-serif\" font-size=\"{FONT}\" "
+        f'fill="{INK}"><title id="{key}-title">{attr(title)}</title>'
+        f'<desc id="{key}-desc">{attr(description)}</desc>'
+        f'<text class="chart-title" font-size="14" font-weight="600" x="8" y="18">'
+        f"{attr(title)}</text>{body}</svg>"
+    )
 
 
 def _legend(items: Sequence[tuple[str, str, str]], left: float, top: float) -> tuple[str, float]:
