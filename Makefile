@@ -19,10 +19,21 @@ $(UV):
 	.tools/bin/pip install --quiet --disable-pip-version-check uv==0.13.8
 
 # Bytecode is compiled ahead (the dependencies by uv, sijreg's own src/ by compileall):
-# where PYTHONDONTWRITEBYTECODE is set, every command would compile it again.
-setup: $(UV)
+# where PYTHONDONTWRITEBYTECODE is set, every command would compile it again. Stamps in
+# .venv make a second `make setup` do nothing: uv syncs again only when uv.lock or
+# pyproject.toml changed (or .venv is gone), compileall runs only when src/ changed.
+SYNCED := $(VENV)/.synced
+COMPILED := $(VENV)/.compiled
+
+setup: $(SYNCED) $(COMPILED)
+
+$(SYNCED): uv.lock pyproject.toml | $(UV)
 	$(UV) sync --frozen --quiet --compile-bytecode
+	touch $@
+
+$(COMPILED): $(SYNCED) $(shell find src -name '*.py')
 	$(VENV)/bin/python -m compileall -q src
+	touch $@
 
 system-deps:                ## what the tests drive for real: Chromium and GNU PSPP
 	scripts/system-deps
@@ -37,10 +48,11 @@ typecheck:
 pytest:
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
-benchmark: setup            ## the report at 100k and 1M patients against tableone; where its time goes; suppression's cost
+benchmark: setup            ## the report at 100k and 1M patients against tableone; where its time goes; suppression's cost; start-up
 	$(VENV)/bin/python -m benchmarks.run
 	$(VENV)/bin/python -m benchmarks.phases
 	$(VENV)/bin/python -m benchmarks.suppression
+	$(VENV)/bin/python -m benchmarks.startup
 
 clean:
 	rm -rf .venv .tools report sijreg.db sijreg.db-wal sijreg.db-shm

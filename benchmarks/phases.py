@@ -48,8 +48,6 @@ def _measure(database: Path, freeze: Path, out: Path) -> dict[str, tuple[float, 
         return result
 
     def imports() -> Any:
-        import matplotlib.backends.backend_svg  # noqa: F401
-
         import sijreg.cli.app
         import sijreg.report.terminal  # noqa: F401
         from sijreg.report import write

@@ -177,7 +177,6 @@ def _machine() -> list[str]:
             "polars",
             "connectorx",
             "sqlalchemy",
-            "matplotlib",
             "tableone",
             "pandas",
             "scipy",

@@ -24,6 +24,27 @@ def test_every_command_has_help(command: str) -> None:
     assert ("--database" in result.output) == (command != "dictionary")
 
 
+HEAVY = ("scipy", "matplotlib", "polars", "fastapi", "sqlalchemy", "importlib.metadata")
+
+
+def test_the_command_line_starts_without_the_heavy_stacks() -> None:
+    """`sijreg --help` builds every command's options, yet loads no data, web or database code:
+    each command imports its own stack when it runs."""
+    probe = (
+        "import sys, sijreg.cli.app as cli\n"
+        "from typer.main import get_command\n"
+        "get_command(cli.app)\n"  # every command and option, as --help would build them
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
+    help_run = subprocess.run(
+        [sys.executable, "-m", "sijreg", "--help"], capture_output=True, text=True, check=False
+    )
+    assert help_run.returncode == 0
+    assert all(command in help_run.stdout for command in COMMANDS)
+
+
 def test_version() -> None:
     assert run("--version").output.strip() == f"sijreg {__version__}"
 

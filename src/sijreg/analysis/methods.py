@@ -1,4 +1,5 @@
-"""Named choices of statistical method, kept apart from the statistics themselves.
+"""Named choices of statistical method and the analysis defaults, kept apart from the
+statistics themselves.
 
 The command line parses these before any data is read; importing them must not
 load SciPy (a second of start-up the report spends reading the database instead).
@@ -7,6 +8,11 @@ load SciPy (a second of start-up the report spends reading the database instead)
 from __future__ import annotations
 
 from enum import StrEnum
+
+DEFAULT_MIN_FOLLOWUP_DAYS = 90
+"""Patients are analysed from this many days after the fusion (the seed study's 3 months)."""
+DEFAULT_SUBGROUP = "fbss"
+"""Table 3's subgroup: the FBSS patients, as in the seed paper."""
 
 
 class ProportionMethod(StrEnum):

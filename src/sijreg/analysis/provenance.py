@@ -91,16 +91,37 @@ def _mix(key: NDArray[np.uint64]) -> NDArray[np.uint64]:
     return key ^ (key >> np.uint64(31))
 
 
+def _values(column: pl.Series) -> NDArray[np.int64]:
+    """A whole-number column's values as int64, a null as 0 (without a copy when it has
+    no nulls: Polars hands its buffer over)."""
+    present = column.fill_null(0) if column.has_nulls() else column
+    return np.ascontiguousarray(present.to_numpy(), "<i8")
+
+
 def row_keys(frame: pl.DataFrame) -> NDArray[np.uint64]:
     """A 64-bit key per row of whole-number columns: equal rows, equal keys."""
     key = np.zeros(frame.height, dtype=np.uint64)
     for name in frame.columns:
         column = frame.get_column(name)
-        values = np.ascontiguousarray(column.fill_null(0).to_numpy(), np.int64).view(np.uint64)
+        values = _values(column).view(np.uint64)
         if column.has_nulls():  # a null differs from a 0 (a null is 0 plus a null-only mark)
             values = values ^ (column.is_null().to_numpy().astype(np.uint64) * _NULL_MARK)
         key = _mix(key ^ values)
     return key
+
+
+def canonical_order(frame: pl.DataFrame) -> tuple[NDArray[np.int64], NDArray[np.intp]]:
+    """Each row's rank in the canonical order (equal rows share one) and the rows in that
+    order. When every row has its own key (the usual case) one argsort of the keys gives
+    both; otherwise they come from canonical_ranks, exactly as always."""
+    keys = row_keys(frame)
+    order = np.argsort(keys, kind="stable")
+    if len(keys) < 2 or np.all(keys[order][1:] != keys[order][:-1]):
+        ranks = np.empty(len(keys), dtype=np.int64)
+        ranks[order] = np.arange(1, len(keys) + 1)
+        return ranks, order
+    rank = canonical_ranks(frame)
+    return rank.to_numpy(), rank.arg_sort().to_numpy()
 
 
 def canonical_ranks(frame: pl.DataFrame) -> pl.Series:
@@ -131,11 +152,14 @@ def _digest(
             digest.update(f"{distinct.len()}\0".encode())
             digest.update(distinct.str.len_bytes().to_numpy().astype("<i8").tobytes())
             digest.update("".join(distinct.to_list()).encode())
-        nulls = column.is_null().to_numpy()
-        values = np.ascontiguousarray(column.fill_null(0).to_numpy(), "<i8")
+        values = _values(column)
         if order is not None:
-            nulls, values = nulls[order], values[order]
-        digest.update(np.packbits(nulls).tobytes())
+            values = np.take(values, order)
+        if column.has_nulls():
+            nulls = column.is_null().to_numpy()
+            digest.update(np.packbits(nulls if order is None else nulls[order]).tobytes())
+        else:  # the packed mask of no nulls: zero bytes
+            digest.update(bytes((column.len() + 7) // 8))
         digest.update(values.data)
 
 
@@ -175,8 +199,7 @@ def _rows_of(ids: pl.Series, wanted: pl.Series) -> NDArray[np.intp]:
 def fingerprint(cohort: Cohort) -> str:
     """'sha256:…' over the analysed patients and their visits (see the module docstring)."""
     patients, text = _coded(_canonical(cohort.frame.drop(PATIENT_KEY)))
-    rank = canonical_ranks(patients)
-    ranks, by_rank = rank.to_numpy(), rank.arg_sort().to_numpy()
+    ranks, by_rank = canonical_order(patients)
     digest = hashlib.sha256()
     _digest(digest, "patients", patients, text, order=by_rank)
     if cohort.visits.height:

@@ -13,9 +13,16 @@ from fractions import Fraction
 import polars as pl
 
 from sijreg.analysis import describe
-from sijreg.analysis.cohort import DEFAULT_MIN_FOLLOWUP_DAYS, Cohort
+from sijreg.analysis.cohort import Cohort
 from sijreg.analysis.describe import Continuous, Count
-from sijreg.analysis.methods import Adjustment, ContinuousTests, PoolingMethod, ProportionMethod
+from sijreg.analysis.methods import (
+    DEFAULT_MIN_FOLLOWUP_DAYS,
+    DEFAULT_SUBGROUP,
+    Adjustment,
+    ContinuousTests,
+    PoolingMethod,
+    ProportionMethod,
+)
 from sijreg.analysis.variables import (
     FOLLOWUP_DAYS,
     PRIOR_FLAGS,
@@ -28,7 +35,6 @@ from sijreg.analysis.variables import (
 from sijreg.domain.types import Kind
 
 DEFAULT_THRESHOLDS = (Fraction(30), Fraction(50), Fraction(80))
-DEFAULT_SUBGROUP = "fbss"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Report options, where a report's data come from, ``sijreg freeze`` and ``sijreg export``.
 
-The statistics, renderers and file writers are imported by the commands that use
-them, so that ``sijreg`` starts without loading SciPy, matplotlib or python-docx.
+The data, statistics, renderers and file writers are imported by the commands that
+use them, so that ``sijreg`` starts without loading Polars, SQLAlchemy, SciPy or
+python-docx.
 """
 
 from __future__ import annotations
@@ -11,17 +12,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import sqlalchemy as sa
 import typer
 
-from sijreg.analysis.cohort import select_cohort
 from sijreg.analysis.methods import Adjustment, ContinuousTests, PoolingMethod, ProportionMethod
-from sijreg.analysis.snapshot import Snapshot, read_snapshot
-from sijreg.analysis.tables import Settings, study_tables
-from sijreg.analysis.variables import grouping_variable
+from sijreg.cli.common import DatabaseOption, console, fail, label, open_registry, step
 from sijreg.report.options import DEFAULT_MIN_CELL, Options
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from sijreg.analysis.snapshot import Snapshot
+    from sijreg.analysis.tables import Settings
 
 CiOption = Annotated[
     bool, typer.Option("--ci", help="Show 95% confidence intervals in the displayed tables.")
@@ -113,9 +116,9 @@ class Source:
 
 
 def database_source(engine: sa.Engine) -> Source:
-    from sijreg.cli.app import _label
+    from sijreg.analysis.snapshot import read_snapshot
 
-    return Source(read_snapshot(engine), _label(engine))
+    return Source(read_snapshot(engine), label(engine))
 
 
 def open_source(database: str | None, freeze: Path | None) -> Source:
@@ -123,15 +126,13 @@ def open_source(database: str | None, freeze: Path | None) -> Source:
 
     Naming both is refused; a registry named by $SIJREG_DATABASE_URL gives way to the freeze.
     """
-    from sijreg.cli.app import _open, _step
-
     if freeze is None:
-        return database_source(_open(database, create=False))
+        return database_source(open_registry(database, create=False))
     if database is not None:
         raise ValueError("--freeze and --database both name the data: give one of them")
     from sijreg.interop.freeze import read_freeze
 
-    with _step(f"Reading the freeze {freeze}"):
+    with step(f"Reading the freeze {freeze}"):
         frozen = read_freeze(freeze)
     return Source(frozen.snapshot, frozen.manifest["database"], frozen.described)
 
@@ -147,6 +148,8 @@ def analysis_settings(
     adjust: Adjustment = Adjustment.NONE,
 ) -> Settings:
     """The Table 1-3 settings with the analysis options; ValueError names a bad one."""
+    from sijreg.analysis.variables import grouping_variable
+
     for name in compare or ():
         grouping_variable(name)
     if window:
@@ -181,31 +184,17 @@ def display_options(ci: bool, suppress: bool, min_cell: int) -> Options:
 export_app = typer.Typer(help="Export the study tables or the de-identified analysis file.")
 
 
-DatabaseOption = Annotated[
-    str | None,
-    typer.Option(
-        "--database",
-        "-d",
-        help="A SQLite file path or a postgresql:// URL "
-        "(default: $SIJREG_DATABASE_URL, else ./sijreg.db).",
-    ),
-]
-"""Left unset, the store reads $SIJREG_DATABASE_URL (store.database.resolve_url), so a
-value here was typed on the command line."""
-
-
 @contextmanager
 def _user_errors(out: Path) -> Iterator[None]:
-    """Bad options, database and file problems end as one message (see cli.app._fail)."""
-    from sijreg.cli.app import _fail
+    """Bad options, database and file problems end as one message (see cli.common.fail)."""
     from sijreg.store.database import DatabaseError
 
     try:
         yield
     except (ValueError, DatabaseError) as error:  # FreezeError is a ValueError
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     except OSError as error:
-        raise _fail(f"cannot write to {out}: {error.strerror}") from None
+        raise fail(f"cannot write to {out}: {error.strerror}") from None
 
 
 def _format(fmt: str, formats: tuple[str, ...]) -> None:
@@ -257,7 +246,8 @@ def export_tables_command(
     freeze: FreezeOption = None,
 ) -> None:
     """Write the report's tables as a Word document, LaTeX or CSV files."""
-    from sijreg.cli.app import console
+    from sijreg.analysis.cohort import select_cohort
+    from sijreg.analysis.tables import Settings, study_tables
     from sijreg.interop import table_export
     from sijreg.interop.protocol_file import load_protocol
     from sijreg.report.document import build
@@ -302,8 +292,9 @@ def export_data_command(
     freeze: FreezeOption = None,
 ) -> None:
     """Write the record-level de-identified analysis file (one row per analysed patient)."""
+    from sijreg.analysis.cohort import select_cohort
     from sijreg.analysis.provenance import fingerprint, provenance
-    from sijreg.cli.app import console
+    from sijreg.analysis.tables import Settings
     from sijreg.interop import analysis_file
     from sijreg.interop.protocol_file import load_protocol
     from sijreg.report.document import method_settings
@@ -330,16 +321,15 @@ def freeze_command(
     ] = "",
 ) -> None:
     """Freeze the registry's analysis data into a folder: report from it later, unchanged."""
-    from sijreg.cli.app import _label, _open, _step, console
     from sijreg.interop.freeze import write_freeze
 
     with _user_errors(out):
-        engine = _open(database, create=False)
-        with _step(f"Freezing {_label(engine)}"):
-            manifest = write_freeze(engine, out, _label(engine), note)
+        engine = open_registry(database, create=False)
+        with step(f"Freezing {label(engine)}"):
+            manifest = write_freeze(engine, out, label(engine), note)
     rows = {name.removesuffix(".parquet"): f["rows"] for name, f in manifest["files"].items()}
     console.print(
-        f"Froze {_label(engine)} into {out}/ (freeze {manifest['id']}): "
+        f"Froze {label(engine)} into {out}/ (freeze {manifest['id']}): "
         f"{rows['patients']:,} patients, {rows['visits']:,} visits of fused patients, "
         f"{rows['screenings']:,} screenings. Report from it: sijreg report --freeze {out}"
     )

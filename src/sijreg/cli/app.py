@@ -1,7 +1,9 @@
 """``sijreg``: import study sheets, run the demo, write the study report.
 
 Every failure the user can cause ends as one clear message and a non-zero exit,
-never a traceback.
+never a traceback. This module gathers every command into one app; each command
+imports the data, statistics and store code it needs when it runs, so ``sijreg
+--help`` loads little more than Typer and Rich.
 """
 
 from __future__ import annotations
@@ -9,39 +11,40 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from fractions import Fraction
 from functools import partial
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
-import sqlalchemy as sa
 import typer
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from sijreg import __version__
-from sijreg.analysis.cohort import DEFAULT_MIN_FOLLOWUP_DAYS, select_cohort
-from sijreg.analysis.describe import without_members
-from sijreg.analysis.flow import study_flow
-from sijreg.analysis.methods import Adjustment, ContinuousTests, PoolingMethod, ProportionMethod
-from sijreg.analysis.tables import DEFAULT_SUBGROUP, Settings, study_tables
-from sijreg.analysis.variables import grouping_variable
-from sijreg.cli import analysis
-from sijreg.domain import dictionary as dd
-from sijreg.domain.protocol import Protocol, ProtocolError
-from sijreg.interop.problems import InputRejected
-from sijreg.interop.protocol_file import load_protocol
-from sijreg.interop.sheet import import_sheet
-from sijreg.report import dictionary_doc
+from sijreg.analysis.methods import (
+    DEFAULT_MIN_FOLLOWUP_DAYS,
+    DEFAULT_SUBGROUP,
+    Adjustment,
+    ContinuousTests,
+    PoolingMethod,
+    ProportionMethod,
+)
+from sijreg.cli import analysis, screening, server
+from sijreg.cli.common import (
+    DatabaseOption,
+    UserError,
+    console,
+    errors,
+    fail,
+    label,
+    open_registry,
+    step,
+)
 from sijreg.report.options import DEFAULT_MIN_CELL, Options
-from sijreg.store.database import DatabaseError, close_all, open_database
-from sijreg.store.screenings import judge, load_screenings, save_screenings
-from sijreg.store.writer import save_patients
-from sijreg.synthetic.screening_log import seed_study_screenings
-from sijreg.synthetic.seed_study import seed_study_cohort
+
+if TYPE_CHECKING:
+    from sijreg.analysis.tables import Settings
+    from sijreg.domain.protocol import Protocol
 
 app = typer.Typer(
     name="sijreg",
@@ -50,38 +53,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console(soft_wrap=True)
-errors = Console(stderr=True, soft_wrap=True)
-
-DatabaseOption = analysis.DatabaseOption
-
-
-class UserError(Exception):
-    """A problem the user can fix; shown as one message."""
-
-
-def _fail(message: str) -> typer.Exit:
-    errors.print(f"[bold red]Error:[/bold red] {message}", highlight=False)
-    return typer.Exit(code=1)
-
-
-@contextmanager
-def _step(text: str) -> Iterator[None]:
-    """A spinner for a step that can take more than a second."""
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=errors,
-        transient=True,
-        disable=not errors.is_terminal,
-    ) as progress:
-        progress.add_task(text, total=None)
-        yield
 
 
 def _version(value: bool) -> None:
     if value:
+        from sijreg import __version__
+
         console.print(f"sijreg {__version__}")
         raise typer.Exit()
 
@@ -98,16 +75,11 @@ def main_options(
     """sijreg: an outcomes registry for sacroiliac-joint fusion."""
 
 
-def _open(database: str | None, *, create: bool = True) -> sa.Engine:
-    with _step("Opening the registry"):
-        return open_database(database, create=create)
-
-
-def _label(engine: sa.Engine) -> str:
-    return engine.url.render_as_string(hide_password=True)
-
-
 def _settings(min_followup_days: int, thresholds: list[float] | None, subgroup: str) -> Settings:
+    from sijreg.analysis.tables import Settings
+    from sijreg.analysis.variables import grouping_variable
+    from sijreg.domain import dictionary as dd
+
     if min_followup_days < 0:
         raise UserError("--min-followup-days cannot be negative")
     chosen = tuple(sorted({Fraction(str(t)) for t in thresholds})) if thresholds else None
@@ -136,23 +108,27 @@ def _report(
     options: Options | None = None,
 ) -> None:
     """Read the data with ``read`` and write the report from them."""
-    # The statistics and renderers pull in SciPy and matplotlib, slow imports that hold
+    from sijreg.analysis.cohort import select_cohort
+    from sijreg.analysis.describe import without_members
+    from sijreg.analysis.flow import study_flow
+    from sijreg.analysis.tables import study_tables
+
+    # The statistics and renderers pull in SciPy and statsmodels, slow imports that hold
     # the interpreter lock; reading the data and the analyses in Polars mostly do not.
     # Importing them meanwhile saves two seconds of a report.
     renderers = ThreadPoolExecutor(max_workers=1)
     loading = renderers.submit(importlib.import_module, "sijreg.report.write")
     showing = renderers.submit(importlib.import_module, "sijreg.report.terminal")
-    renderers.submit(importlib.import_module, "matplotlib.backends.backend_svg")
     suppressing = options is not None and options.min_cell is not None
     with nullcontext() if suppressing else without_members():
-        with _step("Computing the study tables"):
+        with step("Computing the study tables"):
             source = read()
             cohort = select_cohort(source.snapshot.registry, settings.min_followup_days)
             tables = study_tables(cohort, settings)
             flow = study_flow(tables.cohort, source.snapshot.screenings, protocol)
         write = loading.result()
         renderers.shutdown()
-        with _step("Writing the report"):
+        with step("Writing the report"):
             document = write.write_report(
                 tables, out, source.label, options, flow=flow, origin=source.origin
             )
@@ -167,15 +143,19 @@ def import_sheet_command(
     database: DatabaseOption = None,
 ) -> None:
     """Import a one-row-per-patient study sheet. All or nothing: one bad row, nothing written."""
+    from sijreg.interop.problems import InputRejected
+    from sijreg.interop.sheet import import_sheet
+    from sijreg.store.database import DatabaseError
+
     try:
-        engine = _open(database)
-        with _step(f"Importing {sheet}"):
+        engine = open_registry(database)
+        with step(f"Importing {sheet}"):
             summary = import_sheet(engine, sheet)
     except InputRejected as rejected:
-        raise _fail(str(rejected)) from None
+        raise fail(str(rejected)) from None
     except DatabaseError as error:
-        raise _fail(str(error)) from None
-    console.print(f"Imported {sheet} into {_label(engine)}: {summary.describe()}.")
+        raise fail(str(error)) from None
+    console.print(f"Imported {sheet} into {label(engine)}: {summary.describe()}.")
 
 
 ThresholdOption = Annotated[
@@ -224,6 +204,10 @@ def report(
     freeze: analysis.FreezeOption = None,
 ) -> None:
     """Compute the study's Tables 1-3, the study flow and the further analyses; write the report."""
+    from sijreg.domain.protocol import ProtocolError
+    from sijreg.interop.protocol_file import load_protocol
+    from sijreg.store.database import DatabaseError
+
     try:
         settings = _settings(min_followup_days, threshold, subgroup)
         settings = analysis.analysis_settings(
@@ -242,11 +226,11 @@ def report(
             partial(analysis.open_source, database, freeze), out, settings, quiet, protocol, options
         )
     except ValueError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     except (UserError, DatabaseError, ProtocolError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     except OSError as error:
-        raise _fail(f"cannot write the report to {out}: {error.strerror}") from None
+        raise fail(f"cannot write the report to {out}: {error.strerror}") from None
 
 
 @app.command()
@@ -258,51 +242,39 @@ def demo(
     quiet: QuietOption = False,
 ) -> None:
     """Load the synthetic 8-centre seed-study cohort and write its report (Tables 1-3)."""
+    from sijreg.analysis.tables import Settings
+    from sijreg.interop.protocol_file import load_protocol
+    from sijreg.store.database import DatabaseError
+    from sijreg.synthetic.demo import OtherSites, load_demo
+
     try:
-        engine = _open(database)
-        with _step("Building the synthetic seed-study cohort"):
-            records = seed_study_cohort()
-        with engine.begin() as conn:
-            demo_sites = {r.site_code for r in records}
-            others = conn.execute(sa.text("SELECT site_code FROM site")).scalars().all()
-            foreign = sorted(set(others) - demo_sites)
-            if foreign:
-                raise UserError(
-                    f"{_label(engine)} already holds other sites ({', '.join(foreign)}); "
-                    "run the demo on a database of its own: --database demo.db"
-                )
-            summary = save_patients(
-                conn,
-                records,
-                owned_procedures=dd.PRIOR_PROCEDURE.field("procedure").codes,
-                reason="synthetic demo cohort (sijreg demo)",
-            )
-            protocol = load_protocol()
-            log = save_screenings(
-                conn,
-                seed_study_screenings(records),
-                reason="synthetic demo screening log (sijreg demo)",
-            )
-            judge(conn, protocol, load_screenings(conn))
-        console.print(f"Demo cohort in {_label(engine)}: {summary.describe()}.")
-        console.print(f"Demo screening log: {log.describe('screenings')}.")
+        engine = open_registry(database)
+        protocol = load_protocol()
+        with step("Loading the synthetic seed study"):
+            loaded = load_demo(engine, protocol)
+        console.print(f"Demo cohort in {label(engine)}: {loaded.patients.describe()}.")
+        console.print(f"Demo screening log: {loaded.screenings.describe('screenings')}.")
         _report(partial(analysis.database_source, engine), out, Settings(), quiet, protocol)
-    except (UserError, DatabaseError) as error:
-        raise _fail(str(error)) from None
+    except OtherSites as refused:
+        raise fail(
+            f"{label(engine)} {refused}; run the demo on a database of its own: --database demo.db"
+        ) from None
+    except DatabaseError as error:
+        raise fail(str(error)) from None
 
 
 @app.command()
 def dictionary() -> None:
     """Print the data dictionary as Markdown (the source of docs/data-dictionary.md)."""
+    from sijreg.report import dictionary_doc
+
     typer.echo(dictionary_doc.render(), nl=False)
 
 
 app.command("freeze")(analysis.freeze_command)
 app.add_typer(analysis.export_app, name="export")
-
-from sijreg.cli import server as _server  # noqa: E402  (its commands use the helpers above)
-
-_server.register(app)
+screening.register(app)
+server.register(app)
 
 
 def main() -> None:
@@ -335,10 +307,8 @@ def _end(code: object) -> NoReturn:
     """
     if code is not None and not isinstance(code, int):  # as SystemExit("message") would
         errors.print(str(code), highlight=False)
-    close_all()
+    if (database := sys.modules.get("sijreg.store.database")) is not None:
+        database.close_all()  # imported by every command that opened one
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0 if code is None else code if isinstance(code, int) else 1)
-
-
-from sijreg.cli import screening as _screening  # noqa: E402, F401  (registers screen, pathway)

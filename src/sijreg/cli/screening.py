@@ -1,6 +1,7 @@
 """``sijreg screen`` and ``sijreg pathway``: protocol decisions with reasons, and care pathways.
 
-Registered on the main app by importing this module (see the end of cli/app.py).
+Registered on the main app by ``register`` (see cli/app.py); the protocol, sheet and
+store code load when one of these commands runs.
 """
 
 from __future__ import annotations
@@ -9,30 +10,27 @@ import json
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sijreg.cli.analysis import ProtocolOption
-from sijreg.cli.app import DatabaseOption, _fail, _label, _open, app, console
-from sijreg.domain.pathway import Pathway
-from sijreg.domain.protocol import Protocol, ProtocolError
-from sijreg.domain.screening import DISCLAIMER, Decision, Status, Verdict, evaluate
-from sijreg.interop.problems import InputRejected
-from sijreg.interop.protocol_file import load_protocol
-from sijreg.interop.screening_sheet import (
-    SheetRow,
-    import_screening_sheet,
-    read_screening_sheet,
-)
-from sijreg.store.database import DatabaseError
-from sijreg.store.reader import patient_pathway
-from sijreg.store.screenings import StoredResult, judge, load_screenings, stored_results
+from sijreg.cli.common import DatabaseOption, console, fail, label, open_registry
+
+if TYPE_CHECKING:
+    from sijreg.domain.pathway import Pathway
+    from sijreg.domain.protocol import Protocol
+    from sijreg.domain.screening import Decision
+    from sijreg.interop.screening_sheet import SheetRow
+    from sijreg.store.screenings import StoredResult
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
 
-_MARKS = {Status.MET: "[green]✓ met    [/green]", Status.NOT_MET: "[red]✗ not met[/red]"}
-_MARKS[Status.MISSING] = "[yellow]? missing[/yellow]"
+_MARKS = {
+    "met": "[green]✓ met    [/green]",
+    "not_met": "[red]✗ not met[/red]",
+    "missing": "[yellow]? missing[/yellow]",
+}
 
 
 def _show(title: str, decision: Decision) -> None:
@@ -44,7 +42,7 @@ def _show(title: str, decision: Decision) -> None:
         highlight=False,
     )
     for result in decision.criteria:
-        console.print(f"  {_MARKS[result.status]}  {result.reason}", highlight=False)
+        console.print(f"  {_MARKS[result.status.value]}  {result.reason}", highlight=False)
 
 
 def _report(
@@ -54,6 +52,8 @@ def _report(
     history: Sequence[StoredResult] = (),
 ) -> None:
     """Print the decisions; ``history`` lists what is stored for a single screening."""
+    from sijreg.domain.screening import DISCLAIMER, Verdict
+
     if as_json:
         payload = {
             "protocol": {"id": protocol.id, "version": protocol.version, "sha256": protocol.sha256},
@@ -102,7 +102,6 @@ def _sheet_rows(
     ]
 
 
-@app.command()
 def screen(
     sheet: Annotated[
         Path | None,
@@ -131,29 +130,37 @@ def screen(
     --number) to judge stored screenings; stored decisions keep the protocol version
     that made them.
     """
+    from sijreg.domain.protocol import ProtocolError
+    from sijreg.domain.screening import evaluate
+    from sijreg.interop.problems import InputRejected
+    from sijreg.interop.protocol_file import load_protocol
+    from sijreg.interop.screening_sheet import import_screening_sheet, read_screening_sheet
+    from sijreg.store.database import DatabaseError
+    from sijreg.store.screenings import judge, load_screenings, stored_results
+
     try:
         if (sheet is None) == (site is None):
-            raise _fail("give either a screening sheet or --site (and --number), not both")
+            raise fail("give either a screening sheet or --site (and --number), not both")
         if number is not None and site is None:
-            raise _fail("--number needs --site")
+            raise fail("--number needs --site")
         protocol = load_protocol(protocol_file)
         if sheet is not None and not save:
             rows = read_screening_sheet(sheet)
             decisions = [evaluate(protocol, r.record.values) for r in rows]
             _report(protocol, _sheet_rows(rows, decisions), as_json)
             return
-        engine = _open(database)
+        engine = open_registry(database)
         if sheet is not None:
             rows, summary, decisions = import_screening_sheet(engine, sheet, protocol)
             _report(protocol, _sheet_rows(rows, decisions), as_json)
             if not as_json:
-                console.print(f"Saved to {_label(engine)}: {summary.describe('screenings')}.")
+                console.print(f"Saved to {label(engine)}: {summary.describe('screenings')}.")
             return
         with engine.begin() as conn:
             stored = load_screenings(conn, site, number)
             if not stored:
                 what = f"screening {site}/{number}" if number else f"screening at site {site}"
-                raise _fail(f"no {what} in {_label(engine)}")
+                raise fail(f"no {what} in {label(engine)}")
             decisions = judge(conn, protocol, stored)
             history = stored_results(conn, stored[0].id) if number else []
         _report(
@@ -170,7 +177,7 @@ def screen(
             history,
         )
     except (ProtocolError, InputRejected, DatabaseError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
 
 
 def _print_pathway(pathway: Pathway) -> None:
@@ -193,7 +200,6 @@ def _print_pathway(pathway: Pathway) -> None:
         console.print(f"  [bold red]! {flag}[/bold red]", highlight=False)
 
 
-@app.command()
 def pathway(
     site: Annotated[str, typer.Argument(help="The site code.")],
     study_id: Annotated[str, typer.Argument(help="The patient's study id at that site.")],
@@ -202,16 +208,27 @@ def pathway(
     database: DatabaseOption = None,
 ) -> None:
     """Show a patient's care pathway against the protocol's rules (screening support only)."""
+    from sijreg.domain.protocol import ProtocolError
+    from sijreg.interop.protocol_file import load_protocol
+    from sijreg.store.database import DatabaseError
+    from sijreg.store.reader import patient_pathway
+
     try:
         protocol = load_protocol(protocol_file)
-        engine = _open(database)
+        engine = open_registry(database)
         with engine.connect() as conn:
             view = patient_pathway(conn, site, study_id, protocol)
     except (ProtocolError, DatabaseError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
     if view is None:
-        raise _fail(f"no patient {site}/{study_id} in {_label(engine)}")
+        raise fail(f"no patient {site}/{study_id} in {label(engine)}")
     if as_json:
         console.print_json(json.dumps(view.as_dict(), default=str))
     else:
         _print_pathway(view)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``screen`` and ``pathway`` to the ``sijreg`` app."""
+    app.command()(screen)
+    app.command()(pathway)

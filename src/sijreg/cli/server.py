@@ -8,27 +8,17 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import sqlalchemy as sa
 import typer
 
 from sijreg.cli.analysis import ProtocolOption
-from sijreg.cli.app import DatabaseOption, _fail, _label, _open, console
-from sijreg.domain.schedule import DEFAULT_WINDOWS, parse_windows
-from sijreg.interop.protocol_file import load_protocol
-from sijreg.store import accounts, audit
-from sijreg.store.accounts import AccountError, Role, Timeouts
-from sijreg.store.app_role import RoleError, grant_app_role
-from sijreg.store.database import (
-    SCHEMA_REVISION,
-    DatabaseError,
-    create_engine,
-    current_revision,
-    open_database,
-    resolve_url,
-)
-from sijreg.store.scope import set_database_scope
+from sijreg.cli.common import DatabaseOption, console, fail, label, open_registry
+from sijreg.domain.schedule import DEFAULT_WINDOWS
+from sijreg.store.roles import Role
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 user_app = typer.Typer(help="Manage user accounts and API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="Check the audit trail.", no_args_is_help=True)
@@ -44,26 +34,33 @@ def _password(confirm: bool = True) -> str:
         return from_env
     first = getpass.getpass("Password (at least 12 characters): ")
     if confirm and getpass.getpass("Again: ") != first:
+        from sijreg.store.accounts import AccountError
+
         raise AccountError("the two passwords differ")
     return first
 
 
 def _run(database: str | None) -> sa.Engine:
+    from sijreg.store.database import DatabaseError
+
     try:
-        return _open(database)
+        return open_registry(database)
     except DatabaseError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
 
 
 @contextmanager
 def _changing(database: str | None) -> Iterator[sa.Connection]:
     """One transaction on the registry; a refused change ends the command with its reason."""
+    from sijreg.store.accounts import AccountError
+    from sijreg.store.app_role import RoleError
+
     engine = _run(database)
     try:
         with engine.begin() as conn:
             yield conn
     except (AccountError, RoleError) as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
 
 
 @user_app.command("add")
@@ -79,6 +76,8 @@ def user_add(
     database: DatabaseOption = None,
 ) -> None:
     """Create a user; the password is asked for (or read from $SIJREG_PASSWORD)."""
+    from sijreg.store import accounts
+
     with _changing(database) as conn:
         accounts.add_user(conn, username, name, role, _password(), site)
     console.print(f"User {username} ({role}) created.")
@@ -87,6 +86,8 @@ def user_add(
 @user_app.command("list")
 def user_list(database: DatabaseOption = None) -> None:
     """List the users with role, site and state."""
+    from sijreg.store import accounts
+
     engine = _run(database)
     with engine.connect() as conn:
         for row in accounts.list_users(conn):
@@ -103,6 +104,8 @@ def user_disable(
     database: DatabaseOption = None,
 ) -> None:
     """Disable a user: their sessions end and their tokens stop working."""
+    from sijreg.store import accounts
+
     with _changing(database) as conn:
         accounts.change_user(conn, accounts.user_id(conn, username), disabled=True)
     console.print(f"User {username} disabled.")
@@ -114,6 +117,8 @@ def user_password(
     database: DatabaseOption = None,
 ) -> None:
     """Set a new password (asked for, or $SIJREG_PASSWORD); the user's sessions end."""
+    from sijreg.store import accounts
+
     with _changing(database) as conn:
         accounts.set_password(conn, accounts.user_id(conn, username), _password())
     console.print(f"Password of {username} changed.")
@@ -127,6 +132,8 @@ def user_token(
     database: DatabaseOption = None,
 ) -> None:
     """Issue an API token bound to the user's role and site; it is shown once."""
+    from sijreg.store import accounts
+
     with _changing(database) as conn:
         token_id, secret = accounts.issue_token(conn, accounts.user_id(conn, username), days, label)
     console.print(f"Token {token_id} for {username}, valid {days} days. Send it as")
@@ -140,6 +147,8 @@ def user_revoke_token(
     database: DatabaseOption = None,
 ) -> None:
     """Revoke an API token at once."""
+    from sijreg.store import accounts
+
     with _changing(database) as conn:
         accounts.revoke_token(conn, token_id)
     console.print(f"Token {token_id} revoked.")
@@ -148,6 +157,9 @@ def user_revoke_token(
 @audit_app.command("verify")
 def audit_verify(database: DatabaseOption = None) -> None:
     """Recompute the hash chain and compare every audited record with its newest entry."""
+    from sijreg.store import audit
+    from sijreg.store.scope import set_database_scope
+
     engine = _run(database)
     with engine.begin() as conn:
         set_database_scope(conn, None, pooled=True)  # all rows, also as a non-owner role
@@ -158,12 +170,12 @@ def audit_verify(database: DatabaseOption = None) -> None:
             "(inserted outside sijreg, or saved by an earlier sijreg that did not audit them)."
         )
     if result.chain is not None:
-        raise _fail(
+        raise fail(
             f"the audit trail is broken at entry {result.chain.entry_id}: {result.chain.message}"
         )
     if result.records:
         lines = "\n  ".join(p.message for p in result.records)
-        raise _fail(f"{len(result.records)} records differ from the audit trail:\n  {lines}")
+        raise fail(f"{len(result.records)} records differ from the audit trail:\n  {lines}")
     console.print(
         f"Audit trail intact: {result.entries} entries, every audited record matches. "
         f"Head {result.head} (write it down to detect removal of the newest entries)."
@@ -174,7 +186,7 @@ def audit_verify(database: DatabaseOption = None) -> None:
 def db_upgrade(database: DatabaseOption = None) -> None:
     """Create or migrate the schema (run as the tables' owner)."""
     engine = _run(database)
-    console.print(f"Schema of {_label(engine)} is current.")
+    console.print(f"Schema of {label(engine)} is current.")
 
 
 @db_app.command("grant-app-role")
@@ -188,6 +200,8 @@ def db_grant_app_role(
 
     A password is set from $SIJREG_PASSWORD when given.
     """
+    from sijreg.store.app_role import grant_app_role
+
     with _changing(database) as conn:
         grant_app_role(conn, role, os.environ.get(PASSWORD_ENV))
     console.print(f"Role {role} may now run the server.")
@@ -195,6 +209,15 @@ def db_grant_app_role(
 
 def server_engine(database: str | None) -> sa.Engine:
     """SQLite: open and migrate. PostgreSQL: the app role may not migrate, so check only."""
+    from sijreg.store.database import (
+        SCHEMA_REVISION,
+        DatabaseError,
+        create_engine,
+        current_revision,
+        open_database,
+        resolve_url,
+    )
+
     url = resolve_url(database)
     if url.get_backend_name() == "sqlite":
         return open_database(database)
@@ -222,6 +245,13 @@ def serve(
     protocol_file: ProtocolOption = None,
 ) -> None:
     """Run the registry server (pages and the JSON API at /api/v1)."""
+    import sqlalchemy as sa
+
+    from sijreg.domain.schedule import parse_windows
+    from sijreg.interop.protocol_file import load_protocol
+    from sijreg.store.accounts import Timeouts
+    from sijreg.store.database import DatabaseError
+
     try:
         windows = parse_windows(visit_windows)
         protocol = load_protocol(protocol_file)
@@ -229,7 +259,7 @@ def serve(
             raise ValueError("time-outs must be positive")
         engine = server_engine(database)
     except (ValueError, DatabaseError, sa.exc.OperationalError) as error:
-        raise _fail(str(error).splitlines()[0]) from None
+        raise fail(str(error).splitlines()[0]) from None
     # The web stack loads only for `serve`: every other command starts a second sooner.
     import uvicorn
 
@@ -242,7 +272,7 @@ def serve(
         protocol,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    console.print(f"Serving {_label(engine)} on http://{host}:{port}/ (Ctrl+C stops)")
+    console.print(f"Serving {label(engine)} on http://{host}:{port}/ (Ctrl+C stops)")
     uvicorn.run(
         create_app(engine, settings),
         host=host,

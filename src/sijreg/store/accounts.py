@@ -12,7 +12,6 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -22,27 +21,13 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from sijreg.store import audit, schema
+from sijreg.store.roles import Role as Role  # re-exported: where the server takes it from
 
 MIN_PASSWORD_LENGTH = 12
 USERNAME_PATTERN = r"[a-z0-9][a-z0-9._-]{2,63}"
 TOKEN_PREFIX = "sijreg_"
 
 _hasher = PasswordHasher()
-
-
-class Role(StrEnum):
-    COORDINATOR = "coordinator"
-    """Reads and writes the records of one site."""
-    INVESTIGATOR = "investigator"
-    """A coordinator who also locks and signs the site's records."""
-    ANALYST = "analyst"
-    """Reads pooled, de-identified data of every site; no record-level page."""
-    ADMIN = "admin"
-    """Manages sites, users and roles; sees no patient data."""
-
-    @property
-    def at_site(self) -> bool:
-        return self in (Role.COORDINATOR, Role.INVESTIGATOR)
 
 
 class AccountError(ValueError):
