@@ -9,8 +9,8 @@ spreadsheet shows them: the header is row 1, the first patient row 2.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -21,6 +21,7 @@ from sijreg.domain import dictionary as dd
 from sijreg.domain.records import PatientRecord, Values
 from sijreg.domain.types import Field, FieldError, Kind, Value
 from sijreg.interop.problems import InputRejected, Problem
+from sijreg.store.database import hold_write_lock
 from sijreg.store.writer import SaveSummary, save_patients
 
 
@@ -54,25 +55,31 @@ COLUMNS: tuple[Column, ...] = (
 COLUMN_NAMES = tuple(c.name for c in COLUMNS)
 
 
-def _decode(path: Path) -> str:
+def _cannot_read(path: Path, error: OSError) -> InputRejected:
+    return InputRejected(str(path), [Problem(0, "-", "", f"cannot read: {error.strerror}")])
+
+
+def _not_utf8(path: Path) -> InputRejected:
+    return InputRejected(
+        str(path), [Problem(0, "-", "", "not UTF-8 text: save the sheet as 'CSV UTF-8'")]
+    )
+
+
+@contextmanager
+def _reader(path: Path) -> Iterator[Iterator[list[str]]]:
+    """The sheet's rows as lists of cells, read as they are needed (a sheet of any size
+    takes bounded memory); the delimiter is decided from the header line."""
     try:
-        data = path.read_bytes()
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            try:
+                first = handle.readline()
+                handle.seek(0)
+                delimiter = max(",;\t", key=first.count)
+                yield csv.reader(handle, delimiter=delimiter)
+            except UnicodeDecodeError:
+                raise _not_utf8(path) from None
     except OSError as error:
-        raise InputRejected(
-            str(path), [Problem(0, "-", "", f"cannot read: {error.strerror}")]
-        ) from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputRejected(
-            str(path), [Problem(0, "-", "", "not UTF-8 text: save the sheet as 'CSV UTF-8'")]
-        ) from None
-
-
-def _reader(text: str) -> Iterable[list[str]]:
-    first = text.split("\n", 1)[0]
-    delimiter = max(",;\t", key=first.count)
-    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        raise _cannot_read(path, error) from None
 
 
 def _check_header(header: list[str]) -> list[Problem]:
@@ -153,27 +160,29 @@ def data_rows(
     A header with problems is refused at once (InputRejected); a row whose number
     of cells does not match the header is added to ``problems``, in row order.
     """
-    rows = list(_reader(_decode(path)))
-    if not rows:
-        raise InputRejected(str(path), [Problem(1, "-", "", "the sheet is empty")])
-    header = [h.strip() for h in rows[0]]
-    if refused := header_problems(header):
-        raise InputRejected(str(path), refused)
-    for number, cells in enumerate(rows[1:], start=2):
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) != len(header):
-            problems.append(
-                Problem(number, "-", "", f"has {len(cells)} cells, the header has {len(header)}")
-            )
-            continue
-        yield number, dict(zip(header, cells, strict=True))
+    with _reader(path) as rows:
+        first = next(rows, None)
+        if first is None:
+            raise InputRejected(str(path), [Problem(1, "-", "", "the sheet is empty")])
+        header = [h.strip() for h in first]
+        if refused := header_problems(header):
+            raise InputRejected(str(path), refused)
+        for number, cells in enumerate(rows, start=2):
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) != len(header):
+                problems.append(
+                    Problem(
+                        number, "-", "", f"has {len(cells)} cells, the header has {len(header)}"
+                    )
+                )
+                continue
+            yield number, dict(zip(header, cells, strict=True))
 
 
-def read_sheet(path: Path) -> list[PatientRecord]:
-    """Parse and validate a study sheet; raise :class:`InputRejected` listing every problem."""
-    problems: list[Problem] = []
-    records: list[PatientRecord] = []
+def _valid_records(path: Path, problems: list[Problem]) -> Iterator[PatientRecord]:
+    """The sheet's valid rows as records, as they are read; every problem, a study id
+    repeated at a site included, is added to ``problems``."""
     first_row: dict[tuple[str, str], int] = {}
     for number, cells in data_rows(path, _check_header, problems):
         before = len(problems)
@@ -192,12 +201,32 @@ def read_sheet(path: Path) -> list[PatientRecord]:
             else:
                 first_row[key] = number
         if len(problems) == before:
-            records.append(_record(values))
-    if not records and not problems:
+            yield _record(values)
+
+
+def _rejected(path: Path, problems: list[Problem], count: int) -> InputRejected | None:
+    if not count and not problems:
         problems.append(Problem(2, "-", "", "the sheet has a header but no patient rows"))
-    if problems:
-        raise InputRejected(str(path), problems)
+    return InputRejected(str(path), problems) if problems else None
+
+
+def read_sheet(path: Path) -> list[PatientRecord]:
+    """Parse and validate a study sheet; raise :class:`InputRejected` listing every problem."""
+    problems: list[Problem] = []
+    records = list(_valid_records(path, problems))
+    if rejected := _rejected(path, problems, len(records)):
+        raise rejected
     return records
+
+
+def check_sheet(path: Path) -> int:
+    """Validate a whole study sheet without keeping it; its number of patient rows.
+    Raises :class:`InputRejected` listing every problem."""
+    problems: list[Problem] = []
+    count = sum(1 for _ in _valid_records(path, problems))
+    if rejected := _rejected(path, problems, count):
+        raise rejected
+    return count
 
 
 def sheet_row(record: PatientRecord) -> dict[str, str]:
@@ -235,12 +264,26 @@ def write_sheet(records: Iterable[PatientRecord], path: Path) -> None:
 
 
 def import_sheet(engine: sa.Engine, path: Path) -> SaveSummary:
-    """Validate the whole sheet, then save it in one transaction (all or nothing)."""
-    records = read_sheet(path)
+    """Validate the whole sheet, then save it in one transaction (all or nothing).
+
+    The sheet is read twice, never held whole: once to check every row (no lock is
+    taken for a sheet with problems), once more to save it chunk by chunk. Should the
+    file change between the two reads, the second finds the problems and the
+    transaction is rolled back. See docs/sheet.md, "Large sheets and a live server".
+    """
+    check_sheet(path)
+    problems: list[Problem] = []
+
+    def records() -> Iterator[PatientRecord]:
+        yield from _valid_records(path, problems)
+        if problems:
+            raise InputRejected(str(path), problems)
+
     with engine.begin() as conn:
+        hold_write_lock(conn)
         return save_patients(
             conn,
-            records,
+            records(),
             owned_procedures=dd.ADVANCED_PROCEDURES,
             reason=f"sheet import: {path.name}",
         )

@@ -68,6 +68,18 @@ def create_engine(url: sa.URL) -> sa.Engine:
     return engine
 
 
+def hold_write_lock(conn: sa.Connection) -> None:
+    """Make the transaction just begun on ``conn`` a writer from its first statement.
+
+    SQLite upgrades a reading transaction to a writing one at its first write, and
+    fails at once (no busy wait) when another connection wrote meanwhile; a bulk save
+    that reads before it writes takes the lock first instead (``BEGIN IMMEDIATE``),
+    waiting up to the busy timeout for a writer to finish. PostgreSQL needs nothing.
+    """
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def close_all() -> None:
     """Close the idle connections of every engine still in use. A SQLite file then holds
     all its data (its write-ahead log folded in): for a process about to end without
