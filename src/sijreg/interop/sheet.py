@@ -219,16 +219,6 @@ def read_sheet(path: Path) -> list[PatientRecord]:
     return records
 
 
-def check_sheet(path: Path) -> int:
-    """Validate a whole study sheet without keeping it; its number of patient rows.
-    Raises :class:`InputRejected` listing every problem."""
-    problems: list[Problem] = []
-    count = sum(1 for _ in _valid_records(path, problems))
-    if rejected := _rejected(path, problems, count):
-        raise rejected
-    return count
-
-
 def sheet_row(record: PatientRecord) -> dict[str, str]:
     """A patient as one sheet row: the last visit after the fusion is the follow-up."""
     fusion_date = record.fusion_date
@@ -263,27 +253,44 @@ def write_sheet(records: Iterable[PatientRecord], path: Path) -> None:
         writer.writerows(sheet_row(r) for r in records)
 
 
+class _Abandoned(Exception):
+    """The sheet has a problem: the rows saved so far are rolled back."""
+
+
 def import_sheet(engine: sa.Engine, path: Path) -> SaveSummary:
-    """Validate the whole sheet, then save it in one transaction (all or nothing).
+    """Validate the sheet while saving it in one transaction: all or nothing.
 
-    The sheet is read twice, never held whole: once to check every row (no lock is
-    taken for a sheet with problems), once more to save it chunk by chunk. Should the
-    file change between the two reads, the second finds the problems and the
-    transaction is rolled back. See docs/sheet.md, "Large sheets and a live server".
+    Rows are read, checked and saved chunk by chunk, never held whole. At the first
+    problem the transaction is rolled back (the write lock is let go at once) and the
+    rest of the sheet is only checked, so that every problem is listed. See
+    docs/sheet.md, "Large sheets and a live server".
     """
-    check_sheet(path)
     problems: list[Problem] = []
+    rows = _valid_records(path, problems)
+    count = 0
 
-    def records() -> Iterator[PatientRecord]:
-        yield from _valid_records(path, problems)
-        if problems:
-            raise InputRejected(str(path), problems)
+    def until_a_problem() -> Iterator[PatientRecord]:
+        nonlocal count
+        for record in rows:
+            if problems:
+                return
+            count += 1
+            yield record
 
-    with engine.begin() as conn:
-        hold_write_lock(conn)
-        return save_patients(
-            conn,
-            records(),
-            owned_procedures=dd.ADVANCED_PROCEDURES,
-            reason=f"sheet import: {path.name}",
-        )
+    try:
+        with engine.begin() as conn:
+            hold_write_lock(conn)
+            summary = save_patients(
+                conn,
+                until_a_problem(),
+                owned_procedures=dd.ADVANCED_PROCEDURES,
+                reason=f"sheet import: {path.name}",
+            )
+            if problems or not count:
+                raise _Abandoned
+    except _Abandoned:
+        count += sum(1 for _ in rows)
+        rejected = _rejected(path, problems, count)
+        assert rejected is not None
+        raise rejected from None
+    return summary

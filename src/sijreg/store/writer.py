@@ -15,6 +15,7 @@ the stored ones, its visits are matched by date, and the prior procedures it
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,6 +24,7 @@ from itertools import islice
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from sijreg.domain.records import PatientRecord, Values
 from sijreg.store import audit, schema
@@ -110,12 +112,20 @@ class _Journal:
         self.deleted, self.created, self.updated = [], [], []
 
 
+def _among(
+    conn: sa.Connection, column: sa.ColumnElement[Any], values: Iterable[Any]
+) -> sa.ColumnElement[bool]:
+    """``column IN values`` for thousands of values, sent as one parameter: a list of
+    bind parameters costs SQLAlchemy more than the query itself."""
+    listed = sorted(set(values))
+    if conn.dialect.name == "postgresql":
+        return column == sa.any_(sa.bindparam(None, listed, type_=postgresql.ARRAY(column.type)))
+    each = sa.func.json_each(sa.bindparam(None, json.dumps(listed), type_=sa.String))
+    return column.in_(sa.select(sa.literal_column("value")).select_from(each))
+
+
 def _rows_by_id(conn: sa.Connection, table: sa.Table, ids: Sequence[int]) -> list[Any]:
-    found: list[Any] = []
-    for start in range(0, len(ids), CHUNK):
-        where = table.c.id.in_(ids[start : start + CHUNK])
-        found += conn.execute(sa.select(table).where(where)).mappings()
-    return found
+    return list(conn.execute(sa.select(table).where(_among(conn, table.c.id, ids))).mappings())
 
 
 def _journal(conn: sa.Connection, table: sa.Table) -> _Journal | None:
@@ -153,9 +163,8 @@ def _update_all(
 
 
 def _delete_all(conn: sa.Connection, table: sa.Table, rows: Sequence[Any]) -> None:
-    ids = [r["id"] for r in rows]
-    for start in range(0, len(ids), CHUNK):
-        conn.execute(sa.delete(table).where(table.c.id.in_(ids[start : start + CHUNK])))
+    if rows:
+        conn.execute(sa.delete(table).where(_among(conn, table.c.id, (r["id"] for r in rows))))
     if (journal := _journal(conn, table)) is not None:
         journal.deleted += [
             audit.stage_change(audit.Action.DELETE, table, r, None, journal.reason) for r in rows
@@ -272,12 +281,16 @@ def _stored(
     p = schema.patient
     wanted = {(site_ids[r.site_code], r.study_id) for r in records}
     found = _Stored()
-    candidates = conn.execute(
-        sa.select(p).where(
-            p.c.site_id.in_(sorted({s for s, _ in wanted})),
-            p.c.study_id.in_(sorted({i for _, i in wanted})),
+    candidates = (
+        conn.execute(
+            sa.select(p).where(
+                p.c.site_id.in_(sorted({s for s, _ in wanted})),
+                p.c.study_id.in_(sorted({i for _, i in wanted})),
+            )
         )
-    ).mappings()
+        .mappings()
+        .all()
+    )
     found.patients = {
         key: row for row in candidates if (key := (row["site_id"], row["study_id"])) in wanted
     }
@@ -289,7 +302,7 @@ def _stored(
         (schema.visit, found.visits, None),
         (schema.prior_procedure, found.procedures, schema.prior_procedure.c.procedure.in_(owned)),
     ):
-        where = table.c.patient_id.in_(ids)
+        where = _among(conn, table.c.patient_id, ids)
         query = sa.select(table).where(where if extra is None else sa.and_(where, extra))
         for row in conn.execute(query.order_by(table.c.id)).mappings():
             into.setdefault(row["patient_id"], []).append(row)
@@ -386,8 +399,8 @@ def _insert_new(
         (site_id, study_id): patient_id
         for patient_id, site_id, study_id in conn.execute(
             sa.select(p.c.id, p.c.site_id, p.c.study_id).where(
-                p.c.site_id.in_(sorted({s for s, _ in wanted})),
-                p.c.study_id.in_(sorted({i for _, i in wanted})),
+                _among(conn, p.c.site_id, (s for s, _ in wanted)),
+                _among(conn, p.c.study_id, (i for _, i in wanted)),
             )
         )
     }
