@@ -116,11 +116,17 @@ def test_bulk_entries_equal_the_per_row_paths(database_url: str, tmp_path: Path)
     assert _deletions_by_id(bulk[0]) == _deletions_by_id(per_row[0])
 
 
-def test_chunks_change_only_ids_and_order(database_url: str, tmp_path: Path) -> None:
+def test_chunks_change_only_ids_and_order(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Saved 7 records at a time, the registry holds the same values (rows created while
-    merging get other ids: each chunk's new patients come before the next chunk's)."""
+    merging get other ids: each chunk's new patients come before the next chunk's); entries
+    kept in a temporary table on PostgreSQL come out in the order they went in."""
     per_row = _scenario(database_url, tmp_path, "per_row", per_row_writer.save_patients)
     chunked = _scenario(database_url, tmp_path, "chunked", writer.save_patients, chunk=7)
+    monkeypatch.setattr(writer, "HOLD_IN_MEMORY", 20)
+    spilled = _scenario(database_url, tmp_path, "spilled", writer.save_patients, chunk=7)
+    assert spilled == chunked
 
     def values(rows: dict[str, list[Any]]) -> dict[str, list[str]]:
         return {

@@ -13,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from functools import cache
+from itertools import islice
 from typing import Any
 
 import sqlalchemy as sa
@@ -293,10 +294,12 @@ def _staged(
     )
 
 
-def append_many(conn: sa.Connection, entries: Sequence[Staged], batch: int = 5_000) -> None:
+def append_many(conn: sa.Connection, entries: Iterable[Staged], batch: int = 5_000) -> None:
     """Append ``entries`` in order, chained exactly as :func:`append` one by one would
     (one time for all), with one lock, one read of the head and batched inserts."""
-    if not entries:
+    stream = iter(entries)
+    rows = list(islice(stream, batch))
+    if not rows:
         return
     _serialise(conn)
     last = head(conn)
@@ -304,12 +307,12 @@ def append_many(conn: sa.Connection, entries: Sequence[Staged], batch: int = 5_0
     moment = datetime.now(UTC)
     lead = ',"at":' + json.dumps(utc_text(moment)) + ',"id":'
     log = schema.audit_log
-    for start in range(0, len(entries), batch):
-        rows: list[dict[str, Any]] = []
-        for e in entries[start : start + batch]:
+    while rows:
+        chained: list[dict[str, Any]] = []
+        for e in rows:
             body = '{"action":' + json.dumps(e.action) + lead + str(next_id) + "," + e.tail
             digest = _digest(prev + "\n" + body)
-            rows.append(
+            chained.append(
                 {
                     "id": next_id,
                     "at": moment,
@@ -327,7 +330,47 @@ def append_many(conn: sa.Connection, entries: Sequence[Staged], batch: int = 5_0
                 }
             )
             prev, next_id = digest, next_id + 1
-        conn.execute(sa.insert(log), rows)
+        conn.execute(sa.insert(log), chained)
+        rows = list(islice(stream, batch))
+
+
+_held = sa.Table(
+    "audit_held",
+    sa.MetaData(),
+    sa.Column("seq", sa.BigInteger, sa.Identity(), primary_key=True),
+    *(
+        sa.Column(f.name, sa.Text if f.type in ("str", "str | None") else sa.Integer)
+        for f in fields(Staged)
+    ),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+"""Entries of a large save on PostgreSQL waiting for :func:`append_held`, in this
+transaction only (dropped at its end)."""
+
+
+def hold(conn: sa.Connection, entries: Sequence[Staged]) -> None:
+    """Keep ``entries`` on the database until :func:`append_held` (PostgreSQL): a save of
+    any size then needs bounded memory and takes the chain's lock only at its end."""
+    if not entries:
+        return
+    _held.create(conn, checkfirst=True)
+    conn.execute(
+        sa.insert(_held), [{f.name: getattr(e, f.name) for f in fields(Staged)} for e in entries]
+    )
+
+
+def append_held(conn: sa.Connection) -> None:
+    """Append the entries :func:`hold` kept, in the order they were held."""
+    if not sa.inspect(conn).has_table(_held.name):
+        return
+    names = [f.name for f in fields(Staged)]
+    held = conn.execute(
+        sa.select(*(_held.c[n] for n in names))
+        .order_by(_held.c.seq)
+        .execution_options(yield_per=5_000)
+    )
+    append_many(conn, (Staged(*row) for row in held))
 
 
 @dataclass(frozen=True)

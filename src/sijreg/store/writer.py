@@ -91,6 +91,7 @@ class _Journal:
     created: list[audit.Staged] = field(default_factory=list)
     updated: list[tuple[sa.Table, int, Any]] = field(default_factory=list)
     held: list[audit.Staged] = field(default_factory=list)
+    spilled: bool = False
 
     def collect(self, conn: sa.Connection) -> None:
         """Serialise what the journal holds, in the order the trail gets it: deletions
@@ -206,8 +207,7 @@ def save_patients(
         while batch := list(islice(iterator, chunk)):
             _save(conn, batch, owned, summary)
             journal.collect(conn)
-            if conn.dialect.name == "sqlite":
-                _publish(conn, journal)
+            _publish(conn, journal, final=False)
     return summary
 
 
@@ -221,19 +221,32 @@ def audited(conn: sa.Connection, reason: str) -> Iterator[_Journal]:
     finally:
         del conn.info[_JOURNAL]
     journal.collect(conn)
-    _publish(conn, journal)
+    _publish(conn, journal, final=True)
 
 
-def _publish(conn: sa.Connection, journal: _Journal) -> None:
-    """Append what the journal holds to the chain.
+HOLD_IN_MEMORY = 50_000
+"""Entries a save on PostgreSQL keeps in memory before it moves them to the database."""
+
+
+def _publish(conn: sa.Connection, journal: _Journal, *, final: bool) -> None:
+    """Append what the journal holds to the chain, or keep it for the end.
 
     SQLite has one writer: the save holds its write lock from its first row, so
     entries go out chunk by chunk and memory stays bounded. On PostgreSQL rows are
     written side by side with other transactions and only the chain is serialised,
-    so the entries wait for the end: the chain lock is then held for their writing
-    and the commit alone, never for the whole save.
+    so the entries wait for the end (in memory, past :data:`HOLD_IN_MEMORY` in a
+    temporary table): the chain lock is then held for their writing and the commit
+    alone, never for the whole save.
     """
-    audit.append_many(conn, journal.held)
+    if conn.dialect.name == "sqlite" or (final and not journal.spilled):
+        audit.append_many(conn, journal.held)
+    elif final or len(journal.held) >= HOLD_IN_MEMORY:
+        audit.hold(conn, journal.held)
+        journal.spilled = True
+        if final:
+            audit.append_held(conn)
+    else:
+        return
     journal.held = []
 
 
