@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import copy
 import json
+import sqlite3
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
@@ -179,3 +182,50 @@ def test_a_failure_in_a_late_chunk_rolls_the_whole_save_back(engine: sa.Engine) 
     assert _patients_and_entries(engine) == (0, 0)
     with engine.connect() as conn:
         assert audit.verify(conn).ok
+
+
+def _holding_sqlite_write_lock(path: Path, seconds: float) -> threading.Thread:
+    """Another connection holding SQLite's write lock for ``seconds``, from now on."""
+    taken = threading.Event()
+
+    def hold() -> None:
+        con = sqlite3.connect(path, isolation_level=None)
+        con.execute("BEGIN IMMEDIATE")
+        taken.set()
+        time.sleep(seconds)
+        con.execute("ROLLBACK")
+        con.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    taken.wait()
+    return holder
+
+
+def test_sqlite_an_unchanged_sheet_takes_no_write_lock(tmp_path: Path) -> None:
+    registry, sheet = tmp_path / "r.db", tmp_path / "s.csv"
+    write_sheet_file(300, sheet)
+    engine = open_database(str(registry))
+    import_sheet(engine, sheet)
+    holder = _holding_sqlite_write_lock(registry, 15)
+    started = time.monotonic()
+    again = import_sheet(engine, sheet)  # while another connection holds the lock
+    assert time.monotonic() - started < 15
+    holder.join()
+    assert (len(again.created), len(again.unchanged)) == (0, 300)
+    engine.dispose()
+
+
+def test_sqlite_an_import_refused_the_lock_starts_again_holding_it(tmp_path: Path) -> None:
+    """Its first write finds another writer (SQLite refuses at once, no waiting): the import
+    is redone with the lock taken at its start, waiting for the other writer."""
+    registry, sheet = tmp_path / "r.db", tmp_path / "s.csv"
+    write_sheet_file(300, sheet)
+    engine = open_database(str(registry))
+    holder = _holding_sqlite_write_lock(registry, 2)
+    summary = import_sheet(engine, sheet)
+    holder.join()
+    assert len(summary.created) == 300
+    with engine.connect() as conn:
+        assert audit.verify(conn).ok
+    engine.dispose()

@@ -21,7 +21,7 @@ from sijreg.domain import dictionary as dd
 from sijreg.domain.records import PatientRecord, Values
 from sijreg.domain.types import Field, FieldError, Kind, Value
 from sijreg.interop.problems import InputRejected, Problem
-from sijreg.store.database import hold_write_lock
+from sijreg.store.database import begin_snapshot, write_refused
 from sijreg.store.writer import SaveSummary, save_patients
 
 
@@ -262,9 +262,21 @@ def import_sheet(engine: sa.Engine, path: Path) -> SaveSummary:
 
     Rows are read, checked and saved chunk by chunk, never held whole. At the first
     problem the transaction is rolled back (the write lock is let go at once) and the
-    rest of the sheet is only checked, so that every problem is listed. See
-    docs/sheet.md, "Large sheets and a live server".
+    rest of the sheet is only checked, so that every problem is listed. On SQLite the
+    write lock is taken at the first row that changes anything (an unchanged sheet
+    never takes it); should another writer be writing then, or have written since the
+    import began, it starts again holding the lock from the start. See docs/sheet.md,
+    "Large sheets and a live server".
     """
+    try:
+        return _import(engine, path, write_lock=False)
+    except sa.exc.OperationalError as error:
+        if not write_refused(error):
+            raise
+    return _import(engine, path, write_lock=True)
+
+
+def _import(engine: sa.Engine, path: Path, *, write_lock: bool) -> SaveSummary:
     problems: list[Problem] = []
     rows = _valid_records(path, problems)
     count = 0
@@ -279,7 +291,7 @@ def import_sheet(engine: sa.Engine, path: Path) -> SaveSummary:
 
     try:
         with engine.begin() as conn:
-            hold_write_lock(conn)
+            begin_snapshot(conn, write_lock=write_lock)
             summary = save_patients(
                 conn,
                 until_a_problem(),
