@@ -224,7 +224,7 @@ def audited(conn: sa.Connection, reason: str) -> Iterator[_Journal]:
     _publish(conn, journal, final=True)
 
 
-HOLD_IN_MEMORY = 50_000
+HOLD_IN_MEMORY = 200_000
 """Entries a save on PostgreSQL keeps in memory before it moves them to the database."""
 
 
