@@ -48,11 +48,14 @@ typecheck:
 pytest:
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
-benchmark: setup            ## the report at 100k and 1M patients against tableone; where its time goes; suppression's cost; start-up
+benchmark: setup            ## the report at 100k and 1M patients against tableone; where its time goes; suppression's cost; start-up; rank tests; pooling; sheet import
 	$(VENV)/bin/python -m benchmarks.run
 	$(VENV)/bin/python -m benchmarks.phases
 	$(VENV)/bin/python -m benchmarks.suppression
 	$(VENV)/bin/python -m benchmarks.startup
+	$(VENV)/bin/python -m benchmarks.ranks
+	$(VENV)/bin/python -m benchmarks.pooling
+	$(VENV)/bin/python -m benchmarks.import_sheet
 
 clean:
 	rm -rf .venv .tools report sijreg.db sijreg.db-wal sijreg.db-shm

@@ -187,7 +187,7 @@ class Field:
         return int(number) if self.kind is Kind.INTEGER else number
 
     def _text(self, text: str) -> str:
-        if any(_unprintable(c) for c in text):
+        if not text.isprintable() and any(_unprintable(c) for c in text):
             raise FieldError("control characters are not allowed")
         if self.max_length is not None and len(text) > self.max_length:
             raise FieldError(f"at most {self.max_length} characters allowed")

@@ -9,8 +9,8 @@ spreadsheet shows them: the header is row 1, the first patient row 2.
 from __future__ import annotations
 
 import csv
-import io
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
@@ -21,6 +21,7 @@ from sijreg.domain import dictionary as dd
 from sijreg.domain.records import PatientRecord, Values
 from sijreg.domain.types import Field, FieldError, Kind, Value
 from sijreg.interop.problems import InputRejected, Problem
+from sijreg.store.database import begin_snapshot, write_refused
 from sijreg.store.writer import SaveSummary, save_patients
 
 
@@ -54,25 +55,31 @@ COLUMNS: tuple[Column, ...] = (
 COLUMN_NAMES = tuple(c.name for c in COLUMNS)
 
 
-def _decode(path: Path) -> str:
+def _cannot_read(path: Path, error: OSError) -> InputRejected:
+    return InputRejected(str(path), [Problem(0, "-", "", f"cannot read: {error.strerror}")])
+
+
+def _not_utf8(path: Path) -> InputRejected:
+    return InputRejected(
+        str(path), [Problem(0, "-", "", "not UTF-8 text: save the sheet as 'CSV UTF-8'")]
+    )
+
+
+@contextmanager
+def _reader(path: Path) -> Iterator[Iterator[list[str]]]:
+    """The sheet's rows as lists of cells, read as they are needed (a sheet of any size
+    takes bounded memory); the delimiter is decided from the header line."""
     try:
-        data = path.read_bytes()
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            try:
+                first = handle.readline()
+                handle.seek(0)
+                delimiter = max(",;\t", key=first.count)
+                yield csv.reader(handle, delimiter=delimiter)
+            except UnicodeDecodeError:
+                raise _not_utf8(path) from None
     except OSError as error:
-        raise InputRejected(
-            str(path), [Problem(0, "-", "", f"cannot read: {error.strerror}")]
-        ) from None
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputRejected(
-            str(path), [Problem(0, "-", "", "not UTF-8 text: save the sheet as 'CSV UTF-8'")]
-        ) from None
-
-
-def _reader(text: str) -> Iterable[list[str]]:
-    first = text.split("\n", 1)[0]
-    delimiter = max(",;\t", key=first.count)
-    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        raise _cannot_read(path, error) from None
 
 
 def _check_header(header: list[str]) -> list[Problem]:
@@ -153,27 +160,29 @@ def data_rows(
     A header with problems is refused at once (InputRejected); a row whose number
     of cells does not match the header is added to ``problems``, in row order.
     """
-    rows = list(_reader(_decode(path)))
-    if not rows:
-        raise InputRejected(str(path), [Problem(1, "-", "", "the sheet is empty")])
-    header = [h.strip() for h in rows[0]]
-    if refused := header_problems(header):
-        raise InputRejected(str(path), refused)
-    for number, cells in enumerate(rows[1:], start=2):
-        if not any(c.strip() for c in cells):
-            continue
-        if len(cells) != len(header):
-            problems.append(
-                Problem(number, "-", "", f"has {len(cells)} cells, the header has {len(header)}")
-            )
-            continue
-        yield number, dict(zip(header, cells, strict=True))
+    with _reader(path) as rows:
+        first = next(rows, None)
+        if first is None:
+            raise InputRejected(str(path), [Problem(1, "-", "", "the sheet is empty")])
+        header = [h.strip() for h in first]
+        if refused := header_problems(header):
+            raise InputRejected(str(path), refused)
+        for number, cells in enumerate(rows, start=2):
+            if not any(c.strip() for c in cells):
+                continue
+            if len(cells) != len(header):
+                problems.append(
+                    Problem(
+                        number, "-", "", f"has {len(cells)} cells, the header has {len(header)}"
+                    )
+                )
+                continue
+            yield number, dict(zip(header, cells, strict=True))
 
 
-def read_sheet(path: Path) -> list[PatientRecord]:
-    """Parse and validate a study sheet; raise :class:`InputRejected` listing every problem."""
-    problems: list[Problem] = []
-    records: list[PatientRecord] = []
+def _valid_records(path: Path, problems: list[Problem]) -> Iterator[PatientRecord]:
+    """The sheet's valid rows as records, as they are read; every problem, a study id
+    repeated at a site included, is added to ``problems``."""
     first_row: dict[tuple[str, str], int] = {}
     for number, cells in data_rows(path, _check_header, problems):
         before = len(problems)
@@ -192,11 +201,21 @@ def read_sheet(path: Path) -> list[PatientRecord]:
             else:
                 first_row[key] = number
         if len(problems) == before:
-            records.append(_record(values))
-    if not records and not problems:
+            yield _record(values)
+
+
+def _rejected(path: Path, problems: list[Problem], count: int) -> InputRejected | None:
+    if not count and not problems:
         problems.append(Problem(2, "-", "", "the sheet has a header but no patient rows"))
-    if problems:
-        raise InputRejected(str(path), problems)
+    return InputRejected(str(path), problems) if problems else None
+
+
+def read_sheet(path: Path) -> list[PatientRecord]:
+    """Parse and validate a study sheet; raise :class:`InputRejected` listing every problem."""
+    problems: list[Problem] = []
+    records = list(_valid_records(path, problems))
+    if rejected := _rejected(path, problems, len(records)):
+        raise rejected
     return records
 
 
@@ -234,13 +253,56 @@ def write_sheet(records: Iterable[PatientRecord], path: Path) -> None:
         writer.writerows(sheet_row(r) for r in records)
 
 
+class _Abandoned(Exception):
+    """The sheet has a problem: the rows saved so far are rolled back."""
+
+
 def import_sheet(engine: sa.Engine, path: Path) -> SaveSummary:
-    """Validate the whole sheet, then save it in one transaction (all or nothing)."""
-    records = read_sheet(path)
-    with engine.begin() as conn:
-        return save_patients(
-            conn,
-            records,
-            owned_procedures=dd.ADVANCED_PROCEDURES,
-            reason=f"sheet import: {path.name}",
-        )
+    """Validate the sheet while saving it in one transaction: all or nothing.
+
+    Rows are read, checked and saved chunk by chunk, never held whole. At the first
+    problem the transaction is rolled back (the write lock is let go at once) and the
+    rest of the sheet is only checked, so that every problem is listed. On SQLite the
+    write lock is taken at the first row that changes anything (an unchanged sheet
+    never takes it); should another writer be writing then, or have written since the
+    import began, it starts again holding the lock from the start. See docs/sheet.md,
+    "Large sheets and a live server".
+    """
+    try:
+        return _import(engine, path, write_lock=False)
+    except sa.exc.OperationalError as error:
+        if not write_refused(error):
+            raise
+    return _import(engine, path, write_lock=True)
+
+
+def _import(engine: sa.Engine, path: Path, *, write_lock: bool) -> SaveSummary:
+    problems: list[Problem] = []
+    rows = _valid_records(path, problems)
+    count = 0
+
+    def until_a_problem() -> Iterator[PatientRecord]:
+        nonlocal count
+        for record in rows:
+            if problems:
+                return
+            count += 1
+            yield record
+
+    try:
+        with engine.begin() as conn:
+            begin_snapshot(conn, write_lock=write_lock)
+            summary = save_patients(
+                conn,
+                until_a_problem(),
+                owned_procedures=dd.ADVANCED_PROCEDURES,
+                reason=f"sheet import: {path.name}",
+            )
+            if problems or not count:
+                raise _Abandoned
+    except _Abandoned:
+        count += sum(1 for _ in rows)
+        rejected = _rejected(path, problems, count)
+        assert rejected is not None
+        raise rejected from None
+    return summary

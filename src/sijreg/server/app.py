@@ -20,7 +20,8 @@ from starlette.exceptions import HTTPException
 
 from sijreg import __version__
 from sijreg.domain.entry import Invalid
-from sijreg.server import api, pages, screening_pages, screenings, web
+from sijreg.server import api, busy, pages, screening_pages, screenings, web
+from sijreg.store.audit import ChainBusy
 from sijreg.store.scope import Conflict, Forbidden, Locked, NotFound, ReasonRequired
 
 log = logging.getLogger("sijreg.server")
@@ -46,6 +47,10 @@ _MESSAGES = {
     409: ("Conflict", "The record changed or is locked; nothing was saved."),
     422: ("Invalid input", "Some values break their rules."),
     500: ("Something went wrong", "The error was logged. Nothing was saved."),
+    503: (
+        "Busy, please retry",
+        "The registry is busy writing a large import. Nothing was saved: retry in a few seconds.",
+    ),
 }
 
 
@@ -57,7 +62,9 @@ def _answer(request: Request, status: int, detail: Any = None, **headers: str) -
     title, message = _MESSAGES.get(status, (f"Error {status}", "The request failed."))
     if _is_api(request):
         return JSONResponse({"detail": detail or message}, status_code=status, headers=headers)
-    return pages.render("error.html.j2", status, title=title, message=message)
+    response = pages.render("error.html.j2", status, title=title, message=message)
+    response.headers.update(headers)
+    return response
 
 
 def _handlers(app: FastAPI) -> None:
@@ -104,6 +111,14 @@ def _handlers(app: FastAPI) -> None:
         log.warning("form refused: missing or invalid CSRF token")
         return _answer(request, 403, "invalid CSRF token")
 
+    async def database_error(request: Request, error: Exception) -> Response:
+        if busy.is_busy(error):
+            log.warning("busy: %s waited too long for the write lock", _route(request))
+            return _answer(
+                request, 503, _MESSAGES[503][1], **{"Retry-After": str(busy.RETRY_AFTER_SECONDS)}
+            )
+        return await unexpected(request, error)
+
     async def unexpected(request: Request, error: Exception) -> Response:
         log.error("unexpected %s on %s", type(error).__name__, _route(request))
         return _answer(request, 500)
@@ -120,6 +135,8 @@ def _handlers(app: FastAPI) -> None:
         (web.SignInRequired, sign_in),
         (web.Unauthorized, sign_in),
         (web.BadCsrf, bad_csrf),
+        (ChainBusy, database_error),
+        (sa.exc.OperationalError, database_error),
         (Exception, unexpected),
     ):
         app.add_exception_handler(kind, handler)

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import cache
+from itertools import islice
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,6 +32,15 @@ GENESIS = "0" * 64
 
 _PG_LOCK_KEY = 7_301_203
 """The advisory lock that serialises appends on PostgreSQL (one chain, one writer)."""
+
+LOCK_WAIT_SECONDS = 10.0
+"""How long an append waits for the chain on PostgreSQL before giving up with
+:class:`ChainBusy` (SQLite's own busy timeout is as long)."""
+
+
+class ChainBusy(Exception):
+    """Another transaction held the audit chain for longer than :data:`LOCK_WAIT_SECONDS`
+    (a large import publishing its entries): nothing was written; retry shortly."""
 
 
 class Action(StrEnum):
@@ -50,7 +62,7 @@ def plain(name: str, value: Any) -> Any:
     if value is None or isinstance(value, bool | int | str):
         return value
     if isinstance(value, Decimal):
-        return f"{value:.{dd.field(name).decimals}f}"
+        return f"{value:.{_decimals(name)}f}"
     if isinstance(value, datetime):
         return utc_text(value)
     if isinstance(value, date):
@@ -65,14 +77,21 @@ def utc_text(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds")
 
 
+@cache
+def _decimals(name: str) -> int:
+    return dd.field(name).decimals
+
+
+@cache
+def _layout(table: sa.Table) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    keys = tuple(c for c in ("id", "site_id", "patient_id", "version") if c in table.c)
+    return keys, tuple(f.name for f in dd.form(table.name).fields)
+
+
 def record_state(table: sa.Table, row: Mapping[Any, Any]) -> dict[str, Any]:
     """The audited state of a registry row: keys, the form's fields and the version."""
-    keys = [c for c in ("id", "site_id", "patient_id", "version") if c in table.c]
-    form = dd.form(table.name)
-    return {
-        **{k: row[k] for k in keys},
-        **{f.name: plain(f.name, row[f.name]) for f in form.fields},
-    }
+    keys, fields = _layout(table)
+    return {**{k: row[k] for k in keys}, **{f: plain(f, row[f]) for f in fields}}
 
 
 def _digest(text: str) -> str:
@@ -127,11 +146,22 @@ def entry_hash(prev_hash: str, row: Mapping[Any, Any]) -> str:
 
 
 def _serialise(conn: sa.Connection) -> None:
-    """Take the database's write lock, so that two appends never chain to the same entry."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
-    else:
+    """Take the database's write lock, so that two appends never chain to the same entry.
+
+    On PostgreSQL the wait is bounded (:class:`ChainBusy`), as SQLite's busy timeout
+    bounds it there: a request never hangs behind a long transaction holding the chain.
+    """
+    if conn.dialect.name != "postgresql":
         conn.execute(sa.delete(schema.sign_in_throttle).where(sa.false()))
+        return
+    take = sa.text("SELECT pg_try_advisory_xact_lock(:k)").bindparams(k=_PG_LOCK_KEY)
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    pause = 0.002
+    while not conn.execute(take).scalar_one():
+        if time.monotonic() > deadline:
+            raise ChainBusy("the audit trail is busy (a large import is being written)")
+        time.sleep(pause)
+        pause = min(pause * 2, 0.05)
 
 
 def head(conn: sa.Connection) -> tuple[int, str] | None:
@@ -165,6 +195,208 @@ def append(conn: sa.Connection, entry: Entry) -> int:
     prev = last[1] if last else GENESIS
     conn.execute(sa.insert(log).values(**row, prev_hash=prev, entry_hash=entry_hash(prev, row)))
     return int(row["id"])
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """An entry serialised ahead of the chain lock: everything but its id, time and hashes.
+
+    ``tail`` is the entry's canonical JSON from ``new_values`` on (the keys after
+    ``id``), so that chaining under the lock only joins strings and hashes them.
+    """
+
+    action: str
+    site_id: int | None
+    table_name: str | None
+    record_id: int | None
+    old_values: str | None
+    new_values: str | None
+    reason: str | None
+    record_hash: str | None
+    user_id: int | None
+    tail: str
+
+
+def stage(entry: Entry) -> Staged:
+    """``entry`` serialised as :func:`append` would store it."""
+    return _staged(
+        str(entry.action),
+        entry.site_id,
+        entry.table_name,
+        entry.record_id,
+        _json(entry.old_values),
+        _json(entry.new_values),
+        entry.reason,
+        entry.record_hash,
+        entry.user_id,
+    )
+
+
+def stage_change(
+    action: Action,
+    table: sa.Table,
+    old: Mapping[Any, Any] | None,
+    new: Mapping[Any, Any] | None,
+    reason: str | None,
+    user_id: int | None = None,
+) -> Staged:
+    """A record's create, update or delete (``old`` and ``new`` are its stored rows),
+    with the record hash of ``new``: its state is serialised once for both."""
+    row = new if new is not None else old
+    assert row is not None
+    new_text = _json(record_state(table, new)) if new is not None else None
+    return _staged(
+        str(action),
+        row["site_id"],
+        table.name,
+        row["id"],
+        _json(record_state(table, old)) if old is not None else None,
+        new_text,
+        reason,
+        _digest(new_text) if new_text is not None else None,
+        user_id,
+    )
+
+
+def _staged(
+    action: str,
+    site_id: int | None,
+    table_name: str | None,
+    record_id: int | None,
+    old_values: str | None,
+    new_values: str | None,
+    reason: str | None,
+    record_hash: str | None,
+    user_id: int | None,
+) -> Staged:
+    after_id = {
+        "new_values": new_values,
+        "old_values": old_values,
+        "reason": reason,
+        "record_hash": record_hash,
+        "record_id": record_id,
+        "site_id": site_id,
+        "table_name": table_name,
+        "user_id": user_id,
+    }
+    tail = (_json(after_id) or "")[1:]
+    return Staged(
+        action,
+        site_id,
+        table_name,
+        record_id,
+        old_values,
+        new_values,
+        reason,
+        record_hash,
+        user_id,
+        tail,
+    )
+
+
+def append_many(conn: sa.Connection, entries: Iterable[Staged], batch: int = 5_000) -> None:
+    """Append ``entries`` in order, chained exactly as :func:`append` one by one would
+    (one time for all), with one lock, one read of the head and batched inserts."""
+    stream = iter(entries)
+    rows = list(islice(stream, batch))
+    if not rows:
+        return
+    _serialise(conn)
+    last = head(conn)
+    next_id, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
+    moment = datetime.now(UTC)
+    lead = ',"at":' + json.dumps(utc_text(moment)) + ',"id":'
+    write = _copier(conn) if conn.dialect.name == "postgresql" else _inserter(conn)
+    while rows:
+        chained: list[tuple[Any, ...]] = []
+        for e in rows:
+            body = '{"action":' + json.dumps(e.action) + lead + str(next_id) + "," + e.tail
+            digest = _digest(prev + "\n" + body)
+            chained.append(
+                (
+                    next_id,
+                    moment,
+                    e.user_id,
+                    e.site_id,
+                    e.action,
+                    e.table_name,
+                    e.record_id,
+                    e.old_values,
+                    e.new_values,
+                    e.reason,
+                    e.record_hash,
+                    prev,
+                    digest,
+                )
+            )
+            prev, next_id = digest, next_id + 1
+        write(chained)
+        rows = list(islice(stream, batch))
+
+
+_COLUMNS = (*_CHAINED, "prev_hash", "entry_hash")
+
+
+def _inserter(conn: sa.Connection) -> Callable[[list[tuple[Any, ...]]], None]:
+    insert = sa.insert(schema.audit_log)
+
+    def write(rows: list[tuple[Any, ...]]) -> None:
+        conn.execute(insert, [dict(zip(_COLUMNS, r, strict=True)) for r in rows])
+
+    return write
+
+
+def _copier(conn: sa.Connection) -> Callable[[list[tuple[Any, ...]]], None]:
+    """PostgreSQL's COPY into the audit log, in the connection's transaction: the chain's
+    lock is held while a large save's entries are written, so they go the fastest way."""
+    statement = f"COPY audit_log ({', '.join(_COLUMNS)}) FROM STDIN"
+    raw: Any = conn.connection.driver_connection
+
+    def write(rows: list[tuple[Any, ...]]) -> None:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    return write
+
+
+_held = sa.Table(
+    "audit_held",
+    sa.MetaData(),
+    sa.Column("seq", sa.BigInteger, sa.Identity(), primary_key=True),
+    *(
+        sa.Column(f.name, sa.Text if f.type in ("str", "str | None") else sa.Integer)
+        for f in fields(Staged)
+    ),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+"""Entries of a large save on PostgreSQL waiting for :func:`append_held`, in this
+transaction only (dropped at its end)."""
+
+
+def hold(conn: sa.Connection, entries: Sequence[Staged]) -> None:
+    """Keep ``entries`` on the database until :func:`append_held` (PostgreSQL): a save of
+    any size then needs bounded memory and takes the chain's lock only at its end."""
+    if not entries:
+        return
+    _held.create(conn, checkfirst=True)
+    conn.execute(
+        sa.insert(_held), [{f.name: getattr(e, f.name) for f in fields(Staged)} for e in entries]
+    )
+
+
+def append_held(conn: sa.Connection) -> None:
+    """Append the entries :func:`hold` kept, in the order they were held."""
+    if not sa.inspect(conn).has_table(_held.name):
+        return
+    names = [f.name for f in fields(Staged)]
+    held = conn.execute(
+        sa.select(*(_held.c[n] for n in names))
+        .order_by(_held.c.seq)
+        .execution_options(yield_per=5_000)
+    )
+    append_many(conn, (Staged(*row) for row in held))
 
 
 @dataclass(frozen=True)

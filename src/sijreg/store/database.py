@@ -6,6 +6,7 @@ SQLite (a file, WAL mode) is the default; PostgreSQL is used when a URL names it
 from __future__ import annotations
 
 import os
+import sqlite3
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -66,6 +67,30 @@ def create_engine(url: sa.URL) -> sa.Engine:
         sa.event.listen(engine, "connect", _sqlite_pragmas)
     _ENGINES.add(engine)
     return engine
+
+
+def begin_snapshot(conn: sa.Connection, *, write_lock: bool) -> None:
+    """Make the transaction just begun on ``conn`` read one snapshot from its first statement.
+
+    SQLite (left to itself, Python's driver begins only at the first write, so earlier
+    reads see whatever is committed at each moment): ``write_lock`` takes the write lock
+    at once (``BEGIN IMMEDIATE``, waiting up to the busy timeout for another writer);
+    otherwise the lock is taken at the first write, which fails at once, without waiting
+    (:func:`write_refused`), when another connection is writing or wrote since the
+    snapshot was taken. A transaction that never writes never holds the lock.
+    PostgreSQL needs nothing.
+    """
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write_lock else "BEGIN")
+        conn.exec_driver_sql("SELECT 1 FROM sqlite_master LIMIT 1").all()
+
+
+def write_refused(error: sa.exc.DBAPIError) -> bool:
+    """Whether ``error`` is SQLite refusing the first write of a transaction begun by
+    ``begin_snapshot(write_lock=False)`` (``SQLITE_BUSY``, or ``SQLITE_BUSY_SNAPSHOT``):
+    nothing is lost by redoing the transaction with the lock."""
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def close_all() -> None:
