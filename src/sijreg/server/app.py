@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 
 from sijreg import __version__
 from sijreg.domain.entry import Invalid
-from sijreg.server import api, pages, screening_pages, screenings, web
+from sijreg.server import api, followup_pages, pages, patient_link, screening_pages, screenings, web
 from sijreg.store.scope import Conflict, Forbidden, Locked, NotFound, ReasonRequired
 
 log = logging.getLogger("sijreg.server")
@@ -147,6 +147,8 @@ def create_app(engine: sa.Engine, settings: web.ServerSettings | None = None) ->
     app.include_router(api.router)
     app.include_router(screenings.router)
     app.include_router(screening_pages.router)
+    app.include_router(patient_link.router)
+    app.include_router(followup_pages.router)
     app.include_router(pages.router)
     _handlers(app)
 
