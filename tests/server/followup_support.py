@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import sqlalchemy as sa
 
 from sijreg.domain.schedule import DEFAULT_WINDOWS, add_months

@@ -37,14 +37,17 @@ def test_a_patient_answers_resumes_submits_and_the_link_then_refuses(
     for _ in range(3):  # relief, pain, change
         _answer_page(server, token, FIRST_HALF)
     resumed = server.get(f"/f/{token}")  # reopening goes to the first unanswered page
-    assert "Page 4 of 14" in resumed.text and "opioid" in resumed.text
+    assert "Page 4 of 14" in resumed.text
+    assert "opioid" in resumed.text
     everything = {**FIRST_HALF, **odi_answers()}
     for _ in range(11):
         _answer_page(server, token, everything)
     review = server.get(f"/f/{token}")
-    assert "Check your answers" in review.text and "Much improved" in review.text
+    assert "Check your answers" in review.text
+    assert "Much improved" in review.text
     sent = server.post(f"/f/{token}/submit")
-    assert sent.status_code == 200 and "Thank you" in sent.text
+    assert sent.status_code == 200
+    assert "Thank you" in sent.text
     with engine.connect() as conn:
         visit = (
             conn.execute(
@@ -71,12 +74,17 @@ def test_a_patient_answers_resumes_submits_and_the_link_then_refuses(
             .one()
         )
     assert f"{visit['odi']:.1f}" == ODI_EXPECTED
-    assert visit["source"] == "patient_web" and visit["nrs_pain"] == 3
-    assert visit["pgic"] == "much_improved" and visit["opioid_use"] is False
-    assert inv["opened_at"] is not None and inv["completed_at"] is not None
-    assert entry["user_id"] is None and f"invitation {inv['id']}" in entry["reason"]
+    assert visit["source"] == "patient_web"
+    assert visit["nrs_pain"] == 3
+    assert visit["pgic"] == "much_improved"
+    assert visit["opioid_use"] is False
+    assert inv["opened_at"] is not None
+    assert inv["completed_at"] is not None
+    assert entry["user_id"] is None
+    assert f"invitation {inv['id']}" in entry["reason"]
     again = server.get(f"/f/{token}")
-    assert again.status_code == 404 and "This link does not work" in again.text
+    assert again.status_code == 404
+    assert "This link does not work" in again.text
     sign_in(server, "coord1")
     shown = server.get(f"/patients/{seeded.patient_id}")
     assert ODI_EXPECTED in shown.text
@@ -122,7 +130,8 @@ def test_a_site_a_link_touches_nothing_of_site_b(
 ) -> None:
     seeded = seed_followup(engine, people)
     page = server.get(f"/f/{seeded.token}")
-    assert "S01" in page.text and "S02" not in page.text
+    assert "S01" in page.text
+    assert "S02" not in page.text
     everything = {**FIRST_HALF, **odi_answers()}
     for _ in range(14):
         _answer_page(server, seeded.token, everything)
