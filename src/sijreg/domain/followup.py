@@ -108,19 +108,35 @@ def time_points(
     return found
 
 
-def message_due(
-    opens: date, closes: date, today: date, sent: int, reminder_days: Sequence[int]
-) -> bool:
-    """Whether the next message (invitation or reminder) of an unanswered link is due today."""
-    if sent >= len(reminder_days) or not opens <= today <= closes:
-        return False
-    return today >= opens + timedelta(days=sorted(reminder_days)[sent])
+def next_message(
+    opens: date, sent: int, last_sent: date | None, reminder_days: Sequence[int]
+) -> date | None:
+    """When the next message (invitation or reminder) is due; None after the last reminder.
 
-
-def next_message(opens: date, sent: int, reminder_days: Sequence[int]) -> date | None:
-    """When the next message is due (None after the last reminder)."""
+    Day ``reminder_days[n]`` after opening, and never sooner after the previous message
+    than the schedule's own gap: an invitation sent late does not bring its reminder
+    the next day.
+    """
     days = sorted(reminder_days)
-    return opens + timedelta(days=days[sent]) if sent < len(days) else None
+    if sent >= len(days):
+        return None
+    due = opens + timedelta(days=days[sent])
+    if sent and last_sent is not None:
+        due = max(due, last_sent + timedelta(days=days[sent] - days[sent - 1]))
+    return due
+
+
+def message_due(
+    opens: date,
+    closes: date,
+    today: date,
+    sent: int,
+    last_sent: date | None,
+    reminder_days: Sequence[int],
+) -> bool:
+    """Whether the next message of an unanswered link is due today (its window open)."""
+    due = next_message(opens, sent, last_sent, reminder_days)
+    return due is not None and opens <= today <= closes and today >= due
 
 
 def parse_reminder_days(text: str) -> tuple[int, ...]:
