@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import email
+import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
+from email.message import Message
+from typing import Any
 
+import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 
 from sijreg.domain.schedule import DEFAULT_WINDOWS, add_months
 from sijreg.interop.instrument_file import default_instruments
@@ -67,3 +74,26 @@ def link_token(engine: sa.Engine, patient_id: int, months: int = 12) -> str:
 
 def odi_answers() -> dict[str, str]:
     return {f"odi_{n}_answer": f"s{s}" for n, s in enumerate(ODI_SCORES, 1) if s is not None}
+
+
+class Inbox:
+    """An aiosmtpd handler keeping every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Inbox, int]]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield inbox, port
+    controller.stop()

@@ -3,49 +3,20 @@
 from __future__ import annotations
 
 import csv
-import email
-import socket
-from collections.abc import Iterator
-from email.message import Message
 from pathlib import Path
-from typing import Any
 
-import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from sijreg.cli.app import app
 from sijreg.store import schema
-from tests.server.followup_support import KEY, seed_followup
+from tests.server.followup_support import KEY, Inbox, seed_followup, smtp_server
 from tests.server.server_support import People
 
 runner = CliRunner()
+__all__ = ["smtp_server"]  # the fixture, used by name
 ADDRESSES = ("patient.one@example.org", "quentin.q@example.net")
-
-
-class Inbox:
-    """An aiosmtpd handler keeping every message it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp_server() -> Iterator[tuple[Inbox, int]]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield inbox, port
-    controller.stop()
 
 
 def _key(tmp_path: Path) -> Path:

@@ -8,6 +8,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ import typer
 
 from sijreg.cli.analysis import ProtocolOption
 from sijreg.cli.app import DatabaseOption, _fail, _label, _open, console
+from sijreg.domain.followup import parse_reminder_days
 from sijreg.domain.schedule import DEFAULT_WINDOWS, parse_windows
 from sijreg.interop.protocol_file import load_protocol
 from sijreg.store import accounts, audit
@@ -220,15 +222,26 @@ def serve(
         typer.Option(help="Follow-ups as months:days-before:days-after, comma-separated."),
     ] = DEFAULT_WINDOWS_TEXT,
     protocol_file: ProtocolOption = None,
+    odi_file: Annotated[
+        Path | None,
+        typer.Option(help="The study's licensed ODI wording (FHIR Questionnaire, see docs)."),
+    ] = None,
+    reminder_days: Annotated[
+        str, typer.Option(help="Days after a window opens for the invitation and reminders.")
+    ] = "0,14,28",
 ) -> None:
     """Run the registry server (pages and the JSON API at /api/v1)."""
+    from sijreg.interop.instrument_file import InstrumentError, default_instruments
+
     try:
         windows = parse_windows(visit_windows)
         protocol = load_protocol(protocol_file)
+        instruments = default_instruments(odi_file)
+        days = parse_reminder_days(reminder_days)
         if idle_minutes < 1 or absolute_hours < 1:
             raise ValueError("time-outs must be positive")
         engine = server_engine(database)
-    except (ValueError, DatabaseError, sa.exc.OperationalError) as error:
+    except (ValueError, DatabaseError, sa.exc.OperationalError, InstrumentError) as error:
         raise _fail(str(error).splitlines()[0]) from None
     # The web stack loads only for `serve`: every other command starts a second sooner.
     import uvicorn
@@ -240,6 +253,8 @@ def serve(
         Timeouts(timedelta(minutes=idle_minutes), timedelta(hours=absolute_hours)),
         windows,
         protocol,
+        instruments,
+        days,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     console.print(f"Serving {_label(engine)} on http://{host}:{port}/ (Ctrl+C stops)")
