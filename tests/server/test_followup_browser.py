@@ -16,7 +16,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from axe_playwright_python import sync_playwright as axe_module
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
 from typer.testing import CliRunner
 
 from sijreg.cli.app import app
@@ -36,7 +43,7 @@ __all__ = ["smtp_server"]  # the fixture, used by name
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
-PHONE = {"width": 390, "height": 844}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 AXE = (Path(axe_module.__file__).parent / "axe.min.js").read_text()
 
 
