@@ -243,6 +243,15 @@ def demo(
     ),
     database: DatabaseOption = None,
     quiet: QuietOption = False,
+    follow_up: Annotated[
+        bool,
+        typer.Option(
+            "--follow-up",
+            help="Also enrol recent synthetic patients with invitations and simulated answers "
+            "(the call list and completeness then show something; the report then differs from "
+            "the seed paper's tables).",
+        ),
+    ] = False,
 ) -> None:
     """Load the synthetic 8-centre seed-study cohort and write its report (Tables 1-3)."""
     try:
@@ -271,11 +280,32 @@ def demo(
                 reason="synthetic demo screening log (sijreg demo)",
             )
             judge(conn, protocol, load_screenings(conn))
+            if follow_up:
+                _demo_follow_up(conn, sorted(demo_sites))
         console.print(f"Demo cohort in {_label(engine)}: {summary.describe()}.")
         console.print(f"Demo screening log: {log.describe('screenings')}.")
         _report(partial(analysis.database_source, engine), out, Settings(), quiet, protocol)
     except (UserError, DatabaseError) as error:
         raise _fail(str(error)) from None
+
+
+def _demo_follow_up(conn: sa.Connection, site_codes: list[str]) -> None:
+    from datetime import UTC, datetime
+
+    from sijreg.domain.schedule import DEFAULT_WINDOWS
+    from sijreg.interop.instrument_file import default_instruments
+    from sijreg.store.accounts import find_site
+    from sijreg.synthetic.followup_demo import recent_cohort, simulate
+
+    today = datetime.now(UTC).date()
+    recent = recent_cohort(site_codes, today)
+    save_patients(conn, recent, reason="synthetic follow-up demo patients (sijreg demo)")
+    site_ids = [i for i in (find_site(conn, code) for code in site_codes) if i is not None]
+    invited, answered = simulate(conn, site_ids, today, DEFAULT_WINDOWS, default_instruments())
+    console.print(
+        f"Follow-up demo: {len(recent)} recent patients, {invited} invitations, "
+        f"{answered} answered."
+    )
 
 
 @app.command()
