@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from sijreg.analysis.completeness import completeness, read_patients
 from sijreg.domain import dictionary as dd
 from sijreg.domain.followup import OPEN_STATES, State
 from sijreg.domain.questionnaire import AnswerError, ItemKind, parse_answers, say
@@ -49,9 +50,12 @@ def call_list(request: Request) -> Response:
         for p in patients:
             for tp in p.time_points:
                 counts[tp.state] = counts.get(tp.state, 0) + 1
+        found = completeness(read_patients(conn, scope.site_id), web.today(), settings.windows)
         return page(
             "call_list.html.j2",
             user,
+            completeness=[r for r in found.rows if r.site != "All"],
+            responders=found.responders,
             rows=rows,
             counts=[(s.label, counts.get(s, 0)) for s in State],
             outcomes=CALL_OUTCOMES,
@@ -113,7 +117,7 @@ def _entry_form(
                         "error": errors.get(item.link_id),
                     }
                 )
-            groups.append({"title": say(group.title, "en"), "items": items})
+            groups.append({"title": say(group.title, "en"), "questions": items})
     source = dd.field("source")
     return page(
         "followup_entry.html.j2",
