@@ -162,3 +162,24 @@ def test_a_bad_answer_is_refused_on_its_page_and_nothing_saved(
             )
         ).scalar_one()
     assert saved is None
+
+
+def test_a_locked_patients_answers_wait_on_the_invitation(
+    server: TestClient, engine: sa.Engine, people: People
+) -> None:
+    from sijreg.store.scope import SiteScope
+    from tests.server.server_support import PASSWORD
+
+    seeded = seed_followup(engine, people)
+    with engine.begin() as conn:
+        SiteScope(conn, people.actor(conn, "inv1")).sign(seeded.patient_id, PASSWORD, "review")
+    everything = {**FIRST_HALF, **odi_answers()}
+    for _ in range(14):
+        _answer_page(server, seeded.token, everything)
+    held = server.post(f"/f/{seeded.token}/submit")
+    assert held.status_code == 200
+    assert "The clinic will add them" in held.text
+    with engine.connect() as conn:
+        visits = conn.execute(sa.select(schema.visit.c.id)).all()
+    assert visits == []
+    assert server.get(f"/f/{seeded.token}").status_code == 200  # still open, answers kept
