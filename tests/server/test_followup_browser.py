@@ -10,7 +10,6 @@ violation) and photographed (SIJREG_SCREENSHOTS=folder keeps the pictures).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,6 @@ from playwright.sync_api import (
     Page,
     ViewportSize,
     expect,
-    sync_playwright,
 )
 from typer.testing import CliRunner
 
@@ -37,22 +35,13 @@ from tests.server.followup_support import (
     smtp_server,
 )
 from tests.server.server_support import PASSWORD, People
+from tests.server.test_browser import browser
 
 pytestmark = pytest.mark.browser
-__all__ = ["smtp_server"]  # the fixture, used by name
+__all__ = ["browser", "smtp_server"]  # the fixtures, used by name
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 PHONE: ViewportSize = {"width": 390, "height": 844}
 AXE = (Path(axe_module.__file__).parent / "axe.min.js").read_text()
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
 
 
 def _phone(browser: Browser) -> BrowserContext:

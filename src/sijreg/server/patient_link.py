@@ -17,12 +17,13 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from sijreg.domain.questionnaire import Group, Instrument, ItemKind, parse_answers, say
 from sijreg.server import web
 from sijreg.server.i18n import environment
+from sijreg.server.pages import Posted
 from sijreg.store import accounts, followup
 from sijreg.store.followup import Link, PatientLocked
 
@@ -30,14 +31,6 @@ router = APIRouter(include_in_schema=False)
 templates = environment()
 Token = Annotated[str, Path(min_length=1, max_length=200)]
 LANGUAGE = "en"
-
-
-async def posted(request: Request) -> dict[str, str]:
-    data = await request.form()
-    return {k: v for k, v in data.items() if isinstance(v, str)}
-
-
-Posted = Annotated[dict[str, str], Depends(posted)]
 
 
 def _render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
