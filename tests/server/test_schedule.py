@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sijreg.domain.schedule import DEFAULT_WINDOWS, Window, add_months, due_visits, parse_windows
+from sijreg.domain.followup import OPEN_STATES, State, time_points
+from sijreg.domain.schedule import DEFAULT_WINDOWS, Window, add_months, parse_windows
 
 FUSED = date(2025, 1, 31)
 
@@ -30,15 +31,24 @@ def test_month_ends_are_clamped() -> None:
 
 
 def _months(today: date, visits: list[date]) -> list[tuple[int, bool]]:
-    return [(d.months, d.overdue) for d in due_visits(FUSED, visits, today, DEFAULT_WINDOWS)]
+    """The worklist's (months, overdue) pairs: open windows without a visit."""
+    return [
+        (p.months, p.state is State.OVERDUE)
+        for p in time_points(FUSED, visits, today, DEFAULT_WINDOWS)
+        if p.state in OPEN_STATES
+    ]
 
 
-def test_a_visit_is_due_inside_its_window_and_overdue_after_it() -> None:
-    target = date(2025, 4, 30)  # three months after 31 January
+def test_a_visit_is_due_in_its_window_overdue_late_in_it_and_missed_after_it() -> None:
+    target = date(2025, 4, 30)  # three months after 31 January; window 04-16 to 05-30
     assert _months(target - timedelta(days=15), []) == []
     assert _months(target - timedelta(days=14), []) == [(3, False)]
-    assert _months(target + timedelta(days=30), []) == [(3, False)]
-    assert _months(target + timedelta(days=31), []) == [(3, True)]
+    assert _months(target, []) == [(3, False)]
+    # overdue after the target and the last reminder day (04-16 + 28 = 05-14)
+    assert _months(date(2025, 5, 14), []) == [(3, False)]
+    assert _months(date(2025, 5, 15), []) == [(3, True)]
+    assert _months(target + timedelta(days=30), []) == [(3, True)]
+    assert _months(target + timedelta(days=31), []) == []  # missed: off the list
 
 
 def test_a_visit_inside_the_window_settles_it() -> None:
@@ -46,10 +56,10 @@ def test_a_visit_inside_the_window_settles_it() -> None:
     assert _months(date(2025, 5, 5), [date(2025, 4, 1)]) == [(3, False)]  # too early
 
 
-def test_an_overdue_visit_is_missed_once_the_next_window_opens() -> None:
-    six = date(2025, 7, 31)
-    assert _months(six - timedelta(days=31), []) == [(3, True)]
-    assert _months(six - timedelta(days=30), []) == [(6, False)]
+def test_a_window_closed_years_ago_is_missed_not_overdue() -> None:
+    states = [p.state for p in time_points(FUSED, [], date(2030, 1, 1), DEFAULT_WINDOWS)]
+    assert states == [State.MISSED] * 4
+    assert _months(date(2030, 1, 1), []) == []
 
 
 def test_windows_are_read_from_text() -> None:

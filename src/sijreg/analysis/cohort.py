@@ -111,7 +111,10 @@ def _prior_flags(rows: pl.DataFrame) -> list[pl.Expr]:
     ]
 
 
-VISIT_MEASURES = tuple(f.name for f in dd.VISIT.fields if f.kind is not Kind.DATE)
+VISIT_MEASURES = tuple(
+    f.name for f in dd.VISIT.fields if f.kind in (Kind.INTEGER, Kind.DECIMAL, Kind.BOOLEAN)
+)
+"""The visit fields read as numbers (a yes/no as 1/0); choices such as PGIC are not measures."""
 
 
 def _visits() -> Statement:

@@ -29,7 +29,7 @@ from sijreg.analysis.methods import (
     PoolingMethod,
     ProportionMethod,
 )
-from sijreg.cli import analysis, screening, server
+from sijreg.cli import analysis, invitations, screening, server
 from sijreg.cli.common import (
     DatabaseOption,
     UserError,
@@ -113,7 +113,7 @@ def _report(
     from sijreg.analysis.flow import study_flow
     from sijreg.analysis.tables import study_tables
 
-    # The statistics and renderers pull in SciPy and statsmodels, slow imports that hold
+    # The statistics and renderers pull in SciPy, slow imports that hold
     # the interpreter lock; reading the data and the analyses in Polars mostly do not.
     # Importing them meanwhile saves two seconds of a report.
     renderers = ThreadPoolExecutor(max_workers=1)
@@ -240,6 +240,15 @@ def demo(
     ),
     database: DatabaseOption = None,
     quiet: QuietOption = False,
+    follow_up: Annotated[
+        bool,
+        typer.Option(
+            "--follow-up",
+            help="Also enrol recent synthetic patients with invitations and simulated answers "
+            "(the call list and completeness then show something; the report then differs from "
+            "the seed paper's tables).",
+        ),
+    ] = False,
 ) -> None:
     """Load the synthetic 8-centre seed-study cohort and write its report (Tables 1-3)."""
     from sijreg.analysis.tables import Settings
@@ -251,9 +260,15 @@ def demo(
         engine = open_registry(database)
         protocol = load_protocol()
         with step("Loading the synthetic seed study"):
-            loaded = load_demo(engine, protocol)
+            loaded = load_demo(engine, protocol, follow_up=follow_up)
         console.print(f"Demo cohort in {label(engine)}: {loaded.patients.describe()}.")
         console.print(f"Demo screening log: {loaded.screenings.describe('screenings')}.")
+        if loaded.follow_up is not None:
+            recent, invited, answered = loaded.follow_up
+            console.print(
+                f"Follow-up demo: {recent} recent patients, {invited} invitations, "
+                f"{answered} answered."
+            )
         _report(partial(analysis.database_source, engine), out, Settings(), quiet, protocol)
     except OtherSites as refused:
         raise fail(
@@ -275,6 +290,7 @@ app.command("freeze")(analysis.freeze_command)
 app.add_typer(analysis.export_app, name="export")
 screening.register(app)
 server.register(app)
+invitations.register(app)
 
 
 def main() -> None:

@@ -8,12 +8,14 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from sijreg.cli.analysis import ProtocolOption
 from sijreg.cli.common import DatabaseOption, console, fail, label, open_registry
+from sijreg.domain.followup import parse_reminder_days
 from sijreg.domain.schedule import DEFAULT_WINDOWS
 from sijreg.store.roles import Role
 
@@ -243,11 +245,19 @@ def serve(
         typer.Option(help="Follow-ups as months:days-before:days-after, comma-separated."),
     ] = DEFAULT_WINDOWS_TEXT,
     protocol_file: ProtocolOption = None,
+    odi_file: Annotated[
+        Path | None,
+        typer.Option(help="The study's licensed ODI wording (FHIR Questionnaire, see docs)."),
+    ] = None,
+    reminder_days: Annotated[
+        str, typer.Option(help="Days after a window opens for the invitation and reminders.")
+    ] = "0,14,28",
 ) -> None:
     """Run the registry server (pages and the JSON API at /api/v1)."""
     import sqlalchemy as sa
 
     from sijreg.domain.schedule import parse_windows
+    from sijreg.interop.instrument_file import InstrumentError, default_instruments
     from sijreg.interop.protocol_file import load_protocol
     from sijreg.store.accounts import Timeouts
     from sijreg.store.database import DatabaseError
@@ -255,10 +265,12 @@ def serve(
     try:
         windows = parse_windows(visit_windows)
         protocol = load_protocol(protocol_file)
+        instruments = default_instruments(odi_file)
+        days = parse_reminder_days(reminder_days)
         if idle_minutes < 1 or absolute_hours < 1:
             raise ValueError("time-outs must be positive")
         engine = server_engine(database)
-    except (ValueError, DatabaseError, sa.exc.OperationalError) as error:
+    except (ValueError, DatabaseError, sa.exc.OperationalError, InstrumentError) as error:
         raise fail(str(error).splitlines()[0]) from None
     # The web stack loads only for `serve`: every other command starts a second sooner.
     import uvicorn
@@ -270,6 +282,8 @@ def serve(
         Timeouts(timedelta(minutes=idle_minutes), timedelta(hours=absolute_hours)),
         windows,
         protocol,
+        instruments,
+        days,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     console.print(f"Serving {label(engine)} on http://{host}:{port}/ (Ctrl+C stops)")

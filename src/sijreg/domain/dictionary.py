@@ -217,6 +217,25 @@ FUSION = Form(
     ),
 )
 
+PGIC_CHOICES = (
+    Choice("very_much_improved", "Very much improved"),
+    Choice("much_improved", "Much improved"),
+    Choice("minimally_improved", "Minimally improved"),
+    Choice("no_change", "No change"),
+    Choice("minimally_worse", "Minimally worse"),
+    Choice("much_worse", "Much worse"),
+    Choice("very_much_worse", "Very much worse"),
+)
+"""The 7-point Patient Global Impression of Change (Guy 1976; as in IMMPACT, Dworkin 2008)."""
+
+VISIT_SOURCES = (
+    Choice("coordinator", "Coordinator at a visit"),
+    Choice("patient_web", "Patient, on the web link"),
+    Choice("phone", "Patient, by phone"),
+    Choice("paper", "Patient, on paper"),
+)
+"""How a visit's answers reached the registry."""
+
 VISIT = Form(
     name="visit",
     label="Visit",
@@ -261,6 +280,36 @@ VISIT = Form(
             minimum=Decimal(0),
             maximum=Decimal(5000),
             description="Morphine-equivalent daily dose.",
+        ),
+        Field(
+            "nrs_pain_week",
+            "Average pain over the last week (NRS)",
+            Kind.INTEGER,
+            unit="0-10",
+            minimum=Decimal(0),
+            maximum=Decimal(10),
+            description="SIJ/buttock pain on average over the past 7 days, numeric rating scale.",
+        ),
+        Field(
+            "pgic",
+            "Patient Global Impression of Change",
+            Kind.CHOICE,
+            choices=PGIC_CHOICES,
+            description="The patient's rating of change since the fusion, 7 points.",
+        ),
+        Field(
+            "opioid_use",
+            "Takes opioid pain medicine",
+            Kind.BOOLEAN,
+            description="Whether the patient currently takes opioid pain medicine.",
+        ),
+        Field(
+            "source",
+            "Answered by",
+            Kind.CHOICE,
+            choices=VISIT_SOURCES,
+            description="Who entered the visit and how: blank for visits entered before "
+            "follow-up collection (a coordinator).",
         ),
     ),
 )

@@ -1,15 +1,15 @@
-"""The follow-up schedule: which visits are due or overdue, from the fusion date.
+"""The follow-up schedule: visit windows, from the fusion date.
 
 Visits are expected 3, 6, 12 and 24 months after the fusion, each within a window;
-a visit on any day of the window counts. Pure date arithmetic, no I/O.
+a visit on any day of the window counts. Pure date arithmetic, no I/O; which visits
+are due, overdue or missed on a day is ``followup.time_points``.
 """
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 
 @dataclass(frozen=True)
@@ -47,33 +47,10 @@ def add_months(start: date, months: int) -> date:
 
 @dataclass(frozen=True)
 class DueVisit:
+    """A follow-up on the worklist: its window is open and it has no visit yet."""
+
     months: int
     target: date
     opens: date
     closes: date
     overdue: bool
-
-
-def due_visits(
-    fusion_date: date, visit_dates: Iterable[date], today: date, windows: Sequence[Window]
-) -> list[DueVisit]:
-    """The follow-ups whose window is open (due) or closed without a visit (overdue).
-
-    An overdue visit leaves the list once the next follow-up's window opens: by then
-    it is missed, and the next one is what the site must work on.
-    """
-    visits = sorted(visit_dates)
-    found = []
-    for i, window in enumerate(windows):
-        target = add_months(fusion_date, window.months)
-        opens, closes = (
-            target - timedelta(days=window.before),
-            target + timedelta(days=window.after),
-        )
-        if today < opens or any(opens <= v <= closes for v in visits):
-            continue
-        later = windows[i + 1] if i + 1 < len(windows) else None
-        if later and today >= add_months(fusion_date, later.months) - timedelta(days=later.before):
-            continue
-        found.append(DueVisit(window.months, target, opens, closes, overdue=today > closes))
-    return found

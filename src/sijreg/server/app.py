@@ -20,7 +20,17 @@ from starlette.exceptions import HTTPException
 
 from sijreg import __version__
 from sijreg.domain.entry import Invalid
-from sijreg.server import api, busy, pages, screening_pages, screenings, web
+from sijreg.server import (
+    api,
+    busy,
+    followup_api,
+    followup_pages,
+    pages,
+    patient_link,
+    screening_pages,
+    screenings,
+    web,
+)
 from sijreg.store.audit import ChainBusy
 from sijreg.store.scope import Conflict, Forbidden, Locked, NotFound, ReasonRequired
 
@@ -162,8 +172,11 @@ def create_app(engine: sa.Engine, settings: web.ServerSettings | None = None) ->
     app.state.engine = engine
     app.state.settings = settings or web.ServerSettings()
     app.include_router(api.router)
+    app.include_router(followup_api.router)
     app.include_router(screenings.router)
     app.include_router(screening_pages.router)
+    app.include_router(patient_link.router)
+    app.include_router(followup_pages.router)
     app.include_router(pages.router)
     _handlers(app)
 

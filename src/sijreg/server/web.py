@@ -15,8 +15,11 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 from fastapi import Request
 
+from sijreg.domain.followup import DEFAULT_REMINDER_DAYS
 from sijreg.domain.protocol import Protocol
+from sijreg.domain.questionnaire import Instrument
 from sijreg.domain.schedule import DEFAULT_WINDOWS, Window
+from sijreg.interop.instrument_file import default_instruments
 from sijreg.interop.protocol_file import load_protocol
 from sijreg.store import accounts
 from sijreg.store.accounts import Actor, Timeouts
@@ -31,6 +34,9 @@ class ServerSettings:
     windows: tuple[Window, ...] = DEFAULT_WINDOWS
     protocol: Protocol = field(default_factory=load_protocol)
     """The active screening protocol: decisions are judged and stored under it."""
+    instruments: tuple[Instrument, ...] = field(default_factory=default_instruments)
+    """The follow-up questionnaires a patient's link asks (docs/follow-up.md)."""
+    reminder_days: tuple[int, ...] = DEFAULT_REMINDER_DAYS
 
 
 class SignInRequired(Exception):

@@ -17,6 +17,7 @@ ROLE_PATTERN = r"[a-z_][a-z0-9_]{0,62}"
 
 _GRANTS: dict[str, str] = {
     **{t.name: "SELECT, INSERT, UPDATE, DELETE" for t in schema.PER_PATIENT},
+    **{t.name: "SELECT, INSERT, UPDATE, DELETE" for t in schema.FOLLOW_UP},
     "site": "SELECT, INSERT, UPDATE",
     "app_user": "SELECT, INSERT, UPDATE",
     "app_session": "SELECT, INSERT, UPDATE, DELETE",

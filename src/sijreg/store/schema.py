@@ -272,3 +272,48 @@ audit_log = sa.Table(
     sa.Column("entry_hash", sa.String(64), nullable=False),
     sa.Index("ix_audit_log_record", "table_name", "record_id"),
 )
+
+
+# Follow-up collection: invitations to answer, and the site's calls (see docs/follow-up.md).
+invitation = sa.Table(
+    "invitation",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("site_id", sa.ForeignKey("site.id"), nullable=False, index=True),
+    sa.Column("patient_id", sa.ForeignKey("patient.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("months", sa.Integer, nullable=False, comment="The follow-up time point"),
+    sa.Column("opens", sa.Date, nullable=False, comment="First day the link works"),
+    sa.Column("closes", sa.Date, nullable=False, comment="Last day the link works"),
+    sa.Column("token_hash", sa.String(64), nullable=False, comment="SHA-256 of the link token"),
+    sa.Column("salt", sa.String(32), nullable=False, comment="Derives the token with the link key"),
+    sa.Column("instruments", sa.String(200), nullable=False, comment="Questionnaire ids, comma"),
+    sa.Column("answers", sa.JSON, nullable=True, comment="Answers saved so far, by item"),
+    sa.Column("messages_sent", sa.Integer, nullable=False, server_default="0"),
+    _utc("created_at"),
+    _utc("first_sent_at", nullable=True),
+    _utc("last_sent_at", nullable=True),
+    _utc("opened_at", nullable=True),
+    _utc("completed_at", nullable=True),
+    sa.Column("visit_id", sa.ForeignKey("visit.id", ondelete="SET NULL"), nullable=True),
+    sa.UniqueConstraint("token_hash", name="uq_invitation_token_hash"),
+    sa.UniqueConstraint("patient_id", "months", name="uq_invitation_patient_months"),
+)
+"""One patient's link for one follow-up time point; the token itself is never stored."""
+
+call_attempt = sa.Table(
+    "call_attempt",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("site_id", sa.ForeignKey("site.id"), nullable=False, index=True),
+    sa.Column(
+        "patient_id", sa.ForeignKey("patient.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    sa.Column("months", sa.Integer, nullable=False),
+    sa.Column("user_id", sa.ForeignKey("app_user.id"), nullable=True),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    _utc("at"),
+)
+"""A coordinator's call to an overdue patient and its outcome (no free text: no identifiers)."""
+
+FOLLOW_UP: tuple[sa.Table, ...] = (invitation, call_attempt)
+"""Per-patient follow-up tables: site-isolated like the records."""

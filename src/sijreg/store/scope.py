@@ -22,8 +22,9 @@ import sqlalchemy as sa
 
 from sijreg.domain import dictionary as dd
 from sijreg.domain.entry import Invalid
+from sijreg.domain.followup import OPEN_STATES, State, time_points
 from sijreg.domain.records import Values
-from sijreg.domain.schedule import DueVisit, Window, due_visits
+from sijreg.domain.schedule import DueVisit, Window
 from sijreg.domain.types import Field, FieldError, Kind
 from sijreg.store import accounts, audit, schema
 from sijreg.store.accounts import Actor, Role
@@ -408,7 +409,11 @@ class SiteScope:
     def worklist(
         self, today: date, windows: tuple[Window, ...]
     ) -> list[tuple[sa.RowMapping, DueVisit]]:
-        """Every fused patient's follow-ups that are due or overdue today."""
+        """Every fused patient's follow-ups whose window is open today without a visit.
+
+        Overdue once past the target date and the last reminder day; a follow-up whose
+        window closed is missed and leaves the list (it counts in completeness).
+        """
         f, v = schema.fusion, schema.visit
         visits: dict[int, list[date]] = {}
         for patient_id, visit_date in self.conn.execute(
@@ -426,8 +431,12 @@ class SiteScope:
             if fused is None:
                 continue
             found += [
-                (patient, due)
-                for due in due_visits(fused, visits.get(patient["id"], []), today, windows)
+                (
+                    patient,
+                    DueVisit(p.months, p.target, p.opens, p.closes, p.state is State.OVERDUE),
+                )
+                for p in time_points(fused, visits.get(patient["id"], []), today, windows)
+                if p.state in OPEN_STATES
             ]
         return sorted(found, key=lambda pair: pair[1].target)
 

@@ -7,6 +7,7 @@ patients is refused, so the demo never mixes with real work.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
@@ -30,9 +31,11 @@ class OtherSites(ValueError):
 class DemoLoaded:
     patients: SaveSummary
     screenings: SaveSummary
+    follow_up: tuple[int, int, int] | None = None
+    """With ``follow_up``: recent patients, invitations issued, invitations answered."""
 
 
-def load_demo(engine: sa.Engine, protocol: Protocol) -> DemoLoaded:
+def load_demo(engine: sa.Engine, protocol: Protocol, *, follow_up: bool = False) -> DemoLoaded:
     """Save (or refresh) the seed study's cohort and screening log, judged by ``protocol``.
 
     One transaction: on OtherSites nothing is written.
@@ -56,4 +59,20 @@ def load_demo(engine: sa.Engine, protocol: Protocol) -> DemoLoaded:
             reason="synthetic demo screening log (sijreg demo)",
         )
         judge(conn, protocol, load_screenings(conn))
-    return DemoLoaded(patients, screenings)
+        recent = _follow_up(conn, sorted(demo_sites)) if follow_up else None
+    return DemoLoaded(patients, screenings, recent)
+
+
+def _follow_up(conn: sa.Connection, site_codes: list[str]) -> tuple[int, int, int]:
+    """Recent synthetic patients with invitations and simulated answers (docs/follow-up.md)."""
+    from sijreg.domain.schedule import DEFAULT_WINDOWS
+    from sijreg.interop.instrument_file import default_instruments
+    from sijreg.store.accounts import find_site
+    from sijreg.synthetic.followup_demo import recent_cohort, simulate
+
+    today = datetime.now(UTC).date()
+    recent = recent_cohort(site_codes, today)
+    save_patients(conn, recent, reason="synthetic follow-up demo patients (sijreg demo)")
+    site_ids = [i for i in (find_site(conn, code) for code in site_codes) if i is not None]
+    invited, answered = simulate(conn, site_ids, today, DEFAULT_WINDOWS, default_instruments())
+    return len(recent), invited, answered

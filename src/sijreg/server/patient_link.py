@@ -1,0 +1,223 @@
+"""The patient's follow-up page: a link, no account; one question group per page.
+
+Works without JavaScript: each page is a form that saves its answers and goes on,
+so a patient can stop at any point and resume from the same link. The last page
+lists the answers and submits them once; the link then stops working. A wrong,
+used and expired link all get the same plain answer, and each counts as a failed
+try for the client's address (guessing is throttled as sign-in is).
+
+Wording is translatable: the page's own text comes from the Babel catalogue
+(``locale/``), the questions from the instrument files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from sijreg.domain.questionnaire import Group, Instrument, ItemKind, parse_answers, say
+from sijreg.server import web
+from sijreg.server.i18n import environment
+from sijreg.server.pages import Posted
+from sijreg.store import accounts, followup
+from sijreg.store.followup import Link, PatientLocked
+
+router = APIRouter(include_in_schema=False)
+templates = environment()
+Token = Annotated[str, Path(min_length=1, max_length=200)]
+LANGUAGE = "en"
+
+
+def _render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    body = templates.get_template(template).render(language=LANGUAGE, **context)
+    return HTMLResponse(body, status_code=status)
+
+
+def _throttle_keys(request: Request) -> tuple[str, str]:
+    client = web.client_address(request)
+    return accounts.digest("link:" + client), accounts.digest("link-client:" + client)
+
+
+def _link(conn: sa.Connection, request: Request, token: str) -> Link | None:
+    keys = _throttle_keys(request)
+    if accounts.throttled(conn, keys) > timedelta(0):
+        return None
+    found = followup.open_link(conn, token, web.today())
+    if found is None:
+        accounts.record_failure(conn, keys)
+    return found
+
+
+def _dead() -> HTMLResponse:
+    """The one answer for a wrong, used, expired or throttled link."""
+    return _render("patient_dead.html.j2", 404)
+
+
+def _groups(instruments: Sequence[Instrument]) -> list[Group]:
+    return [g for ins in instruments for g in ins.groups]
+
+
+def _instruments(request: Request) -> tuple[Instrument, ...]:
+    return web.settings(request).instruments
+
+
+def _draw(group: Group, answers: dict[str, str], errors: dict[str, str]) -> list[dict[str, Any]]:
+    drawn = []
+    for item in group.items:
+        if item.kind is ItemKind.CHOICE:
+            options = [(o.code, say(o.label, LANGUAGE)) for o in item.options]
+        elif item.kind is ItemKind.BOOLEAN:
+            options = [("yes", "yes"), ("no", "no")]
+        elif (
+            item.kind is ItemKind.INTEGER
+            and item.minimum is not None
+            and item.maximum is not None
+            and item.maximum - item.minimum <= 10
+        ):
+            options = [(str(n), str(n)) for n in range(int(item.minimum), int(item.maximum) + 1)]
+        else:
+            options = []
+        drawn.append(
+            {
+                "id": item.link_id,
+                "text": say(item.text, LANGUAGE),
+                "kind": item.kind.value,
+                "required": item.required,
+                "minimum": item.minimum,
+                "maximum": item.maximum,
+                "options": options,
+                "value": answers.get(item.link_id, ""),
+                "error": errors.get(item.link_id),
+            }
+        )
+    return drawn
+
+
+def _page(
+    link: Link,
+    token: str,
+    groups: list[Group],
+    index: int,
+    answers: dict[str, str],
+    errors: dict[str, str] | None = None,
+) -> HTMLResponse:
+    group = groups[index]
+    return _render(
+        "patient_page.html.j2",
+        422 if errors else 200,
+        site=link.site_name,
+        months=link.months,
+        token=token,
+        index=index,
+        total=len(groups),
+        title=say(group.title, LANGUAGE),
+        items=_draw(group, answers, errors or {}),
+        has_errors=bool(errors),
+    )
+
+
+def _review(
+    link: Link,
+    token: str,
+    instruments: Sequence[Instrument],
+    answers: dict[str, str],
+    status: int = 200,
+    missing: list[tuple[int, str]] | None = None,
+) -> HTMLResponse:
+    groups = _groups(instruments)
+    rows = []
+    for index, group in enumerate(groups):
+        for item in group.items:
+            raw = answers.get(item.link_id, "")
+            shown = next((say(o.label, LANGUAGE) for o in item.options if o.code == raw), raw)
+            rows.append((index, say(item.text, LANGUAGE), shown, item.kind.value))
+    return _render(
+        "patient_review.html.j2",
+        status,
+        site=link.site_name,
+        months=link.months,
+        token=token,
+        total=len(groups),
+        rows=rows,
+        missing=missing or [],
+    )
+
+
+def _first_open(groups: list[Group], answers: dict[str, str]) -> int | None:
+    for index, group in enumerate(groups):
+        if any(item.link_id not in answers for item in group.items):
+            return index
+    return None
+
+
+@router.get("/f/{token}")
+def show(request: Request, token: Token, page: int | None = None) -> Response:
+    with web.transaction(request) as conn:
+        link = _link(conn, request, token)
+        if link is None:
+            return _dead()
+        instruments = _instruments(request)
+        groups = _groups(instruments)
+        if page is None:
+            page = _first_open(groups, link.answers)
+            if page is None:
+                return _review(link, token, instruments, link.answers)
+        if page >= len(groups):
+            return _review(link, token, instruments, link.answers)
+        return _page(link, token, groups, max(0, page), link.answers)
+
+
+@router.post("/f/{token}")
+def save(request: Request, token: Token, form: Posted) -> Response:
+    with web.transaction(request) as conn:
+        link = _link(conn, request, token)
+        if link is None:
+            return _dead()
+        groups = _groups(_instruments(request))
+        text = form.get("page", "")
+        index = int(text) if text.isdigit() and int(text) < len(groups) else 0
+        group = groups[index]
+        given = {i.link_id: form.get(i.link_id, "").strip() for i in group.items}
+        _, errors = parse_answers([], given, only=group.items)
+        if errors:
+            return _page(link, token, groups, index, {**link.answers, **given}, errors)
+        followup.save_answers(conn, link, given)
+    step = index - 1 if form.get("go") == "back" else index + 1
+    return RedirectResponse(f"/f/{token}?page={max(step, 0)}", status_code=303)
+
+
+@router.post("/f/{token}/submit")
+def submit(request: Request, token: Token, form: Posted) -> Response:
+    with web.transaction(request) as conn:
+        link = _link(conn, request, token)
+        if link is None:
+            return _dead()
+        instruments = _instruments(request)
+        groups = _groups(instruments)
+        missing = [
+            (index, say(item.text, LANGUAGE))
+            for index, group in enumerate(groups)
+            for item in group.items
+            if item.required and not link.answers.get(item.link_id)
+        ]
+        if missing:
+            return _review(link, token, instruments, link.answers, 422, missing)
+        try:
+            followup.submit(
+                conn,
+                link.site_id,
+                link.patient_id,
+                link.months,
+                instruments,
+                link.answers,
+                "patient_web",
+                web.today(),
+            )
+        except PatientLocked:
+            return _render("patient_thanks.html.j2", site=link.site_name, held=True)
+    return _render("patient_thanks.html.j2", site=link.site_name, held=False)
