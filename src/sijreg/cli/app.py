@@ -328,4 +328,5 @@ def _end(code: object) -> NoReturn:
     os._exit(0 if code is None else code if isinstance(code, int) else 1)
 
 
+from sijreg.cli import check as _check  # noqa: E402, F401  (registers check)
 from sijreg.cli import screening as _screening  # noqa: E402, F401  (registers screen, pathway)

@@ -242,6 +242,7 @@ def serve(
         protocol,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _first_run_hint(engine)
     console.print(f"Serving {_label(engine)} on http://{host}:{port}/ (Ctrl+C stops)")
     uvicorn.run(
         create_app(engine, settings),
@@ -250,6 +251,19 @@ def serve(
         access_log=False,
         proxy_headers=True,
         server_header=False,
+    )
+
+
+def _first_run_hint(engine: sa.Engine) -> None:
+    """A registry nobody can sign in to says how to add the first administrator."""
+    with engine.connect() as conn:
+        if accounts.list_users(conn):
+            return
+    console.print(
+        "No user can sign in yet. Add the first administrator (in another terminal):\n"
+        f"  sijreg user add admin --role admin --name 'Your Name' --database {_label(engine)}\n"
+        "then sign in at /sign-in and add the sites and their users on the Administration page.",
+        highlight=False,
     )
 
 

@@ -1,0 +1,46 @@
+"""``sijreg check``: stored records that break a rule of :mod:`sijreg.domain.rules`.
+
+Registered on the main app by importing this module (see the end of cli/app.py).
+Records saved before a rule held, or written outside sijreg, are listed here rather
+than silently analysed; the exit code is 1 when any is found (for scripts).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import typer
+
+from sijreg.cli.app import DatabaseOption, _fail, _label, _open, app, console
+from sijreg.store import accounts
+from sijreg.store.database import DatabaseError
+from sijreg.store.integrity import stored_breaches
+from sijreg.store.scope import set_database_scope
+
+
+@app.command()
+def check(
+    site: Annotated[str | None, typer.Option(help="Only this site's patients.")] = None,
+    database: DatabaseOption = None,
+) -> None:
+    """List stored records that break a rule (a date in the future, a visit before the fusion…)."""
+    try:
+        engine = _open(database)
+    except DatabaseError as error:
+        raise _fail(str(error)) from None
+    with engine.begin() as conn:
+        set_database_scope(conn, None, pooled=True)  # all rows, also as a non-owner role
+        site_id = accounts.find_site(conn, site) if site else None
+        if site and site_id is None:
+            raise _fail(f"no site {site!r} in {_label(engine)}")
+        found = stored_breaches(conn, site_id, date.today())
+    for f in found:
+        console.print(
+            f"site {f.site_code}, patient {f.study_id}, {f.form} {f.record_id}: "
+            f"{f.breach.describe()}",
+            highlight=False,
+        )
+    if found:
+        raise _fail(f"{len(found)} stored record value(s) break a rule; correct them at their site")
+    console.print(f"Every stored record of {_label(engine)} keeps the rules.")
