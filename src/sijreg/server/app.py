@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 
 from sijreg import __version__
 from sijreg.domain.entry import Invalid
-from sijreg.server import api, checks_pages, pages, screening_pages, screenings, web
+from sijreg.server import api, api_docs, checks_pages, pages, screening_pages, screenings, web
 from sijreg.store.scope import Conflict, Forbidden, Locked, NotFound, ReasonRequired
 
 log = logging.getLogger("sijreg.server")
@@ -138,12 +138,13 @@ def create_app(engine: sa.Engine, settings: web.ServerSettings | None = None) ->
         description="Site-scoped access to the SIJ-fusion registry. Authenticate with "
         "`Authorization: Bearer <token>` (`sijreg user token`). Field rules come from the "
         "data dictionary.",
-        docs_url="/api/docs",
+        docs_url=None,  # served from the package: api_docs
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
     app.state.engine = engine
     app.state.settings = settings or web.ServerSettings()
+    api_docs.add_api_docs(app)
     app.include_router(api.router)
     app.include_router(screenings.router)
     app.include_router(screening_pages.router)

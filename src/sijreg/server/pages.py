@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from sijreg.domain import dictionary as dd
 from sijreg.domain.entry import Invalid, parse_form
@@ -460,7 +461,8 @@ def worklist(request: Request) -> Response:
 def report(request: Request) -> Response:
     with web.transaction(request) as conn:
         user = web.page_user(conn, request)
-        return HTMLResponse(report_page(web.engine(request), conn, user.actor))
+        nav = Markup(templates.get_template("nav.html.j2").render(user=user.actor, csrf=user.csrf))
+        return HTMLResponse(report_page(web.engine(request), conn, user.actor, nav))
 
 
 @router.get("/export.csv")
