@@ -20,7 +20,16 @@ from starlette.exceptions import HTTPException
 
 from sijreg import __version__
 from sijreg.domain.entry import Invalid
-from sijreg.server import api, api_docs, checks_pages, pages, screening_pages, screenings, web
+from sijreg.server import (
+    api,
+    api_docs,
+    checks_pages,
+    kept_forms,
+    pages,
+    screening_pages,
+    screenings,
+    web,
+)
 from sijreg.store.scope import Conflict, Forbidden, Locked, NotFound, ReasonRequired
 
 log = logging.getLogger("sijreg.server")
@@ -93,11 +102,13 @@ def _handlers(app: FastAPI) -> None:
         assert isinstance(error, HTTPException)
         return _answer(request, error.status_code, error.detail, **(error.headers or {}))
 
-    async def sign_in(request: Request, _: Exception) -> Response:
+    async def sign_in(request: Request, error: Exception) -> Response:
         if _is_api(request):
             return _answer(
                 request, 401, "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"}
             )
+        if isinstance(error, web.SignInRequired) and error.form is not None:
+            return kept_forms.keep_and_sign_in(request, error.form)
         return pages.go("/sign-in")
 
     async def bad_csrf(request: Request, _: Exception) -> Response:

@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from sijreg.domain.dictionary import SCREENING
 from sijreg.domain.entry import Invalid, parse_form
 from sijreg.domain.screening import DISCLAIMER, evaluate
-from sijreg.server import web
+from sijreg.server import kept_forms, web
 from sijreg.server.pages import (
     Posted,
     RecordId,
@@ -72,6 +72,7 @@ def _form(
     record: Any = None,
     status: int = 200,
     current: Any = None,
+    kept: bool = False,
 ) -> Response:
     """The form; the decision shown is the stored one, or the values as typed judged now."""
     stored = latest(scope.conn, record["id"]) if record is not None and not errors else None
@@ -100,6 +101,7 @@ def _form(
         screening_version=stored.screening_version if stored else None,
         disclaimer=DISCLAIMER,
         script=SCRIPT,
+        kept=kept,
     )
 
 
@@ -133,7 +135,8 @@ def screening_log(request: Request) -> Response:
 def new_screening(request: Request) -> Response:
     with web.transaction(request) as conn:
         scope, user = _scope(conn, request)
-        return _form(scope, user, request, {}, {})
+        kept = kept_forms.restored(conn, request, user)
+        return _form(scope, user, request, kept or {}, {}, kept=bool(kept))
 
 
 @router.post("/screenings/new")
@@ -159,9 +162,12 @@ def evaluate_as_typed(request: Request, form: Posted) -> Evaluation:
 def screening(request: Request, record_id: RecordId) -> Response:
     with web.transaction(request) as conn:
         scope, user = _scope(conn, request)
-        row = scope.get("screening", record_id)
+        row: Any = scope.get("screening", record_id)
         values = {f.name: display(f.name, row[f.name]) for f in SCREENING.fields}
-        return _form(scope, user, request, {**values, "patient_id": row["patient_id"]}, {}, row)
+        values["patient_id"] = row["patient_id"]
+        if kept := kept_forms.restored(conn, request, user):  # the version read when typed
+            values, row = kept, {**row, "version": _version(kept)}
+        return _form(scope, user, request, values, {}, row, kept=bool(kept))
 
 
 @router.post("/screenings/{record_id}")
