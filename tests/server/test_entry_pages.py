@@ -209,3 +209,29 @@ def test_a_kept_form_goes_back_to_its_own_user_only(server: TestClient, engine: 
     )
     assert answer.headers["location"] == "/"
     assert 'value="2024-06-01"' not in server.get(f"/patients/{pid}/visit/new").text
+
+
+def test_the_screening_form_is_grouped_as_the_protocol_and_its_decision_names_fields(
+    server: TestClient,
+) -> None:
+    sign_in(server, "coord1")
+    form = server.get("/screenings/new").text
+    legends = re.findall(r"<legend>([^<]+)</legend>", form)
+    assert legends == [
+        "Screening",
+        "Pain",
+        "Provocative manoeuvres (at least 3 of 5 positive)",
+        "Diagnostic SIJ block",
+        "Conservative care",
+        "Prior advanced interventions",
+    ]
+    manoeuvres = form.split("<legend>Provocative")[1].split("</fieldset>")[0]
+    assert re.findall(r'<select id="(test_[a-z_]+)"', manoeuvres) == [
+        "test_distraction",
+        "test_thigh_thrust",
+        "test_faber",
+        "test_compression",
+        "test_gaenslen",
+    ]
+    assert "missing: Pain primarily below the belt line, Pain character" in form
+    assert "pain_below_belt_line," not in form

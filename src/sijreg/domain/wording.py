@@ -7,9 +7,11 @@ Forms keep the codes (what is stored and posted); everything a person only reads
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 
+from sijreg.domain import dictionary as dd
 from sijreg.domain.types import Field, Kind
 
 YES_NO = {True: "Yes", False: "No"}
@@ -33,3 +35,14 @@ def in_words(f: Field, value: object) -> str:
     if f.kind not in (Kind.INTEGER, Kind.DECIMAL) or not f.unit or SCALE.fullmatch(f.unit):
         return str(value)  # a score's range (NRS 0-10) is in its label, not after the value
     return f"{value}%" if f.unit == "%" else f"{value} {f.unit}"
+
+
+def labels(names: Iterable[str]) -> str:
+    """Field names as their labels, comma-separated (a name not in the dictionary stays)."""
+    found = []
+    for name in names:
+        try:
+            found.append(dd.field(name).label)
+        except KeyError:
+            found.append(name)
+    return ", ".join(found)

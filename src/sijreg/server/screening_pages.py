@@ -63,6 +63,27 @@ def _values(form: dict[str, str]) -> dict[str, Any]:
     return values
 
 
+SECTIONS = (
+    ("Screening", ("screening_",)),
+    ("Pain", ("pain_",)),
+    ("Provocative manoeuvres (at least 3 of 5 positive)", ("test_",)),
+    ("Diagnostic SIJ block", ("block_",)),
+    ("Conservative care", ("conservative_",)),
+    ("Prior advanced interventions", ("advanced_",)),
+)
+"""The screening form's parts, in the protocol's order, by field-name prefix."""
+
+
+def sections(drawn: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The drawn fields grouped as the protocol reads (a field no prefix takes goes last)."""
+    grouped = [
+        (legend, [f for f in drawn if f["name"].startswith(starts)]) for legend, starts in SECTIONS
+    ]
+    taken = {f["name"] for _, part in grouped for f in part}
+    rest = [f for f in drawn if f["name"] not in taken]
+    return grouped + ([("Other", rest)] if rest else [])
+
+
 def _form(
     scope: SiteScope,
     user: web.PageUser,
@@ -81,14 +102,15 @@ def _form(
         heading = "Stored decision"
     else:
         evaluated = evaluate(web.settings(request).protocol, values)
-        shown, heading = evaluated.as_dict(), "Decision as entered (not saved)"
+        shown = Evaluation(**evaluated.as_dict()).model_dump()
+        heading = "Decision as entered (not saved)"
     return page(
         "screening_form.html.j2",
         user,
         status,
         form=SCREENING,
         action=f"/screenings/{record['id']}" if record is not None else "/screenings/new",
-        fields=fields(SCREENING, values, errors),
+        sections=sections(fields(SCREENING, values, errors)),
         errors=errors,
         record=record,
         current=current,
