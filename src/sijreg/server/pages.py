@@ -87,6 +87,8 @@ def display(name: str, value: Any) -> str:
 INPUT_TYPES = {Kind.DATE: "date", Kind.INTEGER: "number", Kind.DECIMAL: "number"}
 """The browser's own input for a kind: a date picker, a numeric keypad."""
 NUMBERS = (Kind.INTEGER, Kind.DECIMAL)
+RULE_WORDS = {Kind.DATE: "A date, not in the future."}
+"""A rule in the words of the page's input (a date picker shows the date its own way)."""
 
 
 def fields(form: Form, values: dict[str, Any], errors: dict[str, str]) -> list[dict[str, Any]]:
@@ -102,7 +104,9 @@ def fields(form: Form, values: dict[str, Any], errors: dict[str, str]) -> list[d
             {
                 "name": f.name,
                 "label": f.label + (f" ({f.unit})" if f.unit else ""),
-                "rule": "Choose from the list." if choices else f.describe_rule(),
+                "rule": "Choose from the list."
+                if choices
+                else RULE_WORDS.get(f.kind, f.describe_rule()),
                 "input": INPUT_TYPES.get(f.kind, "text"),
                 "step": f"{Decimal(1).scaleb(-f.decimals)}" if f.kind in NUMBERS else None,
                 "required": f.required,
