@@ -84,7 +84,7 @@ def test_pages_speak_in_words_and_confirm_what_was_saved(server: TestClient) -> 
     fusion_id = re.search(r'href="/records/fusion/(\d+)/history"', shown)
     assert fusion_id
     history = server.get(f"/records/fusion/{fusion_id[1]}/history").text
-    assert "<h1>History of index sij fusion 2024-03-01, patient P-001</h1>" in history
+    assert "<h1>History of Index SIJ fusion 2024-03-01, patient P-001</h1>" in history
     assert "Intra-operative complication: (empty) → Yes" in history
     assert "True" not in history
     patients = server.get("/patients").text
@@ -235,3 +235,25 @@ def test_the_screening_form_is_grouped_as_the_protocol_and_its_decision_names_fi
     ]
     assert "missing: Pain primarily below the belt line, Pain character" in form
     assert "pain_below_belt_line," not in form
+
+
+def test_the_data_checks_page_lists_look_alike_patients_as_warnings(server: TestClient) -> None:
+    csrf = sign_in(server, "coord1")
+    for study_id in ("P-001", "P-002"):
+        pid = _enrol_fused(server, csrf, study_id)
+        _post(
+            server,
+            f"/records/patient/{pid}/edit",
+            csrf,
+            study_id=study_id,
+            age="70",
+            sex="F",
+            version="1",
+            reason="sex added",
+        )
+    _enrol_fused(server, csrf, "P-003")  # no sex recorded: cannot look alike
+    doubts = server.get("/checks").text.split('id="doubts"')[1]
+    assert "looks like P-002: same sex, age, year of birth and fusion date" in doubts
+    assert "looks like P-001: same sex, age, year of birth and fusion date" in doubts
+    assert "looks like P-003" not in doubts
+    assert "no follow-up since the fusion on 2024-03-01, more than 12 months ago" in doubts

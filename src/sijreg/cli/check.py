@@ -2,7 +2,8 @@
 
 Registered on the main app by importing this module (see the end of cli/app.py).
 Records saved before a rule held, or written outside sijreg, are listed here rather
-than silently analysed; the exit code is 1 when any is found (for scripts).
+than silently analysed; the exit code is 1 when any is found (for scripts). Plausibility
+warnings (:mod:`sijreg.domain.plausibility`) are listed too but do not fail the check.
 """
 
 from __future__ import annotations
@@ -13,9 +14,10 @@ from typing import Annotated
 import typer
 
 from sijreg.cli.app import DatabaseOption, _fail, _label, _open, app, console
+from sijreg.domain.schedule import DEFAULT_WINDOWS
 from sijreg.store import accounts
 from sijreg.store.database import DatabaseError
-from sijreg.store.integrity import stored_breaches
+from sijreg.store.integrity import stored_breaches, stored_doubts
 from sijreg.store.scope import set_database_scope
 
 
@@ -35,6 +37,13 @@ def check(
         if site and site_id is None:
             raise _fail(f"no site {site!r} in {_label(engine)}")
         found = stored_breaches(conn, site_id, date.today())
+        doubts = stored_doubts(conn, site_id, date.today(), DEFAULT_WINDOWS)
+    for d in doubts:
+        console.print(
+            f"warning: site {d.site_code}, patient {d.study_id}, {d.form} {d.record_id}: "
+            f"{d.doubt.message}",
+            highlight=False,
+        )
     for f in found:
         console.print(
             f"site {f.site_code}, patient {f.study_id}, {f.form} {f.record_id}: "
@@ -43,4 +52,7 @@ def check(
         )
     if found:
         raise _fail(f"{len(found)} stored record value(s) break a rule; correct them at their site")
-    console.print(f"Every stored record of {_label(engine)} keeps the rules.")
+    console.print(
+        f"Every stored record of {_label(engine)} keeps the rules"
+        + (f" ({len(doubts)} warning(s) worth a second look)." if doubts else ".")
+    )

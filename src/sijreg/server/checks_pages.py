@@ -1,7 +1,7 @@
-"""The site's data checks page: stored records that break a rule, each linked to its form.
+"""The site's data checks page: stored records that break a rule, and plausibility warnings.
 
-The same list as ``sijreg check --site`` (:func:`sijreg.store.integrity.stored_breaches`),
-for the site's coordinator and investigator.
+The same lists as ``sijreg check --site`` (:mod:`sijreg.store.integrity`), each record
+linked to its form, for the site's coordinator and investigator.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from sijreg.domain import dictionary as dd
 from sijreg.server import web
 from sijreg.server.pages import _scope, page
-from sijreg.store.integrity import stored_breaches
+from sijreg.store.integrity import stored_breaches, stored_doubts
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,4 +32,14 @@ def checks(request: Request) -> Response:
             }
             for f in found
         ]
-        return page("checks.html.j2", user, rows=rows, site=scope.site_code())
+        doubts = [
+            {
+                "study_id": d.study_id,
+                "patient_id": d.patient_id,
+                "record": dd.form(d.form).label,
+                "edit": f"/records/{d.form}/{d.record_id}/edit",
+                "problem": d.doubt.message,
+            }
+            for d in stored_doubts(conn, scope.site_id, web.today(), web.settings(request).windows)
+        ]
+        return page("checks.html.j2", user, rows=rows, doubts=doubts, site=scope.site_code())

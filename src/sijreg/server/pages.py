@@ -542,7 +542,7 @@ def _history_title(
         (e["new"] or e["old"] for e in reversed(entries) if e["new"] or e["old"]), {}
     )
     first = form.fields[0]
-    what = f"{form.label.lower()} {in_words(first, last.get(first.name))}".strip()
+    what = f"{form.label} {in_words(first, last.get(first.name))}".strip()
     patient_id = record_id if form.name == "patient" else last.get("patient_id")
     try:
         study_id = scope.get("patient", int(patient_id))["study_id"] if patient_id else None

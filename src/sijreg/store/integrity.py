@@ -8,6 +8,7 @@ records that break a rule (:func:`stored_breaches`), e.g. saved before the rules
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -16,8 +17,10 @@ import sqlalchemy as sa
 
 from sijreg.domain import dictionary as dd
 from sijreg.domain.entry import Invalid
+from sijreg.domain.plausibility import Doubt, look_alike, patient_warnings
 from sijreg.domain.records import PatientRecord, Values
 from sijreg.domain.rules import Breach, patient_breaches, record_breaches
+from sijreg.domain.schedule import Window
 from sijreg.store import schema
 
 LISTS = {
@@ -60,10 +63,11 @@ class Stored:
             self.values(form).append(values)
             ids.append(record_id or 0)
 
-    def record_id(self, breach: Breach) -> int:
-        if breach.form == "patient":
+    def record_id(self, form: str, index: int) -> int:
+        """The id of the ``index``-th record of ``form`` (the patient's own for ``patient``)."""
+        if form == "patient":
             return self.patient_id
-        return self.ids.get(breach.form, [0])[breach.index]
+        return self.ids.get(form, [0])[index]
 
 
 def _fields(form: str) -> list[str]:
@@ -100,7 +104,7 @@ def load(conn: sa.Connection, site_id: int | None, patient_id: int | None = None
 
 
 def _key(stored: Stored, breach: Breach) -> tuple[str, int, str, str]:
-    return (breach.form, stored.record_id(breach), breach.field, breach.reason)
+    return (breach.form, stored.record_id(breach.form, breach.index), breach.field, breach.reason)
 
 
 def refuse_breaches(
@@ -132,7 +136,7 @@ def refuse_breaches(
     stored.put(name, record_id, values)
     errors = {}
     for breach in patient_breaches(stored.record, today):
-        if breach.form == name and stored.record_id(breach) == changed:
+        if breach.form == name and stored.record_id(breach.form, breach.index) == changed:
             errors.setdefault(breach.field, breach.reason)
         elif _key(stored, breach) not in before:
             target = breach.against[1] if breach.against and breach.against[0] == name else None
@@ -176,9 +180,57 @@ def stored_breaches(conn: sa.Connection, site_id: int | None, today: date) -> li
             str(stored.record.patient["study_id"]),
             stored.patient_id,
             breach.form,
-            stored.record_id(breach),
+            stored.record_id(breach.form, breach.index),
             breach,
         )
         for stored in load(conn, site_id)
         for breach in patient_breaches(stored.record, today)
     ]
+
+
+@dataclass(frozen=True)
+class Doubtful:
+    """A stored record with a value that deserves a second look (a warning, not a breach)."""
+
+    site_code: str
+    study_id: str
+    patient_id: int
+    form: str
+    record_id: int
+    doubt: Doubt
+
+
+def stored_doubts(
+    conn: sa.Connection, site_id: int | None, today: date, windows: Sequence[Window]
+) -> list[Doubtful]:
+    """Every plausibility warning of the stored patients, look-alike patients of a site too."""
+    found = []
+    alike: dict[tuple[object, ...], list[Stored]] = {}
+    for stored in load(conn, site_id):
+        study_id = str(stored.record.patient["study_id"])
+        for doubt in patient_warnings(stored.record, today, windows):
+            record_id = stored.record_id(doubt.form, doubt.index)
+            found.append(
+                Doubtful(
+                    stored.site_code, study_id, stored.patient_id, doubt.form, record_id, doubt
+                )
+            )
+        if (key := look_alike(stored.record)) is not None:
+            alike.setdefault((stored.site_code, *key), []).append(stored)
+    for group in alike.values():
+        for stored in group if len(group) > 1 else []:
+            others = ", ".join(str(o.record.patient["study_id"]) for o in group if o is not stored)
+            message = f"looks like {others}: same sex, age, year of birth and fusion date"
+            doubt = Doubt("patient", 0, "study_id", message)
+            study_id = str(stored.record.patient["study_id"])
+            found.append(
+                Doubtful(
+                    stored.site_code,
+                    study_id,
+                    stored.patient_id,
+                    "patient",
+                    stored.patient_id,
+                    doubt,
+                )
+            )
+    return found
