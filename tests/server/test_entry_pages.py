@@ -257,3 +257,18 @@ def test_the_data_checks_page_lists_look_alike_patients_as_warnings(server: Test
     assert "looks like P-001: same sex, age, year of birth and fusion date" in doubts
     assert "looks like P-003" not in doubts
     assert "no follow-up since the fusion on 2024-03-01, more than 12 months ago" in doubts
+
+
+def test_the_screening_script_gets_401_after_the_session_ended_and_no_new_session(
+    server: TestClient, engine: sa.Engine
+) -> None:
+    csrf = sign_in(server, "coord1")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.update(schema.app_session).values(
+                last_seen_at=accounts.now() - timedelta(minutes=31)
+            )
+        )
+    answer = server.post("/screenings/evaluate", data={"csrf_token": csrf}, follow_redirects=False)
+    assert answer.status_code == 401
+    assert "set-cookie" not in answer.headers

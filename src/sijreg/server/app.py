@@ -107,6 +107,8 @@ def _handlers(app: FastAPI) -> None:
             return _answer(
                 request, 401, "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"}
             )
+        if request.url.path == screening_pages.EVALUATE:  # the form's script: no redirect,
+            return JSONResponse({"detail": "sign-in required"}, status_code=401)  # no new session
         if isinstance(error, web.SignInRequired) and error.form is not None:
             return kept_forms.keep_and_sign_in(request, error.form)
         return pages.go("/sign-in")

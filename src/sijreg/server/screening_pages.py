@@ -172,7 +172,11 @@ def create_screening(request: Request, form: Posted) -> Response:
     return go(f"/screenings/{row['id']}")
 
 
-@router.post("/screenings/evaluate")
+EVALUATE = "/screenings/evaluate"
+"""Where the form's script asks for the decision as typed."""
+
+
+@router.post(EVALUATE)
 def evaluate_as_typed(request: Request, form: Posted) -> Evaluation:
     """The decision on the values as typed, judged now and not saved (for the form's script)."""
     with web.transaction(request) as conn:
