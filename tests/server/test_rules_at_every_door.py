@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 
 from sijreg.domain import rules
 from sijreg.interop.problems import InputRejected
+from sijreg.interop.screening_sheet import read_screening_sheet
 from sijreg.interop.sheet import COLUMN_NAMES, read_sheet
 from sijreg.store import schema
 from tests.helpers import run
@@ -200,3 +201,24 @@ def test_stored_records_that_break_a_rule_are_listed_by_the_check_and_its_page(
     assert f'href="/records/visit/{made["id"]}/edit"' in listed
     sign_in(server, "coord2")
     assert "Every record of the site keeps the rules." in server.get("/checks").text
+
+
+def test_a_screening_with_its_block_after_the_screening_is_refused_alike(
+    server: TestClient, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    reason = "must be on or before the screening date 2024-05-02"
+    sheet = tmp_path / "screening.csv"
+    sheet.write_text(
+        "site,screening_number,screening_date,block_date\nS01,SCR-1,2024-05-02,2024-05-09\n"
+    )
+    with pytest.raises(InputRejected) as refused:
+        read_screening_sheet(sheet)
+    assert [(p.column, p.reason) for p in refused.value.problems] == [("block_date", reason)]
+    body = {"screening_number": "SCR-1", "screening_date": "2024-05-02", "block_date": "2024-05-09"}
+    answer = server.post("/api/v1/screenings", json=body, headers=bearer(tokens["coord1"]))
+    assert answer.status_code == 422
+    assert [(d["loc"][-1], d["msg"]) for d in answer.json()["detail"]] == [("block_date", reason)]
+    csrf = sign_in(server, "coord1")
+    page = server.post("/screenings/new", data={**body, "csrf_token": csrf}, follow_redirects=False)
+    assert page.status_code == 422
+    assert _form_error(page.text) == ("block_date", reason)
