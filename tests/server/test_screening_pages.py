@@ -33,12 +33,12 @@ def test_saving_without_javascript_shows_the_stored_decision(server: TestClient)
         name: html.unescape(rule) for name, rule in re.findall(r'id="(\w+)-rule">([^<]*)<', form)
     }
     for f in SCREENING.fields:  # a list needs no rule: its choices are the words
-        expected = {
+        rule = {
             Kind.CHOICE: "Choose from the list.",
             Kind.BOOLEAN: "Choose from the list.",
             Kind.DATE: "A date, not in the future.",  # a date picker shows dates its own way
         }.get(f.kind, f.describe_rule())
-        assert rules[f.name] == expected
+        assert rules[f.name] == rule
     status, location, text = _post(
         server, "/screenings/new", csrf, **{**FORM, "block_relief_pct": "50"}
     )
