@@ -82,6 +82,7 @@ class CriterionResult:
             "found": self.found,
             "required": self.required,
             "missing": list(self.missing),
+            "missing_labels": labels(self.missing),
         }
 
 
