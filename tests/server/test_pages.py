@@ -57,7 +57,7 @@ def test_a_change_needs_a_reason_and_appears_in_the_history(server: TestClient) 
     assert status == 303
     history = server.get(f"/records/patient/{pid}/history").text
     assert "typo in age" in history
-    assert "Age at fusion: 70 → 72" in history
+    assert "Age at fusion: 70 years → 72 years" in history
     assert "Dr Coord1" in history
 
 
@@ -72,9 +72,11 @@ def test_saving_over_a_newer_version_shows_both_and_saves_nothing(server: TestCl
     assert status == 409
     conflict = re.search(r'<table id="conflict">(.*?)</table>', text, re.S)
     assert conflict
-    assert re.search(r"<td>Age at fusion</td><td>75</td><td>71</td>", conflict.group(1))
+    assert re.search(
+        r'<th scope="row">Age at fusion</th><td>75 years</td><td>71 years</td>', conflict.group(1)
+    )
     assert 'name="version" value="2"' in text  # saving again goes over the current version
-    assert "<td>71</td>" in server.get(f"/patients/{pid}").text
+    assert "<td>71 years</td>" in server.get(f"/patients/{pid}").text
 
 
 def test_the_worklist_shows_the_visit_due_and_the_report_counts_the_patient(
@@ -175,7 +177,7 @@ def test_an_investigator_signs_with_the_password_and_unlocks_with_a_reason(
     assert "Signed and locked" not in server.get(f"/patients/{pid}").text
     _post(server, f"/patients/{pid}/sign", csrf, meaning="approval", password=PASSWORD)
     page = server.get(f"/patients/{pid}").text
-    assert "Signed and locked: Dr Inv1, approval" in page
+    assert "Signed and locked</strong> by Dr Inv1 (approval)" in page
     edit = f"/records/patient/{pid}/edit"
     assert (
         _post(
@@ -189,5 +191,6 @@ def test_an_investigator_signs_with_the_password_and_unlocks_with_a_reason(
     assert "Signed and locked" not in server.get(f"/patients/{pid}").text
     history = server.get(f"/records/patient/{pid}/history").text
     assert "query from monitor" in history
-    assert history.count("<td>lock</td>") == 2
-    assert history.count("<td>sign</td>") == 1
+    assert history.count("<td>Locked</td>") == 1
+    assert history.count("<td>Unlocked</td>") == 1
+    assert history.count("<td>Signed</td>") == 1

@@ -29,7 +29,7 @@ from sijreg.analysis.methods import (
     PoolingMethod,
     ProportionMethod,
 )
-from sijreg.cli import analysis, invitations, screening, server
+from sijreg.cli import analysis, check, invitations, screening, server
 from sijreg.cli.common import (
     DatabaseOption,
     UserError,
@@ -291,6 +291,7 @@ app.add_typer(analysis.export_app, name="export")
 screening.register(app)
 server.register(app)
 invitations.register(app)
+check.register(app)
 
 
 def main() -> None:

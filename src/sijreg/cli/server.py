@@ -286,6 +286,7 @@ def serve(
         days,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _first_run_hint(engine)
     console.print(f"Serving {label(engine)} on http://{host}:{port}/ (Ctrl+C stops)")
     uvicorn.run(
         create_app(engine, settings),
@@ -294,6 +295,21 @@ def serve(
         access_log=False,
         proxy_headers=True,
         server_header=False,
+    )
+
+
+def _first_run_hint(engine: sa.Engine) -> None:
+    """A registry nobody can sign in to says how to add the first administrator."""
+    from sijreg.store import accounts
+
+    with engine.connect() as conn:
+        if accounts.list_users(conn):
+            return
+    console.print(
+        "No user can sign in yet. Add the first administrator (in another terminal):\n"
+        f"  sijreg user add admin --role admin --name 'Your Name' --database {label(engine)}\n"
+        "then sign in at /sign-in and add the sites and their users on the Administration page.",
+        highlight=False,
     )
 
 

@@ -29,6 +29,7 @@ from sijreg.domain.protocol import (
     Protocol,
 )
 from sijreg.domain.types import Field, FieldError, Kind, Value
+from sijreg.domain.wording import labels
 
 DISCLAIMER = (
     "Protocol screening support computed from the registry's records: "
@@ -70,7 +71,7 @@ class CriterionResult:
     def reason(self) -> str:
         text = f"{self.label}: {self.found} (required: {self.required})"
         if self.missing:
-            text += "; missing: " + ", ".join(self.missing)
+            text += "; missing: " + labels(self.missing)
         return text
 
     def as_dict(self) -> dict[str, Any]:
@@ -81,6 +82,7 @@ class CriterionResult:
             "found": self.found,
             "required": self.required,
             "missing": list(self.missing),
+            "missing_labels": labels(self.missing),
         }
 
 
@@ -110,7 +112,7 @@ class Decision:
         if self.verdict is Verdict.NOT_ELIGIBLE:
             failed = self.with_status(Status.NOT_MET)
             return "not eligible: not met: " + "; ".join(f"{c.label} ({c.found})" for c in failed)
-        return "incomplete: cannot decide yet; missing: " + ", ".join(self.missing)
+        return "incomplete: cannot decide yet; missing: " + labels(self.missing)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -203,7 +203,8 @@ def _unprintable(char: str) -> bool:
 
 
 def _unit(unit: str | None) -> str:
-    return f" {unit}" if unit else ""
+    """The unit after a bound ("at most 100 %"); a score's range ("0-10") is no unit."""
+    return f" {unit}" if unit and not re.fullmatch(r"\d+-\d+", unit) else ""
 
 
 def _parse_boolean(raw: object) -> bool:

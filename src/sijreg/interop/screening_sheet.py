@@ -3,12 +3,14 @@
 Columns (any order): ``site`` and ``screening_number`` are required; ``study_id``
 links an enrolled patient (empty: not enrolled); every other column is a field of
 the screening form under its dictionary name, and a column left out is a value
-not recorded. Rows are numbered as a spreadsheet shows them (header = row 1).
+not recorded. Each row keeps the screening's rules across fields
+(:mod:`sijreg.domain.rules`). Rows are numbered as a spreadsheet shows them (header = row 1).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import date
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -16,6 +18,7 @@ import sqlalchemy as sa
 from sijreg.domain import dictionary as dd
 from sijreg.domain.protocol import Protocol
 from sijreg.domain.records import ScreeningRecord
+from sijreg.domain.rules import record_breaches
 from sijreg.domain.screening import Decision
 from sijreg.domain.types import Field, FieldError
 from sijreg.interop.problems import InputRejected, Problem
@@ -81,6 +84,11 @@ def read_screening_sheet(path: Path) -> list[SheetRow]:
                 )
             )
         first_row.setdefault(key, number)
+        if len(problems) == before:
+            problems += [
+                Problem(number, name, cells.get(name, ""), reason)
+                for name, reason in record_breaches(dd.SCREENING, values, date.today())
+            ]
         if len(problems) == before:
             study_id = values.pop("study_id", None)
             site = values.pop("site")

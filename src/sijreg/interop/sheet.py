@@ -1,9 +1,10 @@
 """The flat study sheet: one row per patient, as the seed study's sites kept it.
 
 Columns (any order): site, study_id, age, sex, bmi, fbss, prior_scs, prior_iss,
-prior_idds, prior_mild, fusion_date, last_followup_date, pain_relief_pct.
-Each column's rule is its data-dictionary field's rule. Rows are numbered as a
-spreadsheet shows them: the header is row 1, the first patient row 2.
+prior_idds, prior_mild, fusion_date, last_followup_date, pain_relief_pct, and
+optionally birth_year. Each column's rule is its data-dictionary field's rule, and
+each row's patient keeps the cross-record rules (:mod:`sijreg.domain.rules`). Rows
+are numbered as a spreadsheet shows them: the header is row 1, the first patient row 2.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sqlalchemy as sa
 
 from sijreg.domain import dictionary as dd
 from sijreg.domain.records import PatientRecord, Values
+from sijreg.domain.rules import after_fusion, patient_breaches
 from sijreg.domain.types import Field, FieldError, Kind, Value
 from sijreg.interop.problems import InputRejected, Problem
 from sijreg.store.database import begin_snapshot, write_refused
@@ -53,6 +55,16 @@ COLUMNS: tuple[Column, ...] = (
 """The sheet's columns. The follow-up date may be empty: a patient not yet seen."""
 
 COLUMN_NAMES = tuple(c.name for c in COLUMNS)
+OPTIONAL: tuple[Column, ...] = (Column("birth_year", dd.field("birth_year")),)
+"""Columns a sheet may add (the seed study's sheets have no year of birth)."""
+KNOWN = (*COLUMNS, *OPTIONAL)
+RULE_COLUMNS = {
+    **{("patient", f.name): f.name for f in dd.PATIENT.fields},
+    ("fusion", "fusion_date"): "fusion_date",
+    ("visit", "visit_date"): "last_followup_date",
+    ("visit", "pain_relief_pct"): "pain_relief_pct",
+}
+"""Where a breach of a cross-record rule shows in the sheet: (form, field) -> column."""
 
 
 def _cannot_read(path: Path, error: OSError) -> InputRejected:
@@ -85,11 +97,17 @@ def _reader(path: Path) -> Iterator[Iterator[list[str]]]:
 def _check_header(header: list[str]) -> list[Problem]:
     names = [h.strip() for h in header]
     missing = [c for c in COLUMN_NAMES if c not in names]
-    unknown = [n for n in names if n not in COLUMN_NAMES]
+    unknown = [n for n in names if n not in {c.name for c in KNOWN}]
     repeated = sorted({n for n in names if names.count(n) > 1})
     problems = [Problem(1, c, "", "column is missing") for c in missing]
     problems += [
-        Problem(1, n, n, "unknown column (expected: " + ", ".join(COLUMN_NAMES) + ")")
+        Problem(
+            1,
+            n,
+            n,
+            f"unknown column (expected: {', '.join(COLUMN_NAMES)}; "
+            f"optional: {', '.join(c.name for c in OPTIONAL)})",
+        )
         for n in unknown
     ]
     problems += [Problem(1, n, n, "column appears more than once") for n in repeated]
@@ -98,24 +116,16 @@ def _check_header(header: list[str]) -> list[Problem]:
 
 def _parse_row(number: int, cells: dict[str, str], problems: list[Problem]) -> dict[str, Value]:
     values: dict[str, Value] = {}
-    for column in COLUMNS:
+    for column in KNOWN:
         raw = cells.get(column.name, "")
         try:
             values[column.name] = column.field.parse(raw)
         except FieldError as error:
             problems.append(Problem(number, column.name, raw, str(error)))
     fusion_date, followup = values.get("fusion_date"), values.get("last_followup_date")
-    if isinstance(fusion_date, date) and fusion_date > date.today():
-        problems.append(Problem(number, "fusion_date", cells["fusion_date"], "is in the future"))
     if isinstance(fusion_date, date) and isinstance(followup, date) and followup <= fusion_date:
-        problems.append(
-            Problem(
-                number,
-                "last_followup_date",
-                cells["last_followup_date"],
-                f"must be after the fusion date {fusion_date.isoformat()}",
-            )
-        )
+        name = "last_followup_date"  # a follow-up, with a relief or not
+        problems.append(Problem(number, name, cells[name], after_fusion(fusion_date)))
     if (
         values.get("pain_relief_pct") is not None
         and "last_followup_date" in values
@@ -132,6 +142,15 @@ def _parse_row(number: int, cells: dict[str, str], problems: list[Problem]) -> d
     return values
 
 
+def _rule_problems(number: int, cells: dict[str, str], record: PatientRecord) -> list[Problem]:
+    """The cross-record rules the row's patient breaks, in the row's columns."""
+    found = []
+    for breach in patient_breaches(record, date.today()):
+        column = RULE_COLUMNS[(breach.form, breach.field)]
+        found.append(Problem(number, column, cells.get(column, ""), breach.reason))
+    return found
+
+
 def _record(values: dict[str, Value]) -> PatientRecord:
     visits: list[Values] = []
     if values["last_followup_date"] is not None:
@@ -143,7 +162,7 @@ def _record(values: dict[str, Value]) -> PatientRecord:
         )
     return PatientRecord(
         site_code=str(values["site"]),
-        patient={name: values[name] for name in ("study_id", "sex", "age", "bmi", "fbss")},
+        patient={n: values[n] for n in ("study_id", "sex", "age", "birth_year", "bmi", "fbss")},
         fusion={"fusion_date": values["fusion_date"]},
         prior_procedures=[
             {"procedure": code} for code in dd.ADVANCED_PROCEDURES if values[f"prior_{code}"]
@@ -201,7 +220,10 @@ def _valid_records(path: Path, problems: list[Problem]) -> Iterator[PatientRecor
             else:
                 first_row[key] = number
         if len(problems) == before:
-            yield _record(values)
+            record = _record(values)
+            problems += _rule_problems(number, cells, record)
+            if len(problems) == before:
+                yield record
 
 
 def _rejected(path: Path, problems: list[Problem], count: int) -> InputRejected | None:
@@ -232,7 +254,7 @@ def sheet_row(record: PatientRecord) -> dict[str, str]:
         "pain_relief_pct": last.get("pain_relief_pct"),
         **{f"prior_{code}": code in codes for code in dd.ADVANCED_PROCEDURES},
     }
-    return {c.name: _cell(values.get(c.name)) for c in COLUMNS}
+    return {c.name: _cell(values.get(c.name)) for c in KNOWN}
 
 
 def _cell(value: Value) -> str:
@@ -247,10 +269,12 @@ def _cell(value: Value) -> str:
 
 def write_sheet(records: Iterable[PatientRecord], path: Path) -> None:
     """Write ``records`` as a study sheet (what ``read_sheet`` reads back)."""
+    rows = [sheet_row(r) for r in records]
+    extra = [c.name for c in OPTIONAL if any(row[c.name] for row in rows)]
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=COLUMN_NAMES)
+        writer = csv.DictWriter(handle, fieldnames=(*COLUMN_NAMES, *extra), extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(sheet_row(r) for r in records)
+        writer.writerows(rows)
 
 
 class _Abandoned(Exception):

@@ -18,8 +18,18 @@ _ENV = Environment(
 )
 
 
-def render(document: dict[str, Any], frame: pl.DataFrame, visits: pl.DataFrame) -> str:
-    """The page; the per-visit scatter only when the report is not suppressed."""
+def render(
+    document: dict[str, Any],
+    frame: pl.DataFrame,
+    visits: pl.DataFrame,
+    *,
+    title: str = "sijreg study report",
+    header: Markup | None = None,
+) -> str:
+    """The page; the per-visit scatter only when the report is not suppressed.
+
+    The server names the site in ``title`` and puts its navigation in ``header``.
+    """
     figures = [
         (
             "histogram",
@@ -61,6 +71,8 @@ def render(document: dict[str, Any], frame: pl.DataFrame, visits: pl.DataFrame) 
             )
         )
     return _ENV.get_template("report.html.j2").render(
+        title=title,
+        header=header or "",
         cohort_sentence=cohort_sentence(document),
         tables=study_grids(document),
         extra=extra_grids(document),

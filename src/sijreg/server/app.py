@@ -22,9 +22,12 @@ from sijreg import __version__
 from sijreg.domain.entry import Invalid
 from sijreg.server import (
     api,
+    api_docs,
     busy,
+    checks_pages,
     followup_api,
     followup_pages,
+    kept_forms,
     pages,
     patient_link,
     screening_pages,
@@ -110,11 +113,15 @@ def _handlers(app: FastAPI) -> None:
         assert isinstance(error, HTTPException)
         return _answer(request, error.status_code, error.detail, **(error.headers or {}))
 
-    async def sign_in(request: Request, _: Exception) -> Response:
+    async def sign_in(request: Request, error: Exception) -> Response:
         if _is_api(request):
             return _answer(
                 request, 401, "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"}
             )
+        if request.url.path == screening_pages.EVALUATE:  # the form's script: no redirect,
+            return JSONResponse({"detail": "sign-in required"}, status_code=401)  # no new session
+        if isinstance(error, web.SignInRequired) and error.form is not None:
+            return kept_forms.keep_and_sign_in(request, error.form)
         return pages.go("/sign-in")
 
     async def bad_csrf(request: Request, _: Exception) -> Response:
@@ -165,18 +172,20 @@ def create_app(engine: sa.Engine, settings: web.ServerSettings | None = None) ->
         description="Site-scoped access to the SIJ-fusion registry. Authenticate with "
         "`Authorization: Bearer <token>` (`sijreg user token`). Field rules come from the "
         "data dictionary.",
-        docs_url="/api/docs",
+        docs_url=None,  # served from the package: api_docs
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
     )
     app.state.engine = engine
     app.state.settings = settings or web.ServerSettings()
+    api_docs.add_api_docs(app)
     app.include_router(api.router)
     app.include_router(followup_api.router)
     app.include_router(screenings.router)
     app.include_router(screening_pages.router)
     app.include_router(patient_link.router)
     app.include_router(followup_pages.router)
+    app.include_router(checks_pages.router)
     app.include_router(pages.router)
     _handlers(app)
 

@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from decimal import Decimal
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
 
 from sijreg.domain import dictionary as dd
 from sijreg.domain.entry import Invalid, parse_form
 from sijreg.domain.types import Form, Kind
-from sijreg.server import web
+from sijreg.domain.wording import in_words
+from sijreg.server import kept_forms, web
 from sijreg.server.models import MAX_ID
 from sijreg.server.reporting import pooled_export, report_page
 from sijreg.store import accounts, audit, schema
@@ -32,6 +36,7 @@ from sijreg.store.scope import (
     SIGNATURE_MEANINGS,
     Conflict,
     Forbidden,
+    Locked,
     NotFound,
     ReasonRequired,
     SiteScope,
@@ -44,6 +49,7 @@ templates = Environment(
     autoescape=select_autoescape(["html", "j2"]),
 )
 templates.globals["zip"] = zip
+templates.globals["in_words"] = in_words
 RecordId = Annotated[int, Path(ge=1, le=MAX_ID)]
 SIGN_IN_FAILED = "Unknown user name or wrong password."
 THROTTLED = "Too many failed sign-ins. Please wait a moment and try again."
@@ -78,6 +84,13 @@ def display(name: str, value: Any) -> str:
     return "" if shown is None else str(shown)
 
 
+INPUT_TYPES = {Kind.DATE: "date", Kind.INTEGER: "number", Kind.DECIMAL: "number"}
+"""The browser's own input for a kind: a date picker, a numeric keypad."""
+NUMBERS = (Kind.INTEGER, Kind.DECIMAL)
+RULE_WORDS = {Kind.DATE: "A date, not in the future."}
+"""A rule in the words of the page's input (a date picker shows the date its own way)."""
+
+
 def fields(form: Form, values: dict[str, Any], errors: dict[str, str]) -> list[dict[str, Any]]:
     """What the form template needs to draw each field, all from the dictionary."""
     drawn = []
@@ -91,7 +104,11 @@ def fields(form: Form, values: dict[str, Any], errors: dict[str, str]) -> list[d
             {
                 "name": f.name,
                 "label": f.label + (f" ({f.unit})" if f.unit else ""),
-                "rule": f.describe_rule(),
+                "rule": "Choose from the list."
+                if choices
+                else RULE_WORDS.get(f.kind, f.describe_rule()),
+                "input": INPUT_TYPES.get(f.kind, "text"),
+                "step": f"{Decimal(1).scaleb(-f.decimals)}" if f.kind in NUMBERS else None,
                 "required": f.required,
                 "choices": choices,
                 "value": values.get(f.name, ""),
@@ -116,7 +133,13 @@ def _sign_in_form(request: Request, error: str | None = None, status: int = 200)
     with web.transaction(request) as conn:
         accounts.purge_sessions(conn, web.settings(request).timeouts)
         raw = accounts.start_session(conn, None)
-    response = render("sign_in.html.j2", status, csrf=accounts.csrf_token(raw), error=error)
+    response = render(
+        "sign_in.html.j2",
+        status,
+        csrf=accounts.csrf_token(raw),
+        error=error,
+        kept=kept_forms.is_waiting(request),
+    )
     set_session_cookie(response, raw)
     return response
 
@@ -136,9 +159,15 @@ def sign_in_form(request: Request) -> Response:
 def sign_in(request: Request, form: Posted) -> Response:
     with web.transaction(request) as conn:
         refused, new_raw = _check_sign_in(conn, request, form)
+        user = (
+            None
+            if refused
+            else accounts.resume_session(conn, new_raw, web.settings(request).timeouts)[1]
+        )
+        back = kept_forms.after_sign_in(conn, request, user) if user is not None else None
     if refused is not None:
         return _sign_in_form(request, *refused)
-    response = go("/")
+    response = go(back or "/")
     set_session_cookie(response, new_raw)
     return response
 
@@ -201,10 +230,26 @@ def home(request: Request) -> Response:
 def patients(request: Request) -> Response:
     with web.transaction(request) as conn:
         scope, user = _scope(conn, request)
-        return page("patients.html.j2", user, patients=scope.patients(), site=scope.site_code())
+        wanted = request.query_params.get("q", "").strip()[:40]
+        f = schema.fusion
+        fused = dict(
+            conn.execute(
+                sa.select(f.c.patient_id, f.c.fusion_date).where(f.c.site_id == scope.site_id)
+            ).all()
+        )
+        found = [p for p in scope.patients() if wanted.lower() in p["study_id"].lower()]
+        return page(
+            "patients.html.j2",
+            user,
+            patients=[(p, fused.get(p["id"])) for p in found],
+            site=scope.site_code(),
+            wanted=wanted,
+            sex=dd.field("sex"),
+        )
 
 
 def _record_form(
+    scope: SiteScope,
     user: web.PageUser,
     name: str,
     action: str,
@@ -214,8 +259,14 @@ def _record_form(
     record: Any = None,
     current: Any = None,
     status: int = 200,
+    kept: bool = False,
 ) -> HTMLResponse:
+    """A record's form, naming its patient; read-only while the patient is signed and locked."""
     form = dd.form(name)
+    found = re.match(r"/patients/(\d+)/", action)
+    patient_id = _patient_of(name, record) if record is not None else found and int(found[1])
+    patient = scope.get("patient", patient_id) if patient_id else None
+    saved = record if current is None else current
     return page(
         "record_form.html.j2",
         user,
@@ -224,20 +275,28 @@ def _record_form(
         action=action,
         fields=fields(form, values, errors),
         record=record,
+        patient=patient,
+        site=scope.site_code(),
+        locked=scope.locked(patient_id) if patient_id else None,
         reason_rule=REASON.describe_rule(),
         reason_error=errors.get("reason"),
-        current=(
-            [(f.label, display(f.name, current[f.name])) for f in form.fields] if current else None
-        ),
-        yours=[(f.label, values.get(f.name, "")) for f in form.fields] if current else None,
+        reason_value=values.get("reason", ""),
+        kept=kept,
+        saved=[(f.label, in_words(f, saved[f.name])) for f in form.fields] if saved else None,
+        current=current is not None,
+        yours=[(f.label, in_words(f, values.get(f.name))) for f in form.fields],
+        typed=status >= 400,
     )
 
 
 @router.get("/patients/new")
 def enrol_form(request: Request) -> Response:
     with web.transaction(request) as conn:
-        _, user = _scope(conn, request)
-        return _record_form(user, "patient", "/patients/new", {}, {})
+        scope, user = _scope(conn, request)
+        kept = kept_forms.restored(conn, request, user)
+        return _record_form(
+            scope, user, "patient", "/patients/new", kept or {}, {}, kept=bool(kept)
+        )
 
 
 def _child_form(name: str) -> None:
@@ -257,7 +316,9 @@ def child_form(request: Request, patient_id: RecordId, name: str) -> Response:
         scope, user = _scope(conn, request)
         _child_form(name)
         scope.get("patient", patient_id)
-        return _record_form(user, name, f"/patients/{patient_id}/{name}/new", {}, {})
+        kept = kept_forms.restored(conn, request, user)
+        action = f"/patients/{patient_id}/{name}/new"
+        return _record_form(scope, user, name, action, kept or {}, {}, kept=bool(kept))
 
 
 def _create(request: Request, form: dict[str, str], name: str, patient_id: int | None) -> Response:
@@ -269,8 +330,10 @@ def _create(request: Request, form: dict[str, str], name: str, patient_id: int |
         try:
             row = scope.create(name, parse_form(dd.form(name), form), patient_id)
         except Invalid as invalid:
-            return _record_form(user, name, action, form, invalid.errors, status=422)
-    return go(f"/patients/{patient_id or row['id']}")
+            return _record_form(scope, user, name, action, form, invalid.errors, status=422)
+        except Locked:
+            return _record_form(scope, user, name, action, form, {}, status=409)
+    return saved_then(f"/patients/{patient_id or row['id']}", name)
 
 
 @router.post("/patients/new")
@@ -298,18 +361,20 @@ def patient(request: Request, patient_id: RecordId) -> Response:
                     "name": name,
                     "form": form,
                     "rows": [
-                        (r["id"], [display(f.name, r[f.name]) for f in form.fields]) for r in rows
+                        (r["id"], [in_words(f, r[f.name]) for f in form.fields]) for r in rows
                     ],
                     "can_add": form.repeating or not rows,
                 }
             )
         form = dd.form("patient")
-        return page(
+        shown = page(
             "patient.html.j2",
             user,
             patient=row,
-            values=[(f.label, display(f.name, row[f.name])) for f in form.fields],
+            values=[(f.label, in_words(f, row[f.name])) for f in form.fields],
             sections=sections,
+            site=scope.site_code(),
+            saved=_saved(request),
             signature=scope.locked(patient_id),
             meanings=SIGNATURE_MEANINGS,
             screening=next((s for s in scope.screenings() if s["patient_id"] == patient_id), None),
@@ -317,6 +382,26 @@ def patient(request: Request, patient_id: RecordId) -> Response:
                 conn, scope.site_code(), row["study_id"], web.settings(request).protocol
             ),
         )
+    shown.delete_cookie(SAVED_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    return shown
+
+
+SAVED_COOKIE = "sijreg_saved"
+
+
+def saved_then(url: str, name: str) -> RedirectResponse:
+    """Off to ``url``, which confirms that a record of form ``name`` was saved (once)."""
+    response = go(url)
+    response.set_cookie(
+        SAVED_COOKIE, name, max_age=60, httponly=True, secure=True, samesite="strict", path="/"
+    )
+    return response
+
+
+def _saved(request: Request) -> str | None:
+    """The form of the record just saved, for the confirmation after the redirect."""
+    name = request.cookies.get(SAVED_COOKIE, "")
+    return dd.form(name).label if name in RECORD_TABLES else None
 
 
 @router.get("/records/{name}/{record_id}/edit")
@@ -324,9 +409,12 @@ def edit_form(request: Request, name: str, record_id: RecordId) -> Response:
     _record(name)
     with web.transaction(request) as conn:
         scope, user = _scope(conn, request)
-        row = scope.get(name, record_id)
+        row: Any = scope.get(name, record_id)
         values = {f.name: display(f.name, row[f.name]) for f in dd.form(name).fields}
-        return _record_form(user, name, f"/records/{name}/{record_id}/edit", values, {}, record=row)
+        if kept := kept_forms.restored(conn, request, user):  # the version read when typed
+            values, row = kept, {**row, "version": _version(kept) or row["version"]}
+        action = f"/records/{name}/{record_id}/edit"
+        return _record_form(scope, user, name, action, values, {}, record=row, kept=bool(kept))
 
 
 def _patient_of(name: str, row: Any) -> int:
@@ -349,12 +437,17 @@ def edit(request: Request, name: str, record_id: RecordId, form: Posted) -> Resp
             values = parse_form(dd.form(name), form)
             saved = scope.update(name, record_id, values, _version(form), form.get("reason"))
         except Invalid as invalid:
-            return _record_form(user, name, action, form, invalid.errors, record=row, status=422)
+            return _record_form(
+                scope, user, name, action, form, invalid.errors, record=row, status=422
+            )
         except ReasonRequired as missing:
             errors = {"reason": str(missing).removeprefix("reason: ")}
-            return _record_form(user, name, action, form, errors, record=row, status=422)
+            return _record_form(scope, user, name, action, form, errors, record=row, status=422)
+        except Locked:
+            return _record_form(scope, user, name, action, form, {}, record=row, status=409)
         except Conflict as conflict:
             return _record_form(
+                scope,
                 user,
                 name,
                 action,
@@ -364,7 +457,7 @@ def edit(request: Request, name: str, record_id: RecordId, form: Posted) -> Resp
                 current=conflict.current,
                 status=409,
             )
-    return go(f"/patients/{_patient_of(name, saved)}")
+    return saved_then(f"/patients/{_patient_of(name, saved)}", name)
 
 
 @router.post("/records/{name}/{record_id}/delete")
@@ -375,10 +468,15 @@ def delete(request: Request, name: str, record_id: RecordId, form: Posted) -> Re
         row = scope.get(name, record_id)
         try:
             scope.delete(name, record_id, _version(form), form.get("reason"))
+        except Locked:
+            values = {f.name: display(f.name, row[f.name]) for f in dd.form(name).fields}
+            action = f"/records/{name}/{record_id}/edit"
+            return _record_form(scope, user, name, action, values, {}, record=row, status=409)
         except ReasonRequired as missing:
             values = {f.name: display(f.name, row[f.name]) for f in dd.form(name).fields}
             errors = {"reason": str(missing).removeprefix("reason: ")}
             return _record_form(
+                scope,
                 user,
                 name,
                 f"/records/{name}/{record_id}/edit",
@@ -389,6 +487,7 @@ def delete(request: Request, name: str, record_id: RecordId, form: Posted) -> Re
             )
         except Conflict as conflict:
             return _record_form(
+                scope,
                 user,
                 name,
                 f"/records/{name}/{record_id}/edit",
@@ -415,15 +514,43 @@ def history(request: Request, name: str, record_id: RecordId) -> Response:
         ]
         u = schema.app_user
         names = dict(conn.execute(sa.select(u.c.id, u.c.printed_name)).all())
+        form = dd.form(name)
         return page(
             "history.html.j2",
             user,
-            name=name,
-            record_id=record_id,
-            entries=entries,
+            title=_history_title(scope, form, record_id, entries),
+            entries=[{**e, "what": _action_words(e)} for e in entries],
             names=names,
-            labels={f.name: f.label for f in dd.form(name).fields},
+            fields={f.name: f for f in form.fields},
         )
+
+
+ACTIONS = {"create": "Created", "update": "Changed", "delete": "Deleted", "sign": "Signed"}
+
+
+def _action_words(entry: dict[str, Any]) -> str:
+    if entry["action"] == "lock":
+        return "Locked" if entry["new"].get("locked") else "Unlocked"
+    return ACTIONS.get(entry["action"], str(entry["action"]).replace("_", " ").capitalize())
+
+
+def _history_title(
+    scope: SiteScope, form: Form, record_id: int, entries: list[dict[str, Any]]
+) -> str:
+    """ "History of the visit of 2024-06-01, patient P-001": the record as a person knows it."""
+    last: dict[str, Any] = next(
+        (e["new"] or e["old"] for e in reversed(entries) if e["new"] or e["old"]), {}
+    )
+    first = form.fields[0]
+    what = f"{form.label} {in_words(first, last.get(first.name))}".strip()
+    patient_id = record_id if form.name == "patient" else last.get("patient_id")
+    try:
+        study_id = scope.get("patient", int(patient_id))["study_id"] if patient_id else None
+    except NotFound:  # the patient was deleted; the history stays
+        study_id = None
+    if form.name == "patient" or study_id is None:
+        return f"History of {what}"
+    return f"History of {what}, patient {study_id}"
 
 
 @router.post("/patients/{patient_id}/sign")
@@ -460,7 +587,8 @@ def worklist(request: Request) -> Response:
 def report(request: Request) -> Response:
     with web.transaction(request) as conn:
         user = web.page_user(conn, request)
-        return HTMLResponse(report_page(web.engine(request), conn, user.actor))
+        nav = Markup(templates.get_template("nav.html.j2").render(user=user.actor, csrf=user.csrf))
+        return HTMLResponse(report_page(web.engine(request), conn, user.actor, nav))
 
 
 @router.get("/export.csv")

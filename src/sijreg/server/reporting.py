@@ -13,13 +13,14 @@ from typing import Any
 
 import polars as pl
 import sqlalchemy as sa
+from markupsafe import Markup
 
 from sijreg.analysis.cohort import Cohort, build_cohort
 from sijreg.analysis.provenance import fingerprint
 from sijreg.analysis.tables import Settings, study_tables
 from sijreg.interop import analysis_file
 from sijreg.report import document, html
-from sijreg.store import audit
+from sijreg.store import audit, schema
 from sijreg.store.accounts import Actor, Role
 from sijreg.store.scope import Forbidden, SiteScope, reading_engine
 
@@ -78,6 +79,14 @@ def study_report(
     return document.build(tables, label), tables.cohort
 
 
-def report_page(engine: sa.Engine, conn: sa.Connection, actor: Actor) -> str:
+def report_page(engine: sa.Engine, conn: sa.Connection, actor: Actor, nav: Markup) -> str:
+    """The report as a page of the server: titled with the site's code and name, with ``nav``."""
     doc, cohort = study_report(engine, conn, actor)
-    return html.render(doc, cohort.frame, cohort.visits)
+    title = "Pooled report, all sites"
+    if actor.role.at_site:
+        site = schema.site
+        code, name = conn.execute(
+            sa.select(site.c.site_code, site.c.site_name).where(site.c.id == actor.site_id)
+        ).one()
+        title = f"Report of site {code}" + (f" ({name})" if name else "")
+    return html.render(doc, cohort.frame, cohort.visits, title=title, header=nav)

@@ -19,7 +19,7 @@ from fastapi.responses import Response
 from sijreg.domain.dictionary import SCREENING
 from sijreg.domain.entry import Invalid, parse_form
 from sijreg.domain.screening import DISCLAIMER, evaluate
-from sijreg.server import web
+from sijreg.server import kept_forms, web
 from sijreg.server.pages import (
     Posted,
     RecordId,
@@ -63,6 +63,27 @@ def _values(form: dict[str, str]) -> dict[str, Any]:
     return values
 
 
+SECTIONS = (
+    ("Screening", ("screening_",)),
+    ("Pain", ("pain_",)),
+    ("Provocative manoeuvres (at least 3 of 5 positive)", ("test_",)),
+    ("Diagnostic SIJ block", ("block_",)),
+    ("Conservative care", ("conservative_",)),
+    ("Prior advanced interventions", ("advanced_",)),
+)
+"""The screening form's parts, in the protocol's order, by field-name prefix."""
+
+
+def sections(drawn: list[dict[str, Any]]) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The drawn fields grouped as the protocol reads (a field no prefix takes goes last)."""
+    grouped = [
+        (legend, [f for f in drawn if f["name"].startswith(starts)]) for legend, starts in SECTIONS
+    ]
+    taken = {f["name"] for _, part in grouped for f in part}
+    rest = [f for f in drawn if f["name"] not in taken]
+    return grouped + ([("Other", rest)] if rest else [])
+
+
 def _form(
     scope: SiteScope,
     user: web.PageUser,
@@ -72,6 +93,7 @@ def _form(
     record: Any = None,
     status: int = 200,
     current: Any = None,
+    kept: bool = False,
 ) -> Response:
     """The form; the decision shown is the stored one, or the values as typed judged now."""
     stored = latest(scope.conn, record["id"]) if record is not None and not errors else None
@@ -80,14 +102,15 @@ def _form(
         heading = "Stored decision"
     else:
         evaluated = evaluate(web.settings(request).protocol, values)
-        shown, heading = evaluated.as_dict(), "Decision as entered (not saved)"
+        shown = Evaluation(**evaluated.as_dict()).model_dump()
+        heading = "Decision as entered (not saved)"
     return page(
         "screening_form.html.j2",
         user,
         status,
         form=SCREENING,
         action=f"/screenings/{record['id']}" if record is not None else "/screenings/new",
-        fields=fields(SCREENING, values, errors),
+        sections=sections(fields(SCREENING, values, errors)),
         errors=errors,
         record=record,
         current=current,
@@ -100,6 +123,7 @@ def _form(
         screening_version=stored.screening_version if stored else None,
         disclaimer=DISCLAIMER,
         script=SCRIPT,
+        kept=kept,
     )
 
 
@@ -133,7 +157,8 @@ def screening_log(request: Request) -> Response:
 def new_screening(request: Request) -> Response:
     with web.transaction(request) as conn:
         scope, user = _scope(conn, request)
-        return _form(scope, user, request, {}, {})
+        kept = kept_forms.restored(conn, request, user)
+        return _form(scope, user, request, kept or {}, {}, kept=bool(kept))
 
 
 @router.post("/screenings/new")
@@ -147,7 +172,11 @@ def create_screening(request: Request, form: Posted) -> Response:
     return go(f"/screenings/{row['id']}")
 
 
-@router.post("/screenings/evaluate")
+EVALUATE = "/screenings/evaluate"
+"""Where the form's script asks for the decision as typed."""
+
+
+@router.post(EVALUATE)
 def evaluate_as_typed(request: Request, form: Posted) -> Evaluation:
     """The decision on the values as typed, judged now and not saved (for the form's script)."""
     with web.transaction(request) as conn:
@@ -159,9 +188,12 @@ def evaluate_as_typed(request: Request, form: Posted) -> Evaluation:
 def screening(request: Request, record_id: RecordId) -> Response:
     with web.transaction(request) as conn:
         scope, user = _scope(conn, request)
-        row = scope.get("screening", record_id)
+        row: Any = scope.get("screening", record_id)
         values = {f.name: display(f.name, row[f.name]) for f in SCREENING.fields}
-        return _form(scope, user, request, {**values, "patient_id": row["patient_id"]}, {}, row)
+        values["patient_id"] = row["patient_id"]
+        if kept := kept_forms.restored(conn, request, user):  # the version read when typed
+            values, row = kept, {**row, "version": _version(kept)}
+        return _form(scope, user, request, values, {}, row, kept=bool(kept))
 
 
 @router.post("/screenings/{record_id}")

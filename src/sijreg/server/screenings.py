@@ -13,13 +13,14 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, computed_field, create_model
 from pydantic import Field as Schema
 
 from sijreg.domain.dictionary import SCREENING
 from sijreg.domain.protocol import Protocol
 from sijreg.domain.records import Values
 from sijreg.domain.screening import Decision, evaluate
+from sijreg.domain.wording import labels
 from sijreg.server import web
 from sijreg.server.api import _ERRORS, RecordId, conflict_response
 from sijreg.server.models import MAX_ID, OUTPUTS, ConflictBody, input_model, update_model
@@ -42,6 +43,13 @@ class Criterion(BaseModel):
     """The value(s) that decided it, in words."""
     required: str
     missing: list[str]
+    """The screening fields still to enter, by name."""
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def missing_labels(self) -> str:
+        """The same fields by their labels, for a person."""
+        return labels(self.missing)
 
 
 class ProtocolRef(BaseModel):

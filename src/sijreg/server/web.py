@@ -40,7 +40,14 @@ class ServerSettings:
 
 
 class SignInRequired(Exception):
-    """No live, signed-in session: the pages send the browser to the sign-in form."""
+    """No live, signed-in session: the pages send the browser to the sign-in form.
+
+    ``form`` is what the browser posted, kept so that signing in again loses nothing.
+    """
+
+    def __init__(self, form: dict[str, str] | None = None) -> None:
+        super().__init__("sign-in required")
+        self.form = form
 
 
 class BadCsrf(Exception):
@@ -87,11 +94,11 @@ def page_user(
     """The signed-in user of a page request; a posted form must carry the CSRF token."""
     raw = session_id(request)
     if raw is None:
-        raise SignInRequired
+        raise SignInRequired(form)
     alive, user = accounts.resume_session(conn, raw, settings(request).timeouts)
     actor = accounts.actor_for(conn, user) if alive and user is not None else None
     if actor is None:
-        raise SignInRequired
+        raise SignInRequired(form)
     if form is not None and not accounts.csrf_ok(raw, form.get(CSRF_FIELD, "")):
         raise BadCsrf
     return PageUser(actor, accounts.csrf_token(raw))

@@ -215,6 +215,17 @@ app_session = sa.Table(
     _utc("last_seen_at"),
 )
 
+kept_form = sa.Table(
+    "kept_form",
+    metadata,
+    sa.Column("key_hash", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("app_user.id", ondelete="CASCADE"), nullable=True),
+    sa.Column("path", sa.String(200), nullable=False),
+    sa.Column("values_json", sa.Text, nullable=False),
+    _utc("created_at"),
+)
+"""A form posted after its session ended, kept until its user signs in again."""
+
 api_token = sa.Table(
     "api_token",
     metadata,

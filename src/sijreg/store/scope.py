@@ -26,7 +26,7 @@ from sijreg.domain.followup import OPEN_STATES, State, time_points
 from sijreg.domain.records import Values
 from sijreg.domain.schedule import DueVisit, Window
 from sijreg.domain.types import Field, FieldError, Kind
-from sijreg.store import accounts, audit, schema
+from sijreg.store import accounts, audit, integrity, schema
 from sijreg.store.accounts import Actor, Role
 
 log = logging.getLogger("sijreg.access")
@@ -207,6 +207,15 @@ class SiteScope:
         if self.conn.execute(query.limit(1)).first():
             raise Invalid({field_name: reason})
 
+    def _rules(
+        self, name: str, patient_id: int | None, record_id: int | None, values: Values
+    ) -> None:
+        """The dictionary's cross-record rules, on the records as they would be after the change."""
+        today = accounts.now().date()
+        integrity.refuse_breaches(
+            self.conn, self.site_id, name, patient_id, record_id, values, today
+        )
+
     def _unique_link(self, patient_id: object, skip: int | None) -> None:
         """A screening links to an enrolled patient of this site that no other screening holds."""
         if patient_id is None:
@@ -233,6 +242,7 @@ class SiteScope:
             self._writable(patient_id)
             keys["patient_id"] = patient_id
         self._unique(name, values, patient_id, None)
+        self._rules(name, patient_id, None, values)
         moment = accounts.now()
         new_id = self.conn.execute(
             sa.insert(t)
@@ -260,6 +270,9 @@ class SiteScope:
     ) -> sa.RowMapping:
         t, old, why = self._changeable(name, record_id, version, reason)
         self._unique(name, values, old.get("patient_id"), record_id)
+        self._rules(
+            name, record_id if name == "patient" else old.get("patient_id"), record_id, values
+        )
         changed = self.conn.execute(
             sa.update(t)
             .where(t.c.id == record_id, t.c.site_id == self.site_id, t.c.version == version)

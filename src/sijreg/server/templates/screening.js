@@ -21,7 +21,7 @@
     result.criteria.forEach(function (c) {
       var text = c.label + ": " + c.status.replace("_", " ") + " (" + c.found +
         "; required: " + c.required + ")";
-      if (c.missing.length) { text += "; missing: " + c.missing.join(", "); }
+      if (c.missing.length) { text += "; missing: " + c.missing_labels; }
       var item = line("li", text, c.status);
       item.dataset.key = c.key;
       list.appendChild(item);
