@@ -1,4 +1,4 @@
-"""``sijreg serve``, ``sijreg user …``, ``sijreg audit verify`` and ``sijreg db grant-app-role``."""
+"""``sijreg serve``, ``sijreg user …`` and ``sijreg db grant-app-role``."""
 
 from __future__ import annotations
 
@@ -8,16 +8,18 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated
 
 import sqlalchemy as sa
 import typer
 
+from sijreg.cli import audit as audit_cli
 from sijreg.cli.analysis import ProtocolOption
 from sijreg.cli.app import DatabaseOption, _fail, _label, _open, console
 from sijreg.domain.schedule import DEFAULT_WINDOWS, parse_windows
 from sijreg.interop.protocol_file import load_protocol
-from sijreg.store import accounts, audit
+from sijreg.store import accounts
 from sijreg.store.accounts import AccountError, Role, Timeouts
 from sijreg.store.app_role import RoleError, grant_app_role
 from sijreg.store.database import (
@@ -28,10 +30,8 @@ from sijreg.store.database import (
     open_database,
     resolve_url,
 )
-from sijreg.store.scope import set_database_scope
 
 user_app = typer.Typer(help="Manage user accounts and API tokens.", no_args_is_help=True)
-audit_app = typer.Typer(help="Check the audit trail.", no_args_is_help=True)
 db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
 
 PASSWORD_ENV = "SIJREG_PASSWORD"
@@ -145,31 +145,6 @@ def user_revoke_token(
     console.print(f"Token {token_id} revoked.")
 
 
-@audit_app.command("verify")
-def audit_verify(database: DatabaseOption = None) -> None:
-    """Recompute the hash chain and compare every audited record with its newest entry."""
-    engine = _run(database)
-    with engine.begin() as conn:
-        set_database_scope(conn, None, pooled=True)  # all rows, also as a non-owner role
-        result = audit.verify(conn)
-    for table, n in sorted(result.unaudited.items()):
-        console.print(
-            f"Note: {n} {table} records have no audit entry "
-            "(inserted outside sijreg, or saved by an earlier sijreg that did not audit them)."
-        )
-    if result.chain is not None:
-        raise _fail(
-            f"the audit trail is broken at entry {result.chain.entry_id}: {result.chain.message}"
-        )
-    if result.records:
-        lines = "\n  ".join(p.message for p in result.records)
-        raise _fail(f"{len(result.records)} records differ from the audit trail:\n  {lines}")
-    console.print(
-        f"Audit trail intact: {result.entries} entries, every audited record matches. "
-        f"Head {result.head} (write it down to detect removal of the newest entries)."
-    )
-
-
 @db_app.command("upgrade")
 def db_upgrade(database: DatabaseOption = None) -> None:
     """Create or migrate the schema (run as the tables' owner)."""
@@ -220,6 +195,15 @@ def serve(
         typer.Option(help="Follow-ups as months:days-before:days-after, comma-separated."),
     ] = DEFAULT_WINDOWS_TEXT,
     protocol_file: ProtocolOption = None,
+    checkpoint_key: Annotated[
+        Path | None, typer.Option(help="Sign audit checkpoints with this Ed25519 private key.")
+    ] = None,
+    checkpoint_file: Annotated[
+        Path | None, typer.Option(help="Append the signed checkpoints to this file.")
+    ] = None,
+    checkpoint_minutes: Annotated[
+        float, typer.Option(help="Minutes between two checkpoints.")
+    ] = 60.0,
 ) -> None:
     """Run the registry server (pages and the JSON API at /api/v1)."""
     try:
@@ -227,9 +211,15 @@ def serve(
         protocol = load_protocol(protocol_file)
         if idle_minutes < 1 or absolute_hours < 1:
             raise ValueError("time-outs must be positive")
+        if (checkpoint_key is None) != (checkpoint_file is None) or checkpoint_minutes <= 0:
+            raise ValueError(
+                "--checkpoint-key and --checkpoint-file go together, every > 0 minutes"
+            )
         engine = server_engine(database)
     except (ValueError, DatabaseError, sa.exc.OperationalError) as error:
         raise _fail(str(error).splitlines()[0]) from None
+    if checkpoint_key is not None and checkpoint_file is not None:
+        audit_cli.start_checkpoints(engine, checkpoint_key, checkpoint_file, checkpoint_minutes)
     # The web stack loads only for `serve`: every other command starts a second sooner.
     import uvicorn
 
@@ -257,5 +247,5 @@ def register(app: typer.Typer) -> None:
     """Add these commands to the ``sijreg`` app."""
     app.command()(serve)
     app.add_typer(user_app, name="user")
-    app.add_typer(audit_app, name="audit")
+    app.add_typer(audit_cli.audit_app, name="audit")
     app.add_typer(db_app, name="db")

@@ -177,15 +177,28 @@ def _audit_permission(
     old: dict[str, Any] | None,
     new: dict[str, Any],
 ) -> None:
+    _audit_row(conn, by, schema.app_user, user_id, old, new)
+
+
+def _audit_row(
+    conn: sa.Connection,
+    by: int | None,
+    table: sa.Table,
+    row_id: int,
+    old: dict[str, Any] | None,
+    new: dict[str, Any],
+) -> None:
+    """A permission change, with the changed row's hash (so verification sees direct edits)."""
     audit.append(
         conn,
         audit.Entry(
             audit.Action.PERMISSION_CHANGE,
             user_id=by,
-            table_name="app_user",
-            record_id=user_id,
+            table_name=table.name,
+            record_id=row_id,
             old_values=old,
             new_values=new,
+            record_hash=audit.stored_hash(conn, table, row_id),
         ),
     )
 
@@ -245,12 +258,13 @@ def change_user(
     _audit_permission(conn, by, target, dict(old._mapping), new)
 
 
-def set_password(conn: sa.Connection, target: int, password: str) -> None:
+def set_password(conn: sa.Connection, target: int, password: str, by: int | None = None) -> None:
     u = schema.app_user
     username = conn.execute(sa.select(u.c.username).where(u.c.id == target)).scalar_one()
     check_password(password, username)
     conn.execute(sa.update(u).where(u.c.id == target).values(password_hash=hash_password(password)))
     conn.execute(sa.delete(schema.app_session).where(schema.app_session.c.user_id == target))
+    _audit_row(conn, by, u, target, None, {"password": "changed"})
 
 
 def actor_for(conn: sa.Connection, target: int) -> Actor | None:
@@ -364,7 +378,14 @@ def issue_token(conn: sa.Connection, target: int, days: int, label: str) -> tupl
         )
         .returning(schema.api_token.c.id)
     ).scalar_one()
-    _audit_permission(conn, target, target, None, {"token": token_id, "role": str(actor.role)})
+    _audit_row(
+        conn,
+        target,
+        schema.api_token,
+        token_id,
+        None,
+        {"user_id": target, "role": str(actor.role), "site_id": actor.site_id},
+    )
     return int(token_id), raw
 
 
@@ -378,7 +399,7 @@ def revoke_token(conn: sa.Connection, token_id: int, by: int | None = None) -> N
     ).scalar_one_or_none()
     if owner is None:
         raise AccountError(f"there is no active token {token_id}")
-    _audit_permission(conn, by, owner, {"token": token_id}, {"token": token_id, "revoked": True})
+    _audit_row(conn, by, t, token_id, {"user_id": owner}, {"user_id": owner, "revoked": True})
 
 
 def token_actor(conn: sa.Connection, raw: str) -> Actor | None:

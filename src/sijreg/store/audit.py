@@ -2,9 +2,12 @@
 
 Every entry's hash covers its own columns and the previous entry's hash, so an
 entry altered, removed or moved breaks the chain from that point on. Entries that
-create or update a registry record also carry the hash of the record's state right
-after the change (:func:`record_hash`): a record edited outside sijreg no longer
-matches its newest entry, and one deleted outside sijreg is missing. See
+create or update an audited row (registry records, the screening log and its
+decisions, accounts, API tokens, signatures) also carry the hash of the row's
+state right after the change (:func:`record_hash`). Verification works both ways:
+every audited row must match its newest entry, and every row an entry names must
+still be there unless a deletion entry says it was deleted. Checkpoints
+(:mod:`sijreg.store.checkpoints`) anchor the head outside the database. See
 docs/server.md, "Audit trail".
 """
 
@@ -42,9 +45,6 @@ class Action(StrEnum):
     PERMISSION_CHANGE = "permission_change"
 
 
-RECORD_CHANGES = (Action.CREATE, Action.UPDATE, Action.DELETE)
-
-
 def plain(name: str, value: Any) -> Any:
     """A JSON value for a stored value; decimals keep their field's scale on every database."""
     if value is None or isinstance(value, bool | int | str):
@@ -75,6 +75,57 @@ def record_state(table: sa.Table, row: Mapping[Any, Any]) -> dict[str, Any]:
     }
 
 
+OWN_COLUMNS: dict[str, tuple[str, ...]] = {
+    "app_user": ("id", "username", "printed_name", "role", "site_id", "password_hash", "disabled"),
+    "api_token": ("id", "token_hash", "user_id", "site_id", "role", "expires_at", "revoked_at"),
+    "record_signature": (
+        "id",
+        "site_id",
+        "patient_id",
+        "user_id",
+        "printed_name",
+        "meaning",
+        "signed_at",
+        "record_hash",
+        "unlocked_at",
+    ),
+    "screening_result": (
+        "id",
+        "screening_id",
+        "screening_version",
+        "protocol_id",
+        "protocol_version",
+        "protocol_sha256",
+        "decision",
+        "criteria",
+        "judged_at",
+    ),
+}
+"""The audited columns of the tables that are not forms of the data dictionary."""
+
+AUDITED: tuple[sa.Table, ...] = (
+    *schema.PER_PATIENT,
+    schema.screening,
+    *(schema.metadata.tables[name] for name in OWN_COLUMNS),
+)
+"""Every table whose rows verification compares with the trail (sessions and sign-in
+throttling are short-lived and not audited; sites are created unaudited)."""
+
+
+def row_state(table: sa.Table, row: Mapping[Any, Any]) -> dict[str, Any]:
+    """The audited state of any audited row."""
+    columns = OWN_COLUMNS.get(table.name)
+    if columns is None:
+        return record_state(table, row)
+    return {c: _plain_column(row[c]) for c in columns}
+
+
+def _plain_column(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return utc_text(value)
+    return value
+
+
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -87,7 +138,13 @@ def _json(values: Mapping[Any, Any] | None) -> str | None:
 
 def record_hash(table: sa.Table, row: Mapping[Any, Any]) -> str:
     """The hash of a row's audited state."""
-    return _digest(_json(record_state(table, row)) or "")
+    return _digest(_json(row_state(table, row)) or "")
+
+
+def stored_hash(conn: sa.Connection, table: sa.Table, row_id: int) -> str:
+    """The hash of a stored row's audited state, read back as the database holds it."""
+    row = conn.execute(sa.select(table).where(table.c.id == row_id)).mappings().one()
+    return record_hash(table, row)
 
 
 @dataclass(frozen=True)
@@ -183,7 +240,6 @@ class Verification:
     head: str = GENESIS
     chain: Problem | None = None
     records: list[Problem] = field(default_factory=list)
-    unaudited: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -222,7 +278,9 @@ def verify(conn: sa.Connection) -> Verification:
             break
         prev_hash, prev_id = row["entry_hash"], row["id"]
         result.entries += 1
-        if row["action"] in RECORD_CHANGES and row["table_name"] in schema.TABLES:
+        if row["table_name"] in _AUDITED_NAMES and (
+            row["record_hash"] is not None or row["action"] == Action.DELETE
+        ):
             newest[(row["table_name"], row["record_id"])] = row
     result.head = prev_hash
     if result.chain is None:
@@ -230,10 +288,13 @@ def verify(conn: sa.Connection) -> Verification:
     return result
 
 
+_AUDITED_NAMES = frozenset(t.name for t in AUDITED)
+
+
 def _check_records(
     conn: sa.Connection, newest: dict[tuple[str, int], sa.RowMapping], result: Verification
 ) -> None:
-    for table in (*schema.PER_PATIENT, schema.screening):
+    for table in AUDITED:
         stored = {
             row["id"]: record_hash(table, row) for row in conn.execute(sa.select(table)).mappings()
         }
@@ -249,5 +310,7 @@ def _check_records(
                 result.records.append(Problem(entry["id"], f"{label}: removed outside sijreg"))
             elif found != entry["record_hash"]:
                 result.records.append(Problem(entry["id"], f"{label}: changed outside sijreg"))
-        if stored:
-            result.unaudited[table.name] = len(stored)
+        for record_id in sorted(stored):
+            result.records.append(
+                Problem(None, f"{table.name} {record_id}: no audit entry (inserted outside sijreg)")
+            )
