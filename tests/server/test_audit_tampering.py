@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from sijreg.interop.protocol_file import load_protocol
 from sijreg.interop.screening_sheet import import_screening_sheet
@@ -53,7 +54,9 @@ def _problems(engine: sa.Engine) -> list[str]:
 
 def _entries(engine: sa.Engine) -> int:
     with engine.connect() as conn:
-        return int(conn.execute(sa.select(sa.func.count()).select_from(schema.audit_log)).scalar())
+        return int(
+            conn.execute(sa.select(sa.func.count()).select_from(schema.audit_log)).scalar_one()
+        )
 
 
 Tamper = Callable[[sa.Engine, People, Ids], str]
@@ -207,7 +210,7 @@ def _quoted(value: str | None) -> str:
     return "NULL" if value is None else f"'{value}'"
 
 
-def _keys(tmp_path: Path) -> tuple[checkpoints.Ed25519PrivateKey, checkpoints.Ed25519PublicKey]:
+def _keys(tmp_path: Path) -> tuple[Ed25519PrivateKey, Ed25519PublicKey]:
     checkpoints.generate_key(tmp_path / "key.pem", tmp_path / "key.pub")
     return (
         checkpoints.load_private_key(tmp_path / "key.pem"),
@@ -215,7 +218,7 @@ def _keys(tmp_path: Path) -> tuple[checkpoints.Ed25519PrivateKey, checkpoints.Ed
     )
 
 
-def _anchored(engine: sa.Engine, path: Path, key: checkpoints.Ed25519PublicKey) -> list[str]:
+def _anchored(engine: sa.Engine, path: Path, key: Ed25519PublicKey) -> list[str]:
     with engine.connect() as conn:
         return [p.message for p in checkpoints.check(conn, checkpoints.read_checkpoints(path), key)]
 
