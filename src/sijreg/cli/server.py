@@ -15,6 +15,7 @@ import sqlalchemy as sa
 import typer
 
 from sijreg.cli import audit as audit_cli
+from sijreg.cli import backup as backup_cli
 from sijreg.cli.analysis import ProtocolOption
 from sijreg.cli.app import DatabaseOption, _fail, _label, _open, console
 from sijreg.domain.schedule import DEFAULT_WINDOWS, parse_windows
@@ -201,6 +202,13 @@ def serve(
     checkpoint_file: Annotated[
         Path | None, typer.Option(help="Append the signed checkpoints to this file.")
     ] = None,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            help="Addresses (comma-separated) of the reverse proxies whose X-Forwarded-For "
+            "and X-Forwarded-Proto are believed; nobody else's."
+        ),
+    ] = "127.0.0.1",
     checkpoint_minutes: Annotated[
         float, typer.Option(help="Minutes between two checkpoints.")
     ] = 60.0,
@@ -239,6 +247,7 @@ def serve(
         port=port,
         access_log=False,
         proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
         server_header=False,
     )
 
@@ -248,4 +257,5 @@ def register(app: typer.Typer) -> None:
     app.command()(serve)
     app.add_typer(user_app, name="user")
     app.add_typer(audit_cli.audit_app, name="audit")
+    backup_cli.register(app)
     app.add_typer(db_app, name="db")

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 
 from sijreg import __version__
 from sijreg.domain.entry import Invalid
-from sijreg.server import api, pages, screening_pages, screenings, web
+from sijreg.server import api, health, pages, screening_pages, screenings, web
 from sijreg.store.scope import Conflict, Forbidden, Locked, NotFound, ReasonRequired
 
 log = logging.getLogger("sijreg.server")
@@ -144,6 +144,7 @@ def create_app(engine: sa.Engine, settings: web.ServerSettings | None = None) ->
     )
     app.state.engine = engine
     app.state.settings = settings or web.ServerSettings()
+    app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(screenings.router)
     app.include_router(screening_pages.router)
