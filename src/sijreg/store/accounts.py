@@ -421,13 +421,25 @@ def token_actor(conn: sa.Connection, raw: str) -> Actor | None:
 # Throttling failed sign-ins ----------------------------------------------------------------
 
 FREE_FAILURES = (3, 20)
-"""Failures allowed before waiting: per account, and per client (shared by a clinic's NAT)."""
+"""Failures allowed before waiting: per account from one client address, and per client
+address (shared by a clinic's NAT)."""
 MAX_WAIT = timedelta(minutes=15)
 
 
 def throttle_keys(username: str, client: str) -> tuple[str, str]:
-    """(account key, client key), hashed so the table names neither user names nor addresses."""
-    return digest("account:" + username.lower()), digest("client:" + client)
+    """(account-and-client key, client key), hashed so the table names neither user names nor
+    addresses. Keying the account with the address lets nobody lock others out of it."""
+    return digest("account:" + username.lower() + "\nclient:" + client), digest("client:" + client)
+
+
+def _hold(conn: sa.Connection, keys: tuple[str, ...]) -> None:
+    """Serialise sign-in attempts on the same keys until the transaction ends, so that each
+    attempt sees the failures counted by those before it (check and count are atomic)."""
+    if conn.dialect.name == "postgresql":
+        for key in sorted(keys):  # one order everywhere: no deadlock
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": int(key[:15], 16)})
+    else:
+        conn.execute(sa.delete(schema.sign_in_throttle).where(sa.false()))  # the write lock
 
 
 def _wait(failures: int, free: int) -> timedelta:
@@ -437,7 +449,12 @@ def _wait(failures: int, free: int) -> timedelta:
 
 
 def throttled(conn: sa.Connection, keys: tuple[str, str]) -> timedelta:
-    """How long sign-in must still wait for this account and client (zero: go ahead)."""
+    """How long sign-in must still wait for this account and client (zero: go ahead).
+
+    Call it in the transaction that checks the password and records the outcome: other
+    attempts on the same keys wait until it ends.
+    """
+    _hold(conn, keys)
     t = schema.sign_in_throttle
     free = dict(zip(keys, FREE_FAILURES, strict=True))
     moment = now()
