@@ -141,6 +141,7 @@ def create_app(engine: sa.Engine, settings: web.ServerSettings | None = None) ->
         docs_url="/api/docs",
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
+        redirect_slashes=False,  # its redirects are absolute, built from the forgeable Host
     )
     app.state.engine = engine
     app.state.settings = settings or web.ServerSettings()
