@@ -65,15 +65,26 @@ def due_visits(
     visits = sorted(visit_dates)
     found = []
     for i, window in enumerate(windows):
-        target = add_months(fusion_date, window.months)
-        opens, closes = (
-            target - timedelta(days=window.before),
-            target + timedelta(days=window.after),
-        )
+        try:
+            target = add_months(fusion_date, window.months)
+            opens, closes = (
+                target - timedelta(days=window.before),
+                target + timedelta(days=window.after),
+            )
+        except (ValueError, OverflowError):  # past the year 9999: not due, nor any later one
+            break
         if today < opens or any(opens <= v <= closes for v in visits):
             continue
         later = windows[i + 1] if i + 1 < len(windows) else None
-        if later and today >= add_months(fusion_date, later.months) - timedelta(days=later.before):
+        if later and today >= _opening(fusion_date, later):
             continue
         found.append(DueVisit(window.months, target, opens, closes, overdue=today > closes))
     return found
+
+
+def _opening(fusion_date: date, window: Window) -> date:
+    """The day ``window`` opens; ``date.max`` when that is past the calendar's end."""
+    try:
+        return add_months(fusion_date, window.months) - timedelta(days=window.before)
+    except (ValueError, OverflowError):
+        return date.max
