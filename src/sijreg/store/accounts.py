@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 
 from sijreg.store import audit, schema
 
@@ -82,14 +83,25 @@ def common_passwords() -> frozenset[str]:
 
 
 def check_password(password: str, username: str) -> None:
-    """Length and common-password rules only (NIST SP 800-63B): no composition rules."""
+    """Length and guessability rules only (NIST SP 800-63B): no composition rules."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
     lowered = password.lower()
-    if lowered in common_passwords() or len(set(lowered)) < 4:
+    if lowered in common_passwords() or len(set(lowered)) < 4 or _guessable(password, username):
         raise AccountError("this password is too common; choose another")
     if username.lower() in lowered:
         raise AccountError("the password must not contain the user name")
+
+
+GUESSES_LOG10 = 8
+"""zxcvbn's estimate of the guesses a password needs must reach 10**8 (its score 3)."""
+
+
+def _guessable(password: str, username: str) -> bool:
+    """Too easy to guess by zxcvbn (Dropbox's estimator: 30,000 common passwords, words, names,
+    keyboard walks, dates, repeats), with the user name as a word an attacker knows."""
+    estimate = zxcvbn(password[:100], user_inputs=[username])
+    return float(estimate["guesses_log10"]) < GUESSES_LOG10
 
 
 def hash_password(password: str) -> str:
