@@ -194,10 +194,14 @@ def _serialise(conn: sa.Connection) -> None:
 def head(conn: sa.Connection) -> tuple[int, str] | None:
     """The newest entry's id and hash (None for an empty trail): every change sijreg makes
     appends an entry, so an unchanged head means an unchanged registry."""
-    log = schema.audit_log
-    last = conn.execute(
-        sa.select(log.c.id, log.c.entry_hash).order_by(log.c.id.desc()).limit(1)
-    ).first()
+    if conn.dialect.name == "postgresql":  # row-level security hides other sites' entries
+        newest = sa.text("SELECT id, entry_hash FROM sijreg_audit_head()")
+        last = conn.execute(newest).first()
+    else:
+        log = schema.audit_log
+        last = conn.execute(
+            sa.select(log.c.id, log.c.entry_hash).order_by(log.c.id.desc()).limit(1)
+        ).first()
     return (int(last.id), str(last.entry_hash)) if last else None
 
 
