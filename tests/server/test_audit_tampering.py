@@ -256,3 +256,26 @@ def test_a_truncated_trail_and_a_forged_checkpoint_are_caught(
     assert _anchored(engine, points, public) == [
         f"checkpoint 1 (entry {point.entry_id}, {point.at}): the signature is not valid"
     ]
+
+
+def test_adopt_takes_in_rows_without_entries_and_never_changed_ones(
+    engine: sa.Engine, people: People, tmp_path: Path
+) -> None:
+    """After an upgrade, rows an older sijreg saved unaudited are adopted, visibly."""
+    ids = _registry(engine, people, tmp_path)
+    inserted = insert_a_record_without_entry(engine, people, ids)
+    edited = edit_a_record(engine, people, ids)
+    with engine.begin() as conn:
+        assert audit.adopt(conn, "upgrade to row hashes") == [("visit", ids["visit"] + 1)]
+    problems = _problems(engine)
+    assert not any(inserted in p for p in problems)
+    assert [p for p in problems if edited in p] == problems != []
+    with engine.connect() as conn:
+        last = (
+            conn.execute(
+                sa.select(schema.audit_log).order_by(schema.audit_log.c.id.desc()).limit(1)
+            )
+            .mappings()
+            .one()
+        )
+    assert (last["action"], last["reason"]) == ("adopt", "upgrade to row hashes")

@@ -1,9 +1,10 @@
-"""``sijreg audit verify | keygen | checkpoint``: the audit trail checked and anchored."""
+"""``sijreg audit verify | keygen | checkpoint | adopt``: the audit trail checked and anchored."""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -106,6 +107,25 @@ def audit_checkpoint(
     except (CheckpointError, OSError) as error:
         raise _fail(str(error)) from None
     console.print(f"Checkpoint: entry {point.entry_id}, head {point.head}, signed into {to}.")
+
+
+@audit_app.command("adopt")
+def audit_adopt(
+    reason: Annotated[str, typer.Option(help="Why these rows are taken in (audited).")],
+    database: DatabaseOption = None,
+) -> None:
+    """Take rows without any audit entry (saved by a sijreg that did not audit them) into the
+    trail as they are, once after an upgrade. Rows that differ from their entries stay reported."""
+    engine = _engine(database)
+    try:
+        with engine.begin() as conn:
+            set_database_scope(conn, None, pooled=True)
+            adopted = audit.adopt(conn, reason)
+    except ValueError as error:
+        raise _fail(str(error)) from None
+    counts = Counter(name for name, _ in adopted)
+    listed = ", ".join(f"{n} {name}" for name, n in sorted(counts.items())) or "none"
+    console.print(f"Adopted rows without an audit entry: {listed}.")
 
 
 def _engine(database: str | None) -> sa.Engine:

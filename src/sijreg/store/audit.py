@@ -43,6 +43,8 @@ class Action(StrEnum):
     EXPORT = "export"
     SIGN_IN = "sign_in"
     PERMISSION_CHANGE = "permission_change"
+    ADOPT = "adopt"
+    """A row found without any entry, taken into the trail as it is (``sijreg audit adopt``)."""
 
 
 def plain(name: str, value: Any) -> Any:
@@ -244,6 +246,8 @@ class Verification:
     head: str = GENESIS
     chain: Problem | None = None
     records: list[Problem] = field(default_factory=list)
+    unaudited: list[tuple[sa.Table, int]] = field(default_factory=list)
+    """Rows without any entry (each also a problem in ``records``)."""
 
     @property
     def ok(self) -> bool:
@@ -315,6 +319,31 @@ def _check_records(
             elif found != entry["record_hash"]:
                 result.records.append(Problem(entry["id"], f"{label}: changed outside sijreg"))
         for record_id in sorted(stored):
+            result.unaudited.append((table, record_id))
             result.records.append(
                 Problem(None, f"{table.name} {record_id}: no audit entry (inserted outside sijreg)")
             )
+
+
+def adopt(conn: sa.Connection, reason: str) -> list[tuple[str, int]]:
+    """Append an entry, with its hash, for every audited row that has none (rows from before
+    sijreg audited them); returns them. Rows that differ from their entries are never adopted,
+    and nothing is adopted from a broken chain."""
+    result = verify(conn)
+    if result.chain is not None:
+        raise ValueError(f"the audit trail is broken at entry {result.chain.entry_id}")
+    for table, row_id in result.unaudited:
+        row = conn.execute(sa.select(table).where(table.c.id == row_id)).mappings().one()
+        append(
+            conn,
+            Entry(
+                Action.ADOPT,
+                site_id=row.get("site_id"),
+                table_name=table.name,
+                record_id=row_id,
+                new_values=row_state(table, row) if table.name not in OWN_COLUMNS else None,
+                reason=reason,
+                record_hash=record_hash(table, row),
+            ),
+        )
+    return [(table.name, row_id) for table, row_id in result.unaudited]
