@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -49,3 +53,49 @@ def test_checkpoints_sign_the_head_and_verify_catches_a_truncated_trail(
     assert code == 1
     assert "checkpoint 2 (entry 2," in output
     assert "the entry is gone (trail truncated)" in output
+
+
+def test_serve_signs_checkpoints_on_a_schedule(tmp_path: Path) -> None:
+    database = str(tmp_path / "served.db")
+    key, public, points = tmp_path / "key.pem", tmp_path / "key.pub", tmp_path / "points.jsonl"
+    assert (
+        runner.invoke(
+            app, ["audit", "keygen", "--key", str(key), "--public-key", str(public)]
+        ).exit_code
+        == 0
+    )
+    assert _run(database, "user", "add", "root", "--role", "admin", "--name", "Ann")[0] == 0
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            str(Path(sys.executable).with_name("sijreg")),
+            "serve",
+            "-d",
+            database,
+            "--port",
+            str(port),
+            "--checkpoint-key",
+            str(key),
+            "--checkpoint-file",
+            str(points),
+            "--checkpoint-minutes",
+            "0.01",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not points.exists() or len(points.read_text().splitlines()) < 2:
+            assert time.monotonic() < deadline, "no checkpoints written"
+            time.sleep(0.2)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    code, output = _run(
+        database, "audit", "verify", "--checkpoints", str(points), "--public-key", str(public)
+    )
+    assert code == 0, output
+    assert "checkpoints match (up to entry 1)" in output
