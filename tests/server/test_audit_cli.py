@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,6 +11,7 @@ import sqlalchemy as sa
 from sijreg.cli.app import app
 from sijreg.store import schema
 from sijreg.store.database import resolve_url
+from tests.server.served import sijreg_serve
 from tests.server.test_cli import _run, runner
 
 
@@ -65,35 +63,12 @@ def test_serve_signs_checkpoints_on_a_schedule(tmp_path: Path) -> None:
         == 0
     )
     assert _run(database, "user", "add", "root", "--role", "admin", "--name", "Ann")[0] == 0
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("sijreg")),
-            "serve",
-            "-d",
-            database,
-            "--port",
-            str(port),
-            "--checkpoint-key",
-            str(key),
-            "--checkpoint-file",
-            str(points),
-            "--checkpoint-minutes",
-            "0.01",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
+    every = ("--checkpoint-key", str(key), "--checkpoint-file", str(points))
+    with sijreg_serve(database, *every, "--checkpoint-minutes", "0.01"):
         deadline = time.monotonic() + 30
         while not points.exists() or len(points.read_text().splitlines()) < 2:
             assert time.monotonic() < deadline, "no checkpoints written"
             time.sleep(0.2)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
     code, output = _run(
         database, "audit", "verify", "--checkpoints", str(points), "--public-key", str(public)
     )

@@ -4,14 +4,9 @@ from one address leaves the account open from another."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,6 +14,7 @@ import sqlalchemy as sa
 
 from sijreg.store import accounts
 from sijreg.store.database import resolve_url
+from tests.server.served import sijreg_serve
 from tests.server.server_support import csrf_of
 from tests.server.test_cli import PASSWORD, _run
 
@@ -27,39 +23,10 @@ BURST = 24
 
 @pytest.fixture
 def served(database_url: str) -> Iterator[str]:
-    """The base URL of ``sijreg serve`` on the registry, with one coordinator account."""
+    """The port of ``sijreg serve`` on the registry (as ":port"), with one admin account."""
     assert _run(database_url, "user", "add", "root", "--role", "admin", "--name", "Root")[0] == 0
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    process = subprocess.Popen(
-        [
-            str(Path(sys.executable).with_name("sijreg")),
-            "serve",
-            "-d",
-            database_url,
-            "--host",
-            "0.0.0.0",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{base}/healthz")
-                break
-            except httpx.ConnectError:
-                assert time.monotonic() < deadline, "sijreg serve did not start"
-                time.sleep(0.2)
+    with sijreg_serve(database_url, "--host", "0.0.0.0") as port:
         yield f":{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def _client(address: str) -> httpx.Client:
