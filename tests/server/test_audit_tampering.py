@@ -173,7 +173,8 @@ def test_each_tampering_is_found_naming_table_and_id(
 def test_deleting_a_patient_through_sijreg_leaves_a_verifiable_trail(
     engine: sa.Engine, people: People, tmp_path: Path
 ) -> None:
-    """The signature the database deletes with the patient gets its own deletion entry."""
+    """Rows the database deletes with their parent (a patient's signature, a screening's
+    decisions) get their own deletion entries."""
     ids = _registry(engine, people, tmp_path)
     with engine.begin() as conn:
         inv = SiteScope(conn, people.actor(conn, "inv1"))
@@ -181,6 +182,10 @@ def test_deleting_a_patient_through_sijreg_leaves_a_verifiable_trail(
         version = inv.get("patient", ids["signed"])["version"]
         inv.delete("patient", ids["signed"], version, "entered twice")
         assert conn.execute(sa.select(schema.record_signature)).first() is None
+        coord = SiteScope(conn, people.actor(conn, "coord1"))
+        screening = conn.execute(sa.select(schema.screening)).mappings().one()
+        coord.delete("screening", screening["id"], screening["version"], "screened twice")
+        assert conn.execute(sa.select(schema.screening_result)).first() is None
     assert _problems(engine) == []
 
 
