@@ -41,8 +41,10 @@ def _prepared(port: str, address: str) -> tuple[httpx.Client, dict[str, str], st
     return client, {"Cookie": cookie}, csrf_of(form.text)
 
 
-def _burst(port: str, passwords: list[str], address: str = "127.0.0.1") -> Counter[int]:
-    """Sign-in attempts as ``root``, all released at once; their status codes."""
+def _burst(port: str, passwords: list[str], address: str = "127.0.0.3") -> Counter[int]:
+    """Sign-in attempts as ``root``, all released at once, each claiming another address in
+    X-Forwarded-For (believed from 127.0.0.1, the default --forwarded-allow-ips, and ignored
+    from any other address); their status codes."""
     prepared = [_prepared(port, address) for _ in passwords]
     start = threading.Barrier(len(passwords))
     statuses: Counter[int] = Counter()
@@ -53,7 +55,7 @@ def _burst(port: str, passwords: list[str], address: str = "127.0.0.1") -> Count
         answer = client.post(
             f"http://127.0.0.1{port}/sign-in",
             data={"username": "root", "password": passwords[i], "csrf_token": csrf},
-            headers=headers,
+            headers={**headers, "X-Forwarded-For": f"203.0.113.{i}"},
         )
         statuses[answer.status_code] += 1
         client.close()
@@ -74,9 +76,11 @@ def test_parallel_bursts_check_no_more_guesses_than_allowed(served: str, databas
     # Ten failures in all: the next attempt waits 2**8 s, longer than this test.
     with engine.begin() as conn:
         for _ in range(10 - free):
-            accounts.record_failure(conn, accounts.throttle_keys("root", "127.0.0.1")[:1])
+            accounts.record_failure(conn, accounts.throttle_keys("root", "127.0.0.3")[:1])
     second = _burst(served, ["wrong password here"] * (BURST // 2) + [PASSWORD] * (BURST // 2))
     assert second == Counter({429: BURST})  # none checked, the right password refused too
+    # Through the allowed proxy, each forwarded address is a client of its own.
+    assert _burst(served, ["wrong password here"] * 6, address="127.0.0.1") == Counter({401: 6})
     # Another address is not locked out of the account by this one's failures.
     assert _burst(served, [PASSWORD], address="127.0.0.2") == Counter({303: 1})
     engine.dispose()
