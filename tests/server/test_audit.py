@@ -128,19 +128,3 @@ def test_a_record_edited_outside_the_app_is_reported(engine: sa.Engine, people: 
         f"fusion {ids['fusion']} (audit entry 7): removed outside sijreg",
         f"visit {ids['visit']} (audit entry 9): changed outside sijreg",
     ]
-
-
-def test_a_record_inserted_outside_the_app_is_counted_as_unaudited(
-    engine: sa.Engine, people: People
-) -> None:
-    ids = _fill(engine, people)
-    with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                "INSERT INTO visit (site_id, patient_id, visit_date, version) "
-                f"VALUES ({people.sites['S01']}, {ids['patient']}, '2025-07-01', 1)"
-            )
-        )
-    result = _verify(engine)
-    assert result.ok
-    assert result.unaudited == {"visit": 1}

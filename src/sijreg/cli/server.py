@@ -1,4 +1,4 @@
-"""``sijreg serve``, ``sijreg user …``, ``sijreg audit verify`` and ``sijreg db grant-app-role``."""
+"""``sijreg serve``, ``sijreg user …`` and ``sijreg db grant-app-role``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from sijreg.cli import audit as audit_cli
+from sijreg.cli import backup as backup_cli
 from sijreg.cli.analysis import ProtocolOption
 from sijreg.cli.common import DatabaseOption, console, fail, label, open_registry
 from sijreg.domain.followup import parse_reminder_days
@@ -23,7 +25,6 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
 user_app = typer.Typer(help="Manage user accounts and API tokens.", no_args_is_help=True)
-audit_app = typer.Typer(help="Check the audit trail.", no_args_is_help=True)
 db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
 
 PASSWORD_ENV = "SIJREG_PASSWORD"
@@ -156,34 +157,6 @@ def user_revoke_token(
     console.print(f"Token {token_id} revoked.")
 
 
-@audit_app.command("verify")
-def audit_verify(database: DatabaseOption = None) -> None:
-    """Recompute the hash chain and compare every audited record with its newest entry."""
-    from sijreg.store import audit
-    from sijreg.store.scope import set_database_scope
-
-    engine = _run(database)
-    with engine.begin() as conn:
-        set_database_scope(conn, None, pooled=True)  # all rows, also as a non-owner role
-        result = audit.verify(conn)
-    for table, n in sorted(result.unaudited.items()):
-        console.print(
-            f"Note: {n} {table} records have no audit entry "
-            "(inserted outside sijreg, or saved by an earlier sijreg that did not audit them)."
-        )
-    if result.chain is not None:
-        raise fail(
-            f"the audit trail is broken at entry {result.chain.entry_id}: {result.chain.message}"
-        )
-    if result.records:
-        lines = "\n  ".join(p.message for p in result.records)
-        raise fail(f"{len(result.records)} records differ from the audit trail:\n  {lines}")
-    console.print(
-        f"Audit trail intact: {result.entries} entries, every audited record matches. "
-        f"Head {result.head} (write it down to detect removal of the newest entries)."
-    )
-
-
 @db_app.command("upgrade")
 def db_upgrade(database: DatabaseOption = None) -> None:
     """Create or migrate the schema (run as the tables' owner)."""
@@ -252,6 +225,22 @@ def serve(
     reminder_days: Annotated[
         str, typer.Option(help="Days after a window opens for the invitation and reminders.")
     ] = "0,14,28",
+    checkpoint_key: Annotated[
+        Path | None, typer.Option(help="Sign audit checkpoints with this Ed25519 private key.")
+    ] = None,
+    checkpoint_file: Annotated[
+        Path | None, typer.Option(help="Append the signed checkpoints to this file.")
+    ] = None,
+    forwarded_allow_ips: Annotated[
+        str,
+        typer.Option(
+            help="Addresses (comma-separated) of the reverse proxies whose X-Forwarded-For "
+            "and X-Forwarded-Proto are believed; nobody else's."
+        ),
+    ] = "127.0.0.1",
+    checkpoint_minutes: Annotated[
+        float, typer.Option(help="Minutes between two checkpoints.")
+    ] = 60.0,
 ) -> None:
     """Run the registry server (pages and the JSON API at /api/v1)."""
     import sqlalchemy as sa
@@ -269,9 +258,15 @@ def serve(
         days = parse_reminder_days(reminder_days)
         if idle_minutes < 1 or absolute_hours < 1:
             raise ValueError("time-outs must be positive")
+        if (checkpoint_key is None) != (checkpoint_file is None) or checkpoint_minutes <= 0:
+            raise ValueError(
+                "--checkpoint-key and --checkpoint-file go together, every > 0 minutes"
+            )
         engine = server_engine(database)
     except (ValueError, DatabaseError, sa.exc.OperationalError, InstrumentError) as error:
         raise fail(str(error).splitlines()[0]) from None
+    if checkpoint_key is not None and checkpoint_file is not None:
+        audit_cli.start_checkpoints(engine, checkpoint_key, checkpoint_file, checkpoint_minutes)
     # The web stack loads only for `serve`: every other command starts a second sooner.
     import uvicorn
 
@@ -294,6 +289,7 @@ def serve(
         port=port,
         access_log=False,
         proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
         server_header=False,
     )
 
@@ -317,5 +313,6 @@ def register(app: typer.Typer) -> None:
     """Add these commands to the ``sijreg`` app."""
     app.command()(serve)
     app.add_typer(user_app, name="user")
-    app.add_typer(audit_app, name="audit")
+    app.add_typer(audit_cli.audit_app, name="audit")
+    backup_cli.register(app)
     app.add_typer(db_app, name="db")

@@ -89,7 +89,10 @@ def time_points(
     sent = messages_sent or {}
     found = []
     for window in windows:
-        target, opens, closes = window_dates(fusion, window)
+        try:
+            target, opens, closes = window_dates(fusion, window)
+        except (ValueError, OverflowError):  # past the year 9999: neither this nor a later one
+            break
         if any(opens <= v <= closes for v in visits):
             state = State.ANSWERED
         elif today < opens:

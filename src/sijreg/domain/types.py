@@ -147,6 +147,9 @@ class Field:
                 raise FieldError("a value is required")
             return None
         text = raw.strip() if isinstance(raw, str) else raw
+        if isinstance(text, bool) and self.kind is not Kind.BOOLEAN:
+            numeric = self.kind in (Kind.INTEGER, Kind.DECIMAL)
+            raise FieldError("expected a number" if numeric else f"expected a {self.kind} value")
         if self.kind is Kind.INTEGER:
             return self._in_range(self._number(text, whole=True))
         if self.kind is Kind.DECIMAL:
@@ -163,8 +166,8 @@ class Field:
         return self._text(str(text))
 
     def _number(self, raw: object, *, whole: bool) -> Decimal:
-        if isinstance(raw, bool):
-            raise FieldError("expected a number")
+        if isinstance(raw, str) and not _PLAIN_NUMBER.fullmatch(raw):
+            raise FieldError("expected a number")  # no "1_000", "1e3", "NaN"
         try:
             number = Decimal(str(raw))
         except InvalidOperation:
@@ -194,6 +197,9 @@ class Field:
         if self.pattern is not None and not re.fullmatch(self.pattern, text):
             raise FieldError("only letters, digits, '-' and '_' allowed")
         return text
+
+
+_PLAIN_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)")
 
 
 def _unprintable(char: str) -> bool:

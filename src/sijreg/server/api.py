@@ -28,7 +28,7 @@ from sijreg.server.models import (
     Signature,
 )
 from sijreg.server.reporting import pooled_export, study_report
-from sijreg.store.scope import Conflict, SiteScope
+from sijreg.store.scope import Conflict, Locked, SiteScope
 
 PLURAL = {
     "patient": "patients",
@@ -64,6 +64,20 @@ def conflict_response(name: str, conflict: Conflict, yours: dict[str, Any]) -> J
     return JSONResponse(body.model_dump(mode="json"), status_code=409)
 
 
+def locked_response(
+    request: Request, name: str, record_id: int, yours: dict[str, Any]
+) -> JSONResponse:
+    """409 for a signed, locked record: the documented conflict body, ``current`` as stored."""
+    with web.transaction(request) as conn:
+        current = _scope(conn, request).get(name, record_id)
+    body = ConflictBody(
+        detail="the patient's records are signed and locked; nothing was saved",
+        yours=yours,
+        current=_out(name, current).model_dump(mode="json"),
+    )
+    return JSONResponse(body.model_dump(mode="json"), status_code=409)
+
+
 def _history(rows: list[sa.RowMapping]) -> list[AuditEntry]:
     return [
         AuditEntry(
@@ -87,7 +101,12 @@ def _register(name: str) -> None:
     """GET/PUT/DELETE one record, its history, and (for child forms) list/create under a patient."""
     created, updated, out = INPUTS[name], UPDATES[name], OUTPUTS[name]
     one = f"/{PLURAL[name]}/{{record_id}}"
-    conflict = {409: {"model": ConflictBody, "description": "Changed since read; not saved."}}
+    conflict = {
+        409: {
+            "model": ConflictBody,
+            "description": "Changed since read, or signed and locked; not saved.",
+        }
+    }
 
     def read(request: Request, record_id: RecordId) -> Any:
         with web.transaction(request) as conn:
@@ -103,6 +122,8 @@ def _register(name: str) -> None:
                 return _out(name, row)
         except Conflict as error:
             return conflict_response(name, error, body.model_dump(mode="json"))
+        except Locked:
+            return locked_response(request, name, record_id, body.model_dump(mode="json"))
 
     def delete(request: Request, record_id: RecordId, body: Deletion) -> Any:
         try:
@@ -110,6 +131,8 @@ def _register(name: str) -> None:
                 _scope(conn, request).delete(name, record_id, body.version, body.reason)
         except Conflict as error:
             return conflict_response(name, error, body.model_dump(mode="json"))
+        except Locked:
+            return locked_response(request, name, record_id, body.model_dump(mode="json"))
         return Response(status_code=204)
 
     def history(request: Request, record_id: RecordId) -> Any:
@@ -181,6 +204,7 @@ def _register(name: str) -> None:
         "POST",
         response_model=out,
         status_code=201,
+        responses={409: {"description": "The patient's records are signed and locked."}},
         summary=f"Add a {label} to a patient",
         name=f"create_{name}",
     )

@@ -27,6 +27,7 @@ from sijreg.server import (
     checks_pages,
     followup_api,
     followup_pages,
+    health,
     kept_forms,
     pages,
     patient_link,
@@ -175,10 +176,12 @@ def create_app(engine: sa.Engine, settings: web.ServerSettings | None = None) ->
         docs_url=None,  # served from the package: api_docs
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
+        redirect_slashes=False,  # its redirects are absolute, built from the forgeable Host
     )
     app.state.engine = engine
     app.state.settings = settings or web.ServerSettings()
     api_docs.add_api_docs(app)
+    app.include_router(health.router)
     app.include_router(api.router)
     app.include_router(followup_api.router)
     app.include_router(screenings.router)

@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
 
 from sijreg.store import audit, schema
 from sijreg.store.roles import Role as Role  # re-exported: where the server takes it from
@@ -67,14 +68,25 @@ def common_passwords() -> frozenset[str]:
 
 
 def check_password(password: str, username: str) -> None:
-    """Length and common-password rules only (NIST SP 800-63B): no composition rules."""
+    """Length and guessability rules only (NIST SP 800-63B): no composition rules."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise AccountError(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
     lowered = password.lower()
-    if lowered in common_passwords() or len(set(lowered)) < 4:
+    if lowered in common_passwords() or len(set(lowered)) < 4 or _guessable(password, username):
         raise AccountError("this password is too common; choose another")
     if username.lower() in lowered:
         raise AccountError("the password must not contain the user name")
+
+
+GUESSES_LOG10 = 8
+"""zxcvbn's estimate of the guesses a password needs must reach 10**8 (its score 3)."""
+
+
+def _guessable(password: str, username: str) -> bool:
+    """Too easy to guess by zxcvbn (Dropbox's estimator: 30,000 common passwords, words, names,
+    keyboard walks, dates, repeats), with the user name as a word an attacker knows."""
+    estimate = zxcvbn(password[:100], user_inputs=[username])
+    return float(estimate["guesses_log10"]) < GUESSES_LOG10
 
 
 def hash_password(password: str) -> str:
@@ -162,15 +174,28 @@ def _audit_permission(
     old: dict[str, Any] | None,
     new: dict[str, Any],
 ) -> None:
+    _audit_row(conn, by, schema.app_user, user_id, old, new)
+
+
+def _audit_row(
+    conn: sa.Connection,
+    by: int | None,
+    table: sa.Table,
+    row_id: int,
+    old: dict[str, Any] | None,
+    new: dict[str, Any],
+) -> None:
+    """A permission change, with the changed row's hash (so verification sees direct edits)."""
     audit.append(
         conn,
         audit.Entry(
             audit.Action.PERMISSION_CHANGE,
             user_id=by,
-            table_name="app_user",
-            record_id=user_id,
+            table_name=table.name,
+            record_id=row_id,
             old_values=old,
             new_values=new,
+            record_hash=audit.stored_hash(conn, table, row_id),
         ),
     )
 
@@ -230,12 +255,13 @@ def change_user(
     _audit_permission(conn, by, target, dict(old._mapping), new)
 
 
-def set_password(conn: sa.Connection, target: int, password: str) -> None:
+def set_password(conn: sa.Connection, target: int, password: str, by: int | None = None) -> None:
     u = schema.app_user
     username = conn.execute(sa.select(u.c.username).where(u.c.id == target)).scalar_one()
     check_password(password, username)
     conn.execute(sa.update(u).where(u.c.id == target).values(password_hash=hash_password(password)))
     conn.execute(sa.delete(schema.app_session).where(schema.app_session.c.user_id == target))
+    _audit_row(conn, by, u, target, None, {"password": "changed"})
 
 
 def actor_for(conn: sa.Connection, target: int) -> Actor | None:
@@ -349,7 +375,14 @@ def issue_token(conn: sa.Connection, target: int, days: int, label: str) -> tupl
         )
         .returning(schema.api_token.c.id)
     ).scalar_one()
-    _audit_permission(conn, target, target, None, {"token": token_id, "role": str(actor.role)})
+    _audit_row(
+        conn,
+        target,
+        schema.api_token,
+        token_id,
+        None,
+        {"user_id": target, "role": str(actor.role), "site_id": actor.site_id},
+    )
     return int(token_id), raw
 
 
@@ -363,7 +396,7 @@ def revoke_token(conn: sa.Connection, token_id: int, by: int | None = None) -> N
     ).scalar_one_or_none()
     if owner is None:
         raise AccountError(f"there is no active token {token_id}")
-    _audit_permission(conn, by, owner, {"token": token_id}, {"token": token_id, "revoked": True})
+    _audit_row(conn, by, t, token_id, {"user_id": owner}, {"user_id": owner, "revoked": True})
 
 
 def token_actor(conn: sa.Connection, raw: str) -> Actor | None:
@@ -385,13 +418,25 @@ def token_actor(conn: sa.Connection, raw: str) -> Actor | None:
 # Throttling failed sign-ins ----------------------------------------------------------------
 
 FREE_FAILURES = (3, 20)
-"""Failures allowed before waiting: per account, and per client (shared by a clinic's NAT)."""
+"""Failures allowed before waiting: per account from one client address, and per client
+address (shared by a clinic's NAT)."""
 MAX_WAIT = timedelta(minutes=15)
 
 
 def throttle_keys(username: str, client: str) -> tuple[str, str]:
-    """(account key, client key), hashed so the table names neither user names nor addresses."""
-    return digest("account:" + username.lower()), digest("client:" + client)
+    """(account-and-client key, client key), hashed so the table names neither user names nor
+    addresses. Keying the account with the address lets nobody lock others out of it."""
+    return digest("account:" + username.lower() + "\nclient:" + client), digest("client:" + client)
+
+
+def _hold(conn: sa.Connection, keys: tuple[str, ...]) -> None:
+    """Serialise sign-in attempts on the same keys until the transaction ends, so that each
+    attempt sees the failures counted by those before it (check and count are atomic)."""
+    if conn.dialect.name == "postgresql":
+        for key in sorted(keys):  # one order everywhere: no deadlock
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": int(key[:15], 16)})
+    else:
+        conn.execute(sa.delete(schema.sign_in_throttle).where(sa.false()))  # the write lock
 
 
 def _wait(failures: int, free: int) -> timedelta:
@@ -401,7 +446,12 @@ def _wait(failures: int, free: int) -> timedelta:
 
 
 def throttled(conn: sa.Connection, keys: tuple[str, str]) -> timedelta:
-    """How long sign-in must still wait for this account and client (zero: go ahead)."""
+    """How long sign-in must still wait for this account and client (zero: go ahead).
+
+    Call it in the transaction that checks the password and records the outcome: other
+    attempts on the same keys wait until it ends.
+    """
+    _hold(conn, keys)
     t = schema.sign_in_throttle
     free = dict(zip(keys, FREE_FAILURES, strict=True))
     moment = now()

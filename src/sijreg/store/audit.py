@@ -2,9 +2,12 @@
 
 Every entry's hash covers its own columns and the previous entry's hash, so an
 entry altered, removed or moved breaks the chain from that point on. Entries that
-create or update a registry record also carry the hash of the record's state right
-after the change (:func:`record_hash`): a record edited outside sijreg no longer
-matches its newest entry, and one deleted outside sijreg is missing. See
+create or update an audited row (registry records, the screening log and its
+decisions, accounts, API tokens, signatures) also carry the hash of the row's
+state right after the change (:func:`record_hash`). Verification works both ways:
+every audited row must match its newest entry, and every row an entry names must
+still be there unless a deletion entry says it was deleted. Checkpoints
+(:mod:`sijreg.store.checkpoints`) anchor the head outside the database. See
 docs/server.md, "Audit trail".
 """
 
@@ -52,9 +55,8 @@ class Action(StrEnum):
     EXPORT = "export"
     SIGN_IN = "sign_in"
     PERMISSION_CHANGE = "permission_change"
-
-
-RECORD_CHANGES = (Action.CREATE, Action.UPDATE, Action.DELETE)
+    ADOPT = "adopt"
+    """A row found without any entry, taken into the trail as it is (``sijreg audit adopt``)."""
 
 
 def plain(name: str, value: Any) -> Any:
@@ -94,6 +96,57 @@ def record_state(table: sa.Table, row: Mapping[Any, Any]) -> dict[str, Any]:
     return {**{k: row[k] for k in keys}, **{f: plain(f, row[f]) for f in fields}}
 
 
+OWN_COLUMNS: dict[str, tuple[str, ...]] = {
+    "app_user": ("id", "username", "printed_name", "role", "site_id", "password_hash", "disabled"),
+    "api_token": ("id", "token_hash", "user_id", "site_id", "role", "expires_at", "revoked_at"),
+    "record_signature": (
+        "id",
+        "site_id",
+        "patient_id",
+        "user_id",
+        "printed_name",
+        "meaning",
+        "signed_at",
+        "record_hash",
+        "unlocked_at",
+    ),
+    "screening_result": (
+        "id",
+        "screening_id",
+        "screening_version",
+        "protocol_id",
+        "protocol_version",
+        "protocol_sha256",
+        "decision",
+        "criteria",
+        "judged_at",
+    ),
+}
+"""The audited columns of the tables that are not forms of the data dictionary."""
+
+AUDITED: tuple[sa.Table, ...] = (
+    *schema.PER_PATIENT,
+    schema.screening,
+    *(schema.metadata.tables[name] for name in OWN_COLUMNS),
+)
+"""Every table whose rows verification compares with the trail (sessions and sign-in
+throttling are short-lived and not audited; sites are created unaudited)."""
+
+
+def row_state(table: sa.Table, row: Mapping[Any, Any]) -> dict[str, Any]:
+    """The audited state of any audited row."""
+    columns = OWN_COLUMNS.get(table.name)
+    if columns is None:
+        return record_state(table, row)
+    return {c: _plain_column(row[c]) for c in columns}
+
+
+def _plain_column(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return utc_text(value)
+    return value
+
+
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -106,7 +159,13 @@ def _json(values: Mapping[Any, Any] | None) -> str | None:
 
 def record_hash(table: sa.Table, row: Mapping[Any, Any]) -> str:
     """The hash of a row's audited state."""
-    return _digest(_json(record_state(table, row)) or "")
+    return _digest(_json(row_state(table, row)) or "")
+
+
+def stored_hash(conn: sa.Connection, table: sa.Table, row_id: int) -> str:
+    """The hash of a stored row's audited state, read back as the database holds it."""
+    row = conn.execute(sa.select(table).where(table.c.id == row_id)).mappings().one()
+    return record_hash(table, row)
 
 
 @dataclass(frozen=True)
@@ -167,10 +226,14 @@ def _serialise(conn: sa.Connection) -> None:
 def head(conn: sa.Connection) -> tuple[int, str] | None:
     """The newest entry's id and hash (None for an empty trail): every change sijreg makes
     appends an entry, so an unchanged head means an unchanged registry."""
-    log = schema.audit_log
-    last = conn.execute(
-        sa.select(log.c.id, log.c.entry_hash).order_by(log.c.id.desc()).limit(1)
-    ).first()
+    if conn.dialect.name == "postgresql":  # row-level security hides other sites' entries
+        newest = sa.text("SELECT id, entry_hash FROM sijreg_audit_head()")
+        last = conn.execute(newest).first()
+    else:
+        log = schema.audit_log
+        last = conn.execute(
+            sa.select(log.c.id, log.c.entry_hash).order_by(log.c.id.desc()).limit(1)
+        ).first()
     return (int(last.id), str(last.entry_hash)) if last else None
 
 
@@ -415,7 +478,8 @@ class Verification:
     head: str = GENESIS
     chain: Problem | None = None
     records: list[Problem] = field(default_factory=list)
-    unaudited: dict[str, int] = field(default_factory=dict)
+    unaudited: list[tuple[sa.Table, int]] = field(default_factory=list)
+    """Rows without any entry (each also a problem in ``records``)."""
 
     @property
     def ok(self) -> bool:
@@ -454,7 +518,9 @@ def verify(conn: sa.Connection) -> Verification:
             break
         prev_hash, prev_id = row["entry_hash"], row["id"]
         result.entries += 1
-        if row["action"] in RECORD_CHANGES and row["table_name"] in schema.TABLES:
+        if row["table_name"] in _AUDITED_NAMES and (
+            row["record_hash"] is not None or row["action"] == Action.DELETE
+        ):
             newest[(row["table_name"], row["record_id"])] = row
     result.head = prev_hash
     if result.chain is None:
@@ -462,10 +528,13 @@ def verify(conn: sa.Connection) -> Verification:
     return result
 
 
+_AUDITED_NAMES = frozenset(t.name for t in AUDITED)
+
+
 def _check_records(
     conn: sa.Connection, newest: dict[tuple[str, int], sa.RowMapping], result: Verification
 ) -> None:
-    for table in (*schema.PER_PATIENT, schema.screening):
+    for table in AUDITED:
         stored = {
             row["id"]: record_hash(table, row) for row in conn.execute(sa.select(table)).mappings()
         }
@@ -481,5 +550,32 @@ def _check_records(
                 result.records.append(Problem(entry["id"], f"{label}: removed outside sijreg"))
             elif found != entry["record_hash"]:
                 result.records.append(Problem(entry["id"], f"{label}: changed outside sijreg"))
-        if stored:
-            result.unaudited[table.name] = len(stored)
+        for record_id in sorted(stored):
+            result.unaudited.append((table, record_id))
+            result.records.append(
+                Problem(None, f"{table.name} {record_id}: no audit entry (inserted outside sijreg)")
+            )
+
+
+def adopt(conn: sa.Connection, reason: str) -> list[tuple[str, int]]:
+    """Append an entry, with its hash, for every audited row that has none (rows from before
+    sijreg audited them); returns them. Rows that differ from their entries are never adopted,
+    and nothing is adopted from a broken chain."""
+    result = verify(conn)
+    if result.chain is not None:
+        raise ValueError(f"the audit trail is broken at entry {result.chain.entry_id}")
+    for table, row_id in result.unaudited:
+        row = conn.execute(sa.select(table).where(table.c.id == row_id)).mappings().one()
+        append(
+            conn,
+            Entry(
+                Action.ADOPT,
+                site_id=row.get("site_id"),
+                table_name=table.name,
+                record_id=row_id,
+                new_values=row_state(table, row) if table.name not in OWN_COLUMNS else None,
+                reason=reason,
+                record_hash=record_hash(table, row),
+            ),
+        )
+    return [(table.name, row_id) for table, row_id in result.unaudited]

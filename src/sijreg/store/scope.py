@@ -306,6 +306,7 @@ class SiteScope:
             self._audit(audit.Action.UPDATE, s, old, old, self.get("screening", old["id"]), why)
 
     def _delete_row(self, t: sa.Table, row: sa.RowMapping, why: str) -> None:
+        self._delete_dependents(t, row["id"], why)
         self.conn.execute(sa.delete(t).where(t.c.id == row["id"], t.c.site_id == self.site_id))
         self._audit(audit.Action.DELETE, t, row, row, None, why)
 
@@ -381,8 +382,9 @@ class SiteScope:
             "signed_at": audit.utc_text(moment),
             "record_hash": self.patient_hash(patient_id),
         }
-        self.conn.execute(
-            sa.insert(schema.record_signature).values(
+        signature_id = self.conn.execute(
+            sa.insert(schema.record_signature)
+            .values(
                 site_id=self.site_id,
                 patient_id=patient_id,
                 user_id=self.actor.user_id,
@@ -391,7 +393,9 @@ class SiteScope:
                 signed_at=moment,
                 record_hash=signed["record_hash"],
             )
-        )
+            .returning(schema.record_signature.c.id)
+        ).scalar_one()
+        self._audit_signature(audit.Action.CREATE, signature_id, None)
         for action in (audit.Action.SIGN, audit.Action.LOCK):
             new = signed if action is audit.Action.SIGN else {"locked": True}
             self._log(action, "patient", patient_id, new_values=new)
@@ -408,6 +412,7 @@ class SiteScope:
         self.conn.execute(
             sa.update(s).where(s.c.id == signature["id"]).values(unlocked_at=accounts.now())
         )
+        self._audit_signature(audit.Action.UPDATE, signature["id"], why)
         self._log(
             audit.Action.LOCK,
             "patient",
@@ -416,6 +421,31 @@ class SiteScope:
             new_values={"locked": False},
             reason=why,
         )
+
+    def _audit_signature(self, action: audit.Action, signature_id: int, reason: str | None) -> None:
+        """The signature row's own entry, so that verification sees it removed or unlocked."""
+        s = schema.record_signature
+        self._log(
+            action,
+            s.name,
+            signature_id,
+            reason=reason,
+            record_hash=audit.stored_hash(self.conn, s, signature_id),
+        )
+
+    def _delete_dependents(self, t: sa.Table, record_id: int, why: str) -> None:
+        """Deletion entries for the rows the database deletes with a record (ON DELETE CASCADE)."""
+        dependent, column = {
+            "patient": (schema.record_signature, "patient_id"),
+            "screening": (schema.screening_result, "screening_id"),
+        }.get(t.name, (None, ""))
+        if dependent is None:
+            return
+        found = self.conn.execute(
+            sa.select(dependent.c.id).where(dependent.c[column] == record_id)
+        ).scalars()
+        for dependent_id in found.all():
+            self._log(audit.Action.DELETE, dependent.name, dependent_id, reason=why)
 
     # The worklist -------------------------------------------------------------------------
 

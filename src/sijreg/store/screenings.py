@@ -19,7 +19,7 @@ from sijreg.domain.dictionary import SCREENING
 from sijreg.domain.protocol import Protocol
 from sijreg.domain.records import ScreeningRecord, Values
 from sijreg.domain.screening import Decision, evaluate
-from sijreg.store import schema
+from sijreg.store import audit, schema
 from sijreg.store.writer import SaveSummary, _changed, _insert_all, _site_ids, _update, audited
 
 
@@ -207,7 +207,36 @@ def judge(
     ]
     if rows:
         conn.execute(sa.insert(r), rows)
+        _audit_results(
+            conn,
+            protocol.sha256,
+            {(s.id, s.version) for s in screenings if (s.id, s.version) not in done},
+        )
     return decisions
+
+
+def _audit_results(conn: sa.Connection, sha256: str, judged: set[tuple[int, int]]) -> None:
+    """A creation entry, with its hash, for every decision just stored."""
+    r, s = schema.screening_result, schema.screening
+    stored = conn.execute(
+        sa.select(r, s.c.site_id)
+        .join(s, s.c.id == r.c.screening_id)
+        .where(r.c.protocol_sha256 == sha256, r.c.screening_id.in_([i for i, _ in judged]))
+        .order_by(r.c.id)
+    ).mappings()
+    for row in stored.all():
+        if (row["screening_id"], row["screening_version"]) in judged:
+            audit.append(
+                conn,
+                audit.Entry(
+                    audit.Action.CREATE,
+                    site_id=row["site_id"],
+                    table_name=r.name,
+                    record_id=row["id"],
+                    new_values={"screening_id": row["screening_id"], "decision": row["decision"]},
+                    record_hash=audit.record_hash(r, row),
+                ),
+            )
 
 
 def stored_results(conn: sa.Connection, screening_id: int) -> list[StoredResult]:
