@@ -17,13 +17,17 @@ in; the visit of a window is the one closest to its target date (earlier on a ti
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
+import polars as pl
 import sqlalchemy as sa
 
+from sijreg.analysis.cohort import Registry
+from sijreg.analysis.describe import PATIENT_KEY, TRACKING_MEMBERS, members
+from sijreg.analysis.variables import RELIEF
 from sijreg.domain.followup import State, time_points, window_dates
-from sijreg.domain.schedule import Window
+from sijreg.domain.schedule import DEFAULT_WINDOWS, Window
 from sijreg.store import schema
 from sijreg.store.scope import set_database_scope
 
@@ -34,6 +38,8 @@ class Patient:
     fusion_date: date
     visits: tuple[tuple[date, float | None], ...]
     """(visit date, pain relief %) of each visit."""
+    id: int = 0
+    """The patient's id, for the patient sets small-cell suppression compares."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,9 @@ class CompletenessRow:
     months: int
     due: int
     answered: int
+    due_members: int = field(default=0, compare=False, repr=False)
+    """Who is counted, as a bit set of patient ids (``describe.members``; 0 untracked)."""
+    answered_members: int = field(default=0, compare=False, repr=False)
 
     @property
     def percent(self) -> float | None:
@@ -57,6 +66,9 @@ class ResponderRow:
     """Patients due with a relief recorded at the time point (complete-case denominator)."""
     due: int
     """Patients due (the denominator when missing counts as not a responder)."""
+    responder_members: int = field(default=0, compare=False, repr=False)
+    answered_members: int = field(default=0, compare=False, repr=False)
+    due_members: int = field(default=0, compare=False, repr=False)
 
     @property
     def complete_case(self) -> float | None:
@@ -73,6 +85,7 @@ class Completeness:
     rows: tuple[CompletenessRow, ...]
     """Per site and time point, then the sites pooled (site "All")."""
     responders: tuple[ResponderRow, ...]
+    windows: tuple[Window, ...] = ()
 
 
 def _window_relief(patient: Patient, window: Window) -> tuple[bool, float | None]:
@@ -85,56 +98,89 @@ def _window_relief(patient: Patient, window: Window) -> tuple[bool, float | None
     return True, closest[1]
 
 
+def _members(ids: Iterable[int]) -> int:
+    """Patient ids as the bit set ``describe.members`` makes (0 when sets are not tracked)."""
+    if not TRACKING_MEMBERS.get():
+        return 0
+    return members(pl.DataFrame({PATIENT_KEY: list(ids)}, schema={PATIENT_KEY: pl.Int64}))
+
+
 def completeness(
     patients: Iterable[Patient],
     as_of: date,
     windows: Sequence[Window],
     thresholds: Sequence[int] = (30, 50),
 ) -> Completeness:
-    due: dict[tuple[str, int], int] = {}
-    answered: dict[tuple[str, int], int] = {}
-    relief: dict[int, list[float | None]] = {w.months: [] for w in windows}
-    due_all: dict[int, int] = {w.months: 0 for w in windows}
+    due: dict[tuple[str, int], list[int]] = {}
+    answered: dict[tuple[str, int], list[int]] = {}
+    relief: dict[int, list[tuple[int, float | None]]] = {w.months: [] for w in windows}
+    due_all: dict[int, list[int]] = {w.months: [] for w in windows}
     for patient in patients:
         points = time_points(patient.fusion_date, [v[0] for v in patient.visits], as_of, windows)
         for window, point in zip(windows, points, strict=True):
             if not point.counts_as_due:
                 continue
             key = (patient.site, window.months)
-            due[key] = due.get(key, 0) + 1
-            due_all[window.months] += 1
+            due.setdefault(key, []).append(patient.id)
+            due_all[window.months].append(patient.id)
             if point.state is State.ANSWERED:
-                answered[key] = answered.get(key, 0) + 1
-                relief[window.months].append(_window_relief(patient, window)[1])
+                answered.setdefault(key, []).append(patient.id)
+                relief[window.months].append((patient.id, _window_relief(patient, window)[1]))
     sites = sorted({site for site, _ in due})
-    rows = [
-        CompletenessRow(
-            site, w.months, due.get((site, w.months), 0), answered.get((site, w.months), 0)
+
+    def row(site: str, months: int, chosen: Sequence[str]) -> CompletenessRow:
+        due_ids = [i for s in chosen for i in due.get((s, months), [])]
+        answered_ids = [i for s in chosen for i in answered.get((s, months), [])]
+        return CompletenessRow(
+            site,
+            months,
+            len(due_ids),
+            len(answered_ids),
+            _members(due_ids),
+            _members(answered_ids),
         )
-        for site in sites
-        for w in windows
+
+    rows = [row(site, w.months, [site]) for site in sites for w in windows]
+    rows += [row("All", w.months, sites) for w in windows]
+    responders = []
+    for w in windows:
+        valued = [(i, r) for i, r in relief[w.months] if r is not None]
+        for t in thresholds:
+            chosen = [i for i, r in valued if r >= t]
+            responders.append(
+                ResponderRow(
+                    w.months,
+                    t,
+                    len(chosen),
+                    len(valued),
+                    len(due_all[w.months]),
+                    _members(chosen),
+                    _members(i for i, _ in valued),
+                    _members(due_all[w.months]),
+                )
+            )
+    return Completeness(as_of, tuple(rows), tuple(responders), tuple(windows))
+
+
+def registry_patients(registry: Registry) -> list[Patient]:
+    """The fused patients of the analysis frames (``cohort.Registry``, read from the registry
+    or a freeze) with their visits: completeness counts the whole registry, not the cohort."""
+    fused = registry.patients.filter(pl.col("fusion_date").is_not_null()).select(
+        PATIENT_KEY, "site", "fusion_date"
+    )
+    visits = registry.visits.group_by(PATIENT_KEY).agg("visit_date", RELIEF.name)
+    joined = fused.join(visits, on=PATIENT_KEY, how="left").sort(PATIENT_KEY)
+    return [
+        Patient(site, fusion, tuple(zip(dates or (), reliefs or (), strict=True)), pid)
+        for pid, site, fusion, dates, reliefs in joined.iter_rows()
     ]
-    rows += [
-        CompletenessRow(
-            "All",
-            w.months,
-            sum(due.get((s, w.months), 0) for s in sites),
-            sum(answered.get((s, w.months), 0) for s in sites),
-        )
-        for w in windows
-    ]
-    responders = [
-        ResponderRow(
-            w.months,
-            t,
-            sum(1 for r in relief[w.months] if r is not None and r >= t),
-            sum(1 for r in relief[w.months] if r is not None),
-            due_all[w.months],
-        )
-        for w in windows
-        for t in thresholds
-    ]
-    return Completeness(as_of, tuple(rows), tuple(responders))
+
+
+def registry_completeness(
+    registry: Registry, as_of: date, windows: Sequence[Window] = DEFAULT_WINDOWS
+) -> Completeness:
+    """Completeness of the whole registry (or freeze) on ``as_of``, for the study report."""
+    return completeness(registry_patients(registry), as_of, windows)
 
 
 def read_patients(conn: sa.Connection, site_id: int | None) -> list[Patient]:
@@ -156,6 +202,6 @@ def read_patients(conn: sa.Connection, site_id: int | None) -> list[Patient]:
     if site_id is not None:
         fused = fused.where(p.c.site_id == site_id)
     return [
-        Patient(code, when, tuple(visits.get(pid, ())))
+        Patient(code, when, tuple(visits.get(pid, ())), pid)
         for pid, code, when in conn.execute(fused).all()
     ]
