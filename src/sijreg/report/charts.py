@@ -437,7 +437,7 @@ def completeness_lines(document: dict[str, Any]) -> str:
             )
             for site in shown
         )
-        + ("" if len(shown) == len(sites) else f" (the {len(sites) - 1} sites are in the table)"),
+        + ("" if len(shown) == len(sites) else f"; each of {len(sites) - 1} sites as a dot"),
         (0, max(len(months), 1)),
         (0, 100),
         320,
@@ -447,6 +447,17 @@ def completeness_lines(document: dict[str, Any]) -> str:
         [i + 0.5 for i in range(len(months))], "Months after the fusion", [str(m) for m in months]
     )
     colours = ["#1f2933", *_series_colours(len(shown) - 1)]
+    if len(shown) < len(sites):  # many sites: each as a grey dot, all sites as the line
+        chart.legend.append(("Each site", GREY, "dot"))
+        dots = [
+            f'<circle cx="{num(chart.x(i + 0.5))}" cy="{num(chart.y(cell["percent"]))}" r="3">'
+            f"<title>Site {attr(site)}, {m} months: {cell['percent_display']}%</title></circle>"
+            for site in sites
+            if site != "All"
+            for i, m in enumerate(months)
+            if (cell := found["sites"][site][str(m)])["percent"] is not None
+        ]
+        chart.add(f'<g class="series" fill="{GREY}" fill-opacity="0.6">{"".join(dots)}</g>')
     for site, colour in zip(shown, colours, strict=True):
         label = "All sites" if site == "All" else f"Site {site}"
         chart.legend.append((label, colour, "line"))
