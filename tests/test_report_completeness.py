@@ -17,11 +17,15 @@ from sijreg.analysis.tables import Settings, study_tables
 from sijreg.domain.schedule import DEFAULT_WINDOWS
 from sijreg.interop import table_export
 from sijreg.interop.freeze import read_freeze, write_freeze
+from sijreg.interop.instrument_file import default_instruments
 from sijreg.report.document import build
 from sijreg.report.grids import all_grids
 from sijreg.report.options import Options
 from sijreg.report.write import write_document
 from sijreg.store import schema
+from sijreg.store.accounts import find_site
+from sijreg.store.writer import save_patients
+from sijreg.synthetic.followup_demo import recent_cohort, simulate
 from tests.cohorts import random_registry, store
 from tests.helpers import read_tables
 
@@ -164,3 +168,37 @@ def test_a_freeze_counts_on_its_own_day_and_a_report_without_data_says_so(
     assert without["completeness"]["available"] is False
     grid = next(g for g in all_grids(without) if g.key == "completeness")
     assert "not available" in grid.notes[0]
+
+
+def test_the_report_reconciles_with_invitations_on_the_follow_up_demo(engine: sa.Engine) -> None:
+    """Every answer of the synthetic follow-up cohort comes in on its invitation: per site and
+    time point the report's answered are the completed invitations, and its due those plus
+    the invitations whose link closed unanswered."""
+    today = date(2026, 11, 30)
+    codes = ["A1", "A2", "A3", "A4"]
+    inv, s = schema.invitation, schema.site
+    with engine.begin() as conn:
+        save_patients(conn, recent_cohort(codes, today), reason="test")
+        site_ids = [i for i in (find_site(conn, code) for code in codes) if i is not None]
+        simulate(conn, site_ids, today, DEFAULT_WINDOWS, default_instruments())
+        rows = conn.execute(
+            sa.select(s.c.site_code, inv.c.months, inv.c.completed_at, inv.c.closes).join(
+                s, s.c.id == inv.c.site_id
+            )
+        ).all()
+    expected: dict[tuple[str, int], list[int]] = {}
+    for site, months, completed, closes in rows:
+        if completed is not None or closes < today:
+            for key in ((site, months), ("All", months)):
+                cell = expected.setdefault(key, [0, 0])
+                cell[0] += 1
+                cell[1] += completed is not None
+    found = _document(engine, Options(), today)["completeness"]
+    shown = {
+        (site, int(m)): [cell["n"], cell["count"]]
+        for site, cells in found["sites"].items()
+        for m, cell in cells.items()
+        if cell["n"]
+    }
+    assert shown == expected
+    assert sum(answered for (site, _), (_, answered) in expected.items() if site == "All") > 0
