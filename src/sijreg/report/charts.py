@@ -449,7 +449,7 @@ def completeness_lines(document: dict[str, Any]) -> str:
     colours = ["#1f2933", *_series_colours(len(shown) - 1)]
     if len(shown) < len(sites):  # many sites: each as a grey dot, all sites as the line
         chart.legend.append(("Each site", GREY, "dot"))
-        dots = [
+        site_dots = [
             f'<circle cx="{num(chart.x(i + 0.5))}" cy="{num(chart.y(cell["percent"]))}" r="3">'
             f"<title>Site {attr(site)}, {m} months: {cell['percent_display']}%</title></circle>"
             for site in sites
@@ -457,7 +457,7 @@ def completeness_lines(document: dict[str, Any]) -> str:
             for i, m in enumerate(months)
             if (cell := found["sites"][site][str(m)])["percent"] is not None
         ]
-        chart.add(f'<g class="series" fill="{GREY}" fill-opacity="0.6">{"".join(dots)}</g>')
+        chart.add(f'<g class="series" fill="{GREY}" fill-opacity="0.6">{"".join(site_dots)}</g>')
     for site, colour in zip(shown, colours, strict=True):
         label = "All sites" if site == "All" else f"Site {site}"
         chart.legend.append((label, colour, "line"))
