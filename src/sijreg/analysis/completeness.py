@@ -12,6 +12,9 @@ Responder rates at each time point, each labelled:
 
 The windows are the schedule's (``domain.schedule``), the ones patients are invited
 in; the visit of a window is the one closest to its target date (earlier on a tie).
+Counted on Polars frames, the registry's (the report, a freeze) or the call list's: the
+domain's ``time_points`` decides once per fusion date and window whether a follow-up
+counts as due answered and unanswered, never a Python object per patient.
 """
 
 from __future__ import annotations
@@ -24,9 +27,9 @@ import polars as pl
 import sqlalchemy as sa
 
 from sijreg.analysis.cohort import Registry
-from sijreg.analysis.describe import PATIENT_KEY, TRACKING_MEMBERS, members
+from sijreg.analysis.describe import PATIENT_KEY, members
 from sijreg.analysis.variables import RELIEF
-from sijreg.domain.followup import State, time_points, window_dates
+from sijreg.domain.followup import time_points, window_dates
 from sijreg.domain.schedule import DEFAULT_WINDOWS, Window
 from sijreg.store import schema
 from sijreg.store.scope import set_database_scope
@@ -88,21 +91,129 @@ class Completeness:
     windows: tuple[Window, ...] = ()
 
 
-def _window_relief(patient: Patient, window: Window) -> tuple[bool, float | None]:
-    """(a visit in the window, the relief of the visit closest to the target)."""
-    target, opens, closes = window_dates(patient.fusion_date, window)
-    inside = [v for v in patient.visits if opens <= v[0] <= closes]
-    if not inside:
-        return False, None
-    closest = min(inside, key=lambda v: (abs((v[0] - target).days), v[0]))
-    return True, closest[1]
+KEY = "_key"
+"""The frames' join key: the patient id from the registry; a position for bare ``Patient``s."""
 
 
-def _members(ids: Iterable[int]) -> int:
-    """Patient ids as the bit set ``describe.members`` makes (0 when sets are not tracked)."""
-    if not TRACKING_MEMBERS.get():
-        return 0
-    return members(pl.DataFrame({PATIENT_KEY: list(ids)}, schema={PATIENT_KEY: pl.Int64}))
+def _windows_by_fusion_date(
+    fusion_dates: pl.Series, as_of: date, windows: Sequence[Window]
+) -> pl.DataFrame:
+    """Per distinct fusion date and window: its dates, and whether the follow-up counts as
+    due on ``as_of`` answered and unanswered, as ``domain.followup`` decides (asked once
+    per date, not once per patient)."""
+    rows = []
+    for fused in fusion_dates.unique().drop_nulls().to_list():
+        for window in windows:
+            target, opens, closes = window_dates(fused, window)
+            unanswered, answered = (
+                time_points(fused, visits, as_of, [window])[0] for visits in ([], [target])
+            )
+            rows.append(
+                (
+                    fused,
+                    window.months,
+                    target,
+                    opens,
+                    closes,
+                    unanswered.counts_as_due,
+                    answered.counts_as_due,
+                )
+            )
+    columns = ("fusion_date", "months", "target", "opens", "closes")
+    schema = {name: pl.Date() for name in columns} | {
+        "months": pl.Int64(),
+        "due_unanswered": pl.Boolean(),
+        "due_answered": pl.Boolean(),
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _answers(points: pl.DataFrame, visits: pl.DataFrame, windows: Sequence[Window]) -> pl.DataFrame:
+    """(key, months, relief) of every answered follow-up: a visit in the window; the relief
+    is the visit's closest to the target date (the earlier on a tie). A window at a time,
+    so the visits are joined to one window's rows at once."""
+    found = []
+    for window in windows:
+        bounds = points.filter(pl.col("months") == window.months).select(
+            KEY, "target", "opens", "closes"
+        )
+        found.append(
+            visits.join(bounds, on=KEY)
+            .filter(pl.col("visit_date").is_between(pl.col("opens"), pl.col("closes")))
+            .with_columns(
+                (pl.col("visit_date") - pl.col("target")).dt.total_days().abs().alias("_distance")
+            )
+            .sort(KEY, "_distance", "visit_date")
+            .group_by(KEY, maintain_order=True)
+            .agg(pl.col("relief").first())
+            .with_columns(pl.lit(window.months, pl.Int64).alias("months"))
+        )
+    schema = {KEY: pl.Int64(), "relief": pl.Float64(), "months": pl.Int64()}
+    return pl.concat([f.select(*schema) for f in found]) if found else pl.DataFrame(schema=schema)
+
+
+def _count(frame: pl.DataFrame, condition: pl.Expr) -> tuple[int, int]:
+    """How many rows meet ``condition``, and who they are (``describe.members``)."""
+    chosen = frame.filter(condition)
+    return chosen.height, members(chosen)
+
+
+def frame_completeness(
+    patients: pl.DataFrame,
+    visits: pl.DataFrame,
+    as_of: date,
+    windows: Sequence[Window],
+    thresholds: Sequence[int] = (30, 50),
+) -> Completeness:
+    """Completeness from frames: ``patients`` (KEY, patient_id, site, fusion_date) and
+    ``visits`` (KEY, visit_date, relief). Whole-frame operations, so a registry of a million
+    patients is counted in seconds."""
+    fused = patients.filter(pl.col("fusion_date").is_not_null())
+    dated = _windows_by_fusion_date(fused.get_column("fusion_date"), as_of, windows)
+    points = fused.join(dated, on="fusion_date")
+    answered = _answers(points, visits, windows)
+    due = (
+        points.join(
+            answered.with_columns(pl.lit(True).alias("answered")), on=[KEY, "months"], how="left"
+        )
+        .with_columns(pl.col("answered").fill_null(False))
+        .filter(
+            pl.when(pl.col("answered"))
+            .then(pl.col("due_answered"))
+            .otherwise(pl.col("due_unanswered"))
+        )
+        .select(PATIENT_KEY, "site", "months", "answered", "relief")
+    )
+    sites = sorted(due.get_column("site").unique().to_list())
+    rows = []
+    for site in [*sites, "All"]:
+        for window in windows:
+            cell = pl.col("months") == window.months
+            if site != "All":
+                cell &= pl.col("site") == site
+            n, n_members = _count(due, cell)
+            count, count_members = _count(due, cell & pl.col("answered"))
+            rows.append(CompletenessRow(site, window.months, n, count, n_members, count_members))
+    responders = []
+    for window in windows:
+        at = due.filter(pl.col("months") == window.months)
+        n, n_members = _count(at, pl.lit(True))
+        valued, valued_members = _count(at, pl.col("answered") & pl.col("relief").is_not_null())
+        for threshold in thresholds:
+            count, count_members = _count(at, pl.col("relief") >= threshold)
+            responders.append(
+                ResponderRow(
+                    window.months,
+                    threshold,
+                    count,
+                    valued,
+                    n,
+                    count_members,
+                    valued_members,
+                    n_members,
+                )
+            )
+    return Completeness(as_of, tuple(rows), tuple(responders), tuple(windows))
 
 
 def completeness(
@@ -111,76 +222,38 @@ def completeness(
     windows: Sequence[Window],
     thresholds: Sequence[int] = (30, 50),
 ) -> Completeness:
-    due: dict[tuple[str, int], list[int]] = {}
-    answered: dict[tuple[str, int], list[int]] = {}
-    relief: dict[int, list[tuple[int, float | None]]] = {w.months: [] for w in windows}
-    due_all: dict[int, list[int]] = {w.months: [] for w in windows}
-    for patient in patients:
-        points = time_points(patient.fusion_date, [v[0] for v in patient.visits], as_of, windows)
-        for window, point in zip(windows, points, strict=True):
-            if not point.counts_as_due:
-                continue
-            key = (patient.site, window.months)
-            due.setdefault(key, []).append(patient.id)
-            due_all[window.months].append(patient.id)
-            if point.state is State.ANSWERED:
-                answered.setdefault(key, []).append(patient.id)
-                relief[window.months].append((patient.id, _window_relief(patient, window)[1]))
-    sites = sorted({site for site, _ in due})
-
-    def row(site: str, months: int, chosen: Sequence[str]) -> CompletenessRow:
-        due_ids = [i for s in chosen for i in due.get((s, months), [])]
-        answered_ids = [i for s in chosen for i in answered.get((s, months), [])]
-        return CompletenessRow(
-            site,
-            months,
-            len(due_ids),
-            len(answered_ids),
-            _members(due_ids),
-            _members(answered_ids),
-        )
-
-    rows = [row(site, w.months, [site]) for site in sites for w in windows]
-    rows += [row("All", w.months, sites) for w in windows]
-    responders = []
-    for w in windows:
-        valued = [(i, r) for i, r in relief[w.months] if r is not None]
-        for t in thresholds:
-            chosen = [i for i, r in valued if r >= t]
-            responders.append(
-                ResponderRow(
-                    w.months,
-                    t,
-                    len(chosen),
-                    len(valued),
-                    len(due_all[w.months]),
-                    _members(chosen),
-                    _members(i for i, _ in valued),
-                    _members(due_all[w.months]),
-                )
-            )
-    return Completeness(as_of, tuple(rows), tuple(responders), tuple(windows))
-
-
-def registry_patients(registry: Registry) -> list[Patient]:
-    """The fused patients of the analysis frames (``cohort.Registry``, read from the registry
-    or a freeze) with their visits: completeness counts the whole registry, not the cohort."""
-    fused = registry.patients.filter(pl.col("fusion_date").is_not_null()).select(
-        PATIENT_KEY, "site", "fusion_date"
+    """Completeness of ``patients`` (the call list's and the API's, read by ``read_patients``)."""
+    listed = list(patients)
+    frame = pl.DataFrame(
+        [(i, p.id, p.site, p.fusion_date) for i, p in enumerate(listed)],
+        schema={
+            KEY: pl.Int64(),
+            PATIENT_KEY: pl.Int64(),
+            "site": pl.String(),
+            "fusion_date": pl.Date(),
+        },
+        orient="row",
     )
-    visits = registry.visits.group_by(PATIENT_KEY).agg("visit_date", RELIEF.name)
-    joined = fused.join(visits, on=PATIENT_KEY, how="left").sort(PATIENT_KEY)
-    return [
-        Patient(site, fusion, tuple(zip(dates or (), reliefs or (), strict=True)), pid)
-        for pid, site, fusion, dates, reliefs in joined.iter_rows()
-    ]
+    visits = pl.DataFrame(
+        [(i, when, relief) for i, p in enumerate(listed) for when, relief in p.visits],
+        schema={KEY: pl.Int64(), "visit_date": pl.Date(), "relief": pl.Float64()},
+        orient="row",
+    )
+    return frame_completeness(frame, visits, as_of, windows, thresholds)
 
 
 def registry_completeness(
     registry: Registry, as_of: date, windows: Sequence[Window] = DEFAULT_WINDOWS
 ) -> Completeness:
-    """Completeness of the whole registry (or freeze) on ``as_of``, for the study report."""
-    return completeness(registry_patients(registry), as_of, windows)
+    """Completeness of the whole registry (or a freeze: ``cohort.Registry``, every fused
+    patient, not only the analysed cohort) on ``as_of``, for the study report."""
+    patients = registry.patients.select(
+        pl.col(PATIENT_KEY).alias(KEY), PATIENT_KEY, "site", "fusion_date"
+    )
+    visits = registry.visits.select(
+        pl.col(PATIENT_KEY).alias(KEY), "visit_date", pl.col(RELIEF.name).alias("relief")
+    )
+    return frame_completeness(patients, visits, as_of, windows)
 
 
 def read_patients(conn: sa.Connection, site_id: int | None) -> list[Patient]:
