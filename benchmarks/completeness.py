@@ -85,6 +85,11 @@ def main() -> None:
         sets = statistics.median(_time(frames, True) for _ in range(args.repeat))
         lines.append(f"| {n:,} | {frames.visits.height:,} | {plain:.2f} | {sets:.2f} |")
         print(lines[-1], flush=True)
+    lines += [
+        "",
+        "Before (issue 14, same machine, a `Patient` object and the domain's date arithmetic "
+        "per patient): 26.7 s without sets for 100,000 patients.",
+    ]
     (HERE / "COMPLETENESS.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
