@@ -90,7 +90,8 @@ def test_the_demo_report_draws_its_numbers(tmp_path: Path) -> None:
     page = (out / "report.html").read_text(encoding="utf-8")
     figures = dict(re.findall(r'<figure id="([^"]+)">(<svg.*?</svg>)', page, flags=re.S))
     assert set(figures) == {
-        "histogram", "responders", "responder-curve", "sites", "flow", "relief-over-time"
+        "histogram", "responders", "responder-curve", "sites", "flow", "relief-over-time",
+        "completeness",
     }  # fmt: skip
     roots = {key: _parse(svg) for key, svg in figures.items()}
     assert "<script" not in page
@@ -124,6 +125,19 @@ def test_the_demo_report_draws_its_numbers(tmp_path: Path) -> None:
     assert [t for t in _texts(roots["responders"]) if t.startswith("≥")] == [
         f"≥ {k.removeprefix('responders_')}%" for k in document["threshold_keys"]
     ]
+    # the completeness line: all sites' answered % at each time point, to scale
+    grid = [float(line.get("y1", "0")) for line in _tick_lines(roots["completeness"])]
+    zero, hundred = max(grid), min(grid)
+    line = next(
+        g for g in roots["completeness"].iter(f"{SVG}g") if g.get("data-label") == "All sites"
+    )
+    drawn_percents = [
+        100 * (zero - float(c.get("cy", "0"))) / (zero - hundred) for c in line.iter(f"{SVG}circle")
+    ]
+    every = document["completeness"]["sites"]["All"]
+    assert drawn_percents == pytest.approx(
+        [every[str(m)]["percent"] for m in document["completeness"]["months"]], abs=0.15
+    )
     stages = [
         "".join(g.itertext())
         for g in roots["flow"].iter(f"{SVG}g")

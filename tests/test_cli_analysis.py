@@ -32,7 +32,8 @@ def test_report_options_and_exports(database_url: str, tmp_path: Path) -> None:
     assert document["table2"]["rows"]["responders_30"]["ci_method"] == "wilson"
     assert document["provenance"]["data_fingerprint"].startswith("sha256:")
     page = (plain / "report.html").read_text()
-    assert page.count("<figure ") == 6  # histogram, bars, responder curve, forest, flow, scatter
+    # histogram, bars, responder curve, forest, follow-up completeness, flow, scatter
+    assert page.count("<figure ") == 7
     assert document["provenance"]["data_fingerprint"] in page
 
     out = tmp_path / "full"
@@ -42,7 +43,7 @@ def test_report_options_and_exports(database_url: str, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     suppressed = read_tables(out)
     check_document(suppressed, 11)
-    assert (out / "report.html").read_text().count("<figure ") == 4  # no scatter, no flow
+    assert (out / "report.html").read_text().count("<figure ") == 5  # no scatter, no flow
     assert suppressed["settings"]["suppress_small_cells"] == 11
     assert "| Variable | Mean ± SD or n (%) | 95% CI |" in (out / "tables.md").read_text()
     assert "clopper-pearson" in suppressed["table1"]["ci_note"].lower().replace(" ", "-")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,8 @@ import sqlalchemy as sa
 from docx import Document
 from rich.console import Console
 
-from sijreg.analysis.cohort import build_cohort
+from sijreg.analysis.cohort import build_cohort, read_registry
+from sijreg.analysis.completeness import registry_completeness
 from sijreg.analysis.tables import Settings, study_tables
 from sijreg.interop import table_export
 from sijreg.interop.table_export import FORMATS
@@ -54,7 +56,11 @@ def test_every_table_states_its_denominator_in_every_output(
     records = _records_with_missing_relief(32, 60)
     store(engine, records)
     tables = study_tables(build_cohort(engine), Settings(compare=("fbss",)))
-    document = write_report(tables, tmp_path / "report", "test", Options(ci=True))
+    follow_up = registry_completeness(read_registry(engine), date(2021, 3, 1))
+    document = write_report(
+        tables, tmp_path / "report", "test", Options(ci=True), completeness=follow_up
+    )
+    assert document["completeness"]["available"]
 
     # The paper's convention in Table 2; the responder curve's own, stated with it.
     expected = analysed(records)

@@ -1,6 +1,7 @@
 """An attacker with every file a suppressed report publishes tries to undo the suppression.
 
-The files: tables.json, tables.md, report.html and the table exports (CSV, DOCX, LaTeX).
+The files (with follow-up completeness and its responder rates): tables.json, tables.md,
+report.html and the table exports (CSV, DOCX, LaTeX).
 The truth: the same report unsuppressed. The attacks:
 
 * exact fractions: a mean of one-decimal values is S / (10 n), a sample variance
@@ -28,6 +29,7 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import date
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -38,7 +40,8 @@ import sqlalchemy as sa
 from docx import Document
 from scipy import stats
 
-from sijreg.analysis.cohort import build_cohort
+from sijreg.analysis.cohort import read_registry, select_cohort
+from sijreg.analysis.completeness import registry_completeness
 from sijreg.analysis.tables import Settings, study_tables
 from sijreg.domain.records import PatientRecord
 from sijreg.interop import table_export
@@ -51,6 +54,8 @@ from tests.helpers import read_tables
 from tests.test_disclosure import audit
 
 MIN_CELL = 11
+AS_OF = date(2021, 3, 1)
+"""Follow-up completeness is counted on this day: some windows closed, some still open."""
 SCALE = 10
 """Values carry at most one decimal: every mean is a multiple of 1/(10 n)."""
 MARKERS = (f"<{MIN_CELL}", "*")
@@ -208,10 +213,13 @@ def _publish(engine: sa.Engine, folder: Path, seed: int) -> tuple[dict[str, Any]
     """Write every suppressed output into ``folder``; return the truth, the record, the n."""
     records = _cohort(seed)
     store(engine, records)
-    tables = study_tables(build_cohort(engine), Settings(compare=("fbss", "sex", "site")))
-    truth = build(tables, "test", Options(ci=True))
+    registry = read_registry(engine)
+    tables = study_tables(select_cohort(registry), Settings(compare=("fbss", "sex", "site")))
+    follow_up = registry_completeness(registry, AS_OF)
+    truth = build(tables, "test", Options(ci=True), completeness=follow_up)
     recorder = Cells()
-    document = build(tables, "test", Options(ci=True, min_cell=MIN_CELL), record=recorder)
+    options = Options(ci=True, min_cell=MIN_CELL)
+    document = build(tables, "test", options, record=recorder, completeness=follow_up)
     write_document(document, tables, folder / "report")
     for fmt in table_export.FORMATS:
         table_export.export_tables(document, fmt, folder / fmt)
@@ -231,6 +239,7 @@ def test_no_hidden_count_or_small_group_can_be_recovered(
         if isinstance(value, int) and _at(published, path) in MARKERS
     }
     assert any(0 < v < MIN_CELL for v in hidden.values())  # the cohort has small cells
+    assert any(path[0] == "completeness" for path in hidden)  # and so has completeness
 
     # Exact fractions: a statistic whose n is hidden must fit many n, never exactly one.
     recovered = []

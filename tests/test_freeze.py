@@ -68,6 +68,7 @@ def test_a_report_from_a_freeze_is_the_registrys_report_then(
     manifest = json.loads((freeze / "manifest.json").read_text())
     assert stamp["id"] == manifest["id"]
     assert stamp["note"] == "annual report 2026"
+    assert frozen["completeness"]["as_of"] == manifest["created_at"][:10]  # the freeze's day
     shown = f"freeze {stamp['id']} of {stamp['created_at'][:10]}"
     assert shown in (tmp_path / "frozen" / "report.html").read_text()
     assert shown in (tmp_path / "frozen" / "tables.md").read_text()

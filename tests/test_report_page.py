@@ -55,6 +55,6 @@ def test_the_figures_hold_their_text(browser: Browser, tmp_path: Path, width: in
     assert result.exit_code == 0, result.output
     page = browser.new_page(viewport={"width": width, "height": 900})
     page.goto((out / "report.html").as_uri())
-    assert page.locator("figure > svg").count() == 6
+    assert page.locator("figure > svg").count() == 7
     assert page.evaluate(OVERFLOW) == []
     page.close()

@@ -12,18 +12,25 @@ Responder rates at each time point, each labelled:
 
 The windows are the schedule's (``domain.schedule``), the ones patients are invited
 in; the visit of a window is the one closest to its target date (earlier on a tie).
+Counted on Polars frames, the registry's (the report, a freeze) or the call list's: the
+domain's ``time_points`` decides once per fusion date and window whether a follow-up
+counts as due answered and unanswered, never a Python object per patient.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
+import polars as pl
 import sqlalchemy as sa
 
-from sijreg.domain.followup import State, time_points, window_dates
-from sijreg.domain.schedule import Window
+from sijreg.analysis.cohort import Registry
+from sijreg.analysis.describe import PATIENT_KEY, members
+from sijreg.analysis.variables import RELIEF
+from sijreg.domain.followup import time_points, window_dates
+from sijreg.domain.schedule import DEFAULT_WINDOWS, Window
 from sijreg.store import schema
 from sijreg.store.scope import set_database_scope
 
@@ -34,6 +41,8 @@ class Patient:
     fusion_date: date
     visits: tuple[tuple[date, float | None], ...]
     """(visit date, pain relief %) of each visit."""
+    id: int = 0
+    """The patient's id, for the patient sets small-cell suppression compares."""
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,9 @@ class CompletenessRow:
     months: int
     due: int
     answered: int
+    due_members: int = field(default=0, compare=False, repr=False)
+    """Who is counted, as a bit set of patient ids (``describe.members``; 0 untracked)."""
+    answered_members: int = field(default=0, compare=False, repr=False)
 
     @property
     def percent(self) -> float | None:
@@ -57,6 +69,9 @@ class ResponderRow:
     """Patients due with a relief recorded at the time point (complete-case denominator)."""
     due: int
     """Patients due (the denominator when missing counts as not a responder)."""
+    responder_members: int = field(default=0, compare=False, repr=False)
+    answered_members: int = field(default=0, compare=False, repr=False)
+    due_members: int = field(default=0, compare=False, repr=False)
 
     @property
     def complete_case(self) -> float | None:
@@ -73,16 +88,132 @@ class Completeness:
     rows: tuple[CompletenessRow, ...]
     """Per site and time point, then the sites pooled (site "All")."""
     responders: tuple[ResponderRow, ...]
+    windows: tuple[Window, ...] = ()
 
 
-def _window_relief(patient: Patient, window: Window) -> tuple[bool, float | None]:
-    """(a visit in the window, the relief of the visit closest to the target)."""
-    target, opens, closes = window_dates(patient.fusion_date, window)
-    inside = [v for v in patient.visits if opens <= v[0] <= closes]
-    if not inside:
-        return False, None
-    closest = min(inside, key=lambda v: (abs((v[0] - target).days), v[0]))
-    return True, closest[1]
+KEY = "_key"
+"""The frames' join key: the patient id from the registry; a position for bare ``Patient``s."""
+
+
+def _windows_by_fusion_date(
+    fusion_dates: pl.Series, as_of: date, windows: Sequence[Window]
+) -> pl.DataFrame:
+    """Per distinct fusion date and window: its dates, and whether the follow-up counts as
+    due on ``as_of`` answered and unanswered, as ``domain.followup`` decides (asked once
+    per date, not once per patient)."""
+    rows = []
+    for fused in fusion_dates.unique().drop_nulls().to_list():
+        for window in windows:
+            target, opens, closes = window_dates(fused, window)
+            unanswered, answered = (
+                time_points(fused, visits, as_of, [window])[0] for visits in ([], [target])
+            )
+            rows.append(
+                (
+                    fused,
+                    window.months,
+                    target,
+                    opens,
+                    closes,
+                    unanswered.counts_as_due,
+                    answered.counts_as_due,
+                )
+            )
+    columns = ("fusion_date", "months", "target", "opens", "closes")
+    schema = {name: pl.Date() for name in columns} | {
+        "months": pl.Int64(),
+        "due_unanswered": pl.Boolean(),
+        "due_answered": pl.Boolean(),
+    }
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _answers(points: pl.DataFrame, visits: pl.DataFrame, windows: Sequence[Window]) -> pl.DataFrame:
+    """(key, months, relief) of every answered follow-up: a visit in the window; the relief
+    is the visit's closest to the target date (the earlier on a tie). A window at a time,
+    so the visits are joined to one window's rows at once."""
+    found = []
+    for window in windows:
+        bounds = points.filter(pl.col("months") == window.months).select(
+            KEY, "target", "opens", "closes"
+        )
+        found.append(
+            visits.join(bounds, on=KEY)
+            .filter(pl.col("visit_date").is_between(pl.col("opens"), pl.col("closes")))
+            .with_columns(
+                (pl.col("visit_date") - pl.col("target")).dt.total_days().abs().alias("_distance")
+            )
+            .sort(KEY, "_distance", "visit_date")
+            .group_by(KEY, maintain_order=True)
+            .agg(pl.col("relief").first())
+            .with_columns(pl.lit(window.months, pl.Int64).alias("months"))
+        )
+    schema = {KEY: pl.Int64(), "relief": pl.Float64(), "months": pl.Int64()}
+    return pl.concat([f.select(*schema) for f in found]) if found else pl.DataFrame(schema=schema)
+
+
+def _count(frame: pl.DataFrame, condition: pl.Expr) -> tuple[int, int]:
+    """How many rows meet ``condition``, and who they are (``describe.members``)."""
+    chosen = frame.filter(condition)
+    return chosen.height, members(chosen)
+
+
+def frame_completeness(
+    patients: pl.DataFrame,
+    visits: pl.DataFrame,
+    as_of: date,
+    windows: Sequence[Window],
+    thresholds: Sequence[int] = (30, 50),
+) -> Completeness:
+    """Completeness from frames: ``patients`` (KEY, patient_id, site, fusion_date) and
+    ``visits`` (KEY, visit_date, relief). Whole-frame operations, so a registry of a million
+    patients is counted in seconds."""
+    fused = patients.filter(pl.col("fusion_date").is_not_null())
+    dated = _windows_by_fusion_date(fused.get_column("fusion_date"), as_of, windows)
+    points = fused.join(dated, on="fusion_date")
+    answered = _answers(points, visits, windows)
+    due = (
+        points.join(
+            answered.with_columns(pl.lit(True).alias("answered")), on=[KEY, "months"], how="left"
+        )
+        .with_columns(pl.col("answered").fill_null(False))
+        .filter(
+            pl.when(pl.col("answered"))
+            .then(pl.col("due_answered"))
+            .otherwise(pl.col("due_unanswered"))
+        )
+        .select(PATIENT_KEY, "site", "months", "answered", "relief")
+    )
+    sites = sorted(due.get_column("site").unique().to_list())
+    rows = []
+    for site in [*sites, "All"]:
+        for window in windows:
+            cell = pl.col("months") == window.months
+            if site != "All":
+                cell &= pl.col("site") == site
+            n, n_members = _count(due, cell)
+            count, count_members = _count(due, cell & pl.col("answered"))
+            rows.append(CompletenessRow(site, window.months, n, count, n_members, count_members))
+    responders = []
+    for window in windows:
+        at = due.filter(pl.col("months") == window.months)
+        n, n_members = _count(at, pl.lit(True))
+        valued, valued_members = _count(at, pl.col("answered") & pl.col("relief").is_not_null())
+        for threshold in thresholds:
+            count, count_members = _count(at, pl.col("relief") >= threshold)
+            responders.append(
+                ResponderRow(
+                    window.months,
+                    threshold,
+                    count,
+                    valued,
+                    n,
+                    count_members,
+                    valued_members,
+                    n_members,
+                )
+            )
+    return Completeness(as_of, tuple(rows), tuple(responders), tuple(windows))
 
 
 def completeness(
@@ -91,50 +222,38 @@ def completeness(
     windows: Sequence[Window],
     thresholds: Sequence[int] = (30, 50),
 ) -> Completeness:
-    due: dict[tuple[str, int], int] = {}
-    answered: dict[tuple[str, int], int] = {}
-    relief: dict[int, list[float | None]] = {w.months: [] for w in windows}
-    due_all: dict[int, int] = {w.months: 0 for w in windows}
-    for patient in patients:
-        points = time_points(patient.fusion_date, [v[0] for v in patient.visits], as_of, windows)
-        for window, point in zip(windows, points, strict=True):
-            if not point.counts_as_due:
-                continue
-            key = (patient.site, window.months)
-            due[key] = due.get(key, 0) + 1
-            due_all[window.months] += 1
-            if point.state is State.ANSWERED:
-                answered[key] = answered.get(key, 0) + 1
-                relief[window.months].append(_window_relief(patient, window)[1])
-    sites = sorted({site for site, _ in due})
-    rows = [
-        CompletenessRow(
-            site, w.months, due.get((site, w.months), 0), answered.get((site, w.months), 0)
-        )
-        for site in sites
-        for w in windows
-    ]
-    rows += [
-        CompletenessRow(
-            "All",
-            w.months,
-            sum(due.get((s, w.months), 0) for s in sites),
-            sum(answered.get((s, w.months), 0) for s in sites),
-        )
-        for w in windows
-    ]
-    responders = [
-        ResponderRow(
-            w.months,
-            t,
-            sum(1 for r in relief[w.months] if r is not None and r >= t),
-            sum(1 for r in relief[w.months] if r is not None),
-            due_all[w.months],
-        )
-        for w in windows
-        for t in thresholds
-    ]
-    return Completeness(as_of, tuple(rows), tuple(responders))
+    """Completeness of ``patients`` (the call list's and the API's, read by ``read_patients``)."""
+    listed = list(patients)
+    frame = pl.DataFrame(
+        [(i, p.id, p.site, p.fusion_date) for i, p in enumerate(listed)],
+        schema={
+            KEY: pl.Int64(),
+            PATIENT_KEY: pl.Int64(),
+            "site": pl.String(),
+            "fusion_date": pl.Date(),
+        },
+        orient="row",
+    )
+    visits = pl.DataFrame(
+        [(i, when, relief) for i, p in enumerate(listed) for when, relief in p.visits],
+        schema={KEY: pl.Int64(), "visit_date": pl.Date(), "relief": pl.Float64()},
+        orient="row",
+    )
+    return frame_completeness(frame, visits, as_of, windows, thresholds)
+
+
+def registry_completeness(
+    registry: Registry, as_of: date, windows: Sequence[Window] = DEFAULT_WINDOWS
+) -> Completeness:
+    """Completeness of the whole registry (or a freeze: ``cohort.Registry``, every fused
+    patient, not only the analysed cohort) on ``as_of``, for the study report."""
+    patients = registry.patients.select(
+        pl.col(PATIENT_KEY).alias(KEY), PATIENT_KEY, "site", "fusion_date"
+    )
+    visits = registry.visits.select(
+        pl.col(PATIENT_KEY).alias(KEY), "visit_date", pl.col(RELIEF.name).alias("relief")
+    )
+    return frame_completeness(patients, visits, as_of, windows)
 
 
 def read_patients(conn: sa.Connection, site_id: int | None) -> list[Patient]:
@@ -156,6 +275,6 @@ def read_patients(conn: sa.Connection, site_id: int | None) -> list[Patient]:
     if site_id is not None:
         fused = fused.where(p.c.site_id == site_id)
     return [
-        Patient(code, when, tuple(visits.get(pid, ())))
+        Patient(code, when, tuple(visits.get(pid, ())), pid)
         for pid, code, when in conn.execute(fused).all()
     ]

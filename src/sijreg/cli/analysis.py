@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -113,6 +114,13 @@ class Source:
         """Which state of the registry was read, for the provenance."""
         frozen = {"freeze": self.freeze} if self.freeze is not None else {}
         return {"audit_head": self.snapshot.audit_head, **frozen}
+
+    @property
+    def as_of(self) -> date:
+        """The day follow-up completeness is counted on: today, or the freeze's day."""
+        if self.freeze is None:
+            return datetime.now(UTC).date()
+        return date.fromisoformat(self.freeze["created_at"][:10])
 
 
 def database_source(engine: sa.Engine) -> Source:

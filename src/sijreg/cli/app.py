@@ -109,6 +109,7 @@ def _report(
 ) -> None:
     """Read the data with ``read`` and write the report from them."""
     from sijreg.analysis.cohort import select_cohort
+    from sijreg.analysis.completeness import registry_completeness
     from sijreg.analysis.describe import without_members
     from sijreg.analysis.flow import study_flow
     from sijreg.analysis.tables import study_tables
@@ -126,11 +127,18 @@ def _report(
             cohort = select_cohort(source.snapshot.registry, settings.min_followup_days)
             tables = study_tables(cohort, settings)
             flow = study_flow(tables.cohort, source.snapshot.screenings, protocol)
+            follow_up = registry_completeness(source.snapshot.registry, source.as_of)
         write = loading.result()
         renderers.shutdown()
         with step("Writing the report"):
             document = write.write_report(
-                tables, out, source.label, options, flow=flow, origin=source.origin
+                tables,
+                out,
+                source.label,
+                options,
+                flow=flow,
+                origin=source.origin,
+                completeness=follow_up,
             )
     if not quiet:
         showing.result().show(document, console)

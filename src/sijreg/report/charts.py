@@ -411,6 +411,81 @@ def responder_bars(document: dict[str, Any]) -> str:
     return chart.render()
 
 
+SITE_LINES = len(PALETTE) - 1
+"""Sites drawn one line each beside all sites; with more, only all sites are drawn."""
+
+
+def completeness_lines(document: dict[str, Any]) -> str:
+    """Answered % of the follow-ups due at each time point, all sites and each site (when
+    few), from the completeness table; a hidden share is not drawn."""
+    found = document["completeness"]
+    months = found["months"]
+    sites = list(found["sites"])
+    shown = ["All"] + ([s for s in sites if s != "All"] if len(sites) - 1 <= SITE_LINES else [])
+    chart = _chart(
+        "figure-completeness",
+        "Follow-up answered by time point",
+        "Lines: the percentage of follow-ups due that were answered at "
+        + ", ".join(f"{m} months" for m in months)
+        + "; "
+        + "; ".join(
+            f"{'all sites' if site == 'All' else 'site ' + site}: "
+            + ", ".join(
+                f"{found['sites'][site][str(m)]['percent_display'] or 'not shown'}"
+                + ("%" if found["sites"][site][str(m)]["percent_display"] else "")
+                for m in months
+            )
+            for site in shown
+        )
+        + ("" if len(shown) == len(sites) else f"; each of {len(sites) - 1} sites as a dot"),
+        (0, max(len(months), 1)),
+        (0, 100),
+        320,
+    )
+    chart.y_axis(nice_ticks(0, 100), "Answered (% of due)")
+    chart.x_axis(
+        [i + 0.5 for i in range(len(months))], "Months after the fusion", [str(m) for m in months]
+    )
+    colours = ["#1f2933", *_series_colours(len(shown) - 1)]
+    if len(shown) < len(sites):  # many sites: each as a grey dot, all sites as the line
+        chart.legend.append(("Each site", GREY, "dot"))
+        site_dots = [
+            f'<circle cx="{num(chart.x(i + 0.5))}" cy="{num(chart.y(cell["percent"]))}" r="3">'
+            f"<title>Site {attr(site)}, {m} months: {cell['percent_display']}%</title></circle>"
+            for site in sites
+            if site != "All"
+            for i, m in enumerate(months)
+            if (cell := found["sites"][site][str(m)])["percent"] is not None
+        ]
+        chart.add(f'<g class="series" fill="{GREY}" fill-opacity="0.6">{"".join(site_dots)}</g>')
+    for site, colour in zip(shown, colours, strict=True):
+        label = "All sites" if site == "All" else f"Site {site}"
+        chart.legend.append((label, colour, "line"))
+        cells = [found["sites"][site][str(m)] for m in months]
+        points = [
+            (i + 0.5, cell["percent"], f"{m} months: {cell['percent_display']}%")
+            for i, (m, cell) in enumerate(zip(months, cells, strict=True))
+            if cell["percent"] is not None
+        ]
+        if not points:
+            continue
+        path = "".join(
+            f"{'M' if k == 0 else 'L'}{num(chart.x(x))} {num(chart.y(y))}"
+            for k, (x, y, _) in enumerate(points)
+        )
+        dots = "".join(
+            f'<circle cx="{num(chart.x(x))}" cy="{num(chart.y(y))}" r="3.5">'
+            f"<title>{attr(label)}, {attr(text)}</title></circle>"
+            for x, y, text in points
+        )
+        width = 3 if site == "All" else 1.8
+        chart.add(
+            f'<g class="series" data-label="{attr(label)}" fill="{colour}">'
+            f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="{width}"/>{dots}</g>'
+        )
+    return chart.render()
+
+
 LINE = 16.0
 """Height of a line of text in the flow diagram."""
 

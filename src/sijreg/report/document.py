@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sijreg import __version__
 from sijreg.analysis import extended as ext
@@ -19,11 +19,15 @@ from sijreg.analysis.followup import DAYS_PER_YEAR, SENSITIVITY_MONTHS
 from sijreg.analysis.provenance import fingerprint, provenance
 from sijreg.analysis.tables import Row, Settings, StudyTables, Table, threshold_text
 from sijreg.domain.protocol import Protocol
+from sijreg.report import completeness as follow_up_completeness
 from sijreg.report import sections
 from sijreg.report.disclosure import Cells, Weight, as_displayed
 from sijreg.report.fields import row_fields
 from sijreg.report.options import Options
 from sijreg.report.spss import round_half_away
+
+if TYPE_CHECKING:
+    from sijreg.analysis.completeness import Completeness
 
 FORMAT = "sijreg.tables"
 FORMAT_VERSION = 1
@@ -120,6 +124,7 @@ def _build(
     protocol: Protocol | None,
     data_fingerprint: str,
     origin: dict[str, Any] | None,
+    completeness: Completeness | None = None,
 ) -> dict[str, Any]:
     cohort = tables.cohort
     settings = method_settings(tables.settings, options)
@@ -146,6 +151,7 @@ def _build(
         "threshold_keys": [f"responders_{threshold_text(t)}" for t in tables.settings.thresholds],
         **sections.build(more, tables, cells),
         **_followup(more, tables, cells),
+        "completeness": follow_up_completeness.build(completeness, cells),
         "provenance": provenance(data_fingerprint, settings, protocol, origin),
     }
 
@@ -188,6 +194,7 @@ def build(
     flow: Flow | None = None,
     protocol: Protocol | None = None,
     origin: dict[str, Any] | None = None,
+    completeness: Completeness | None = None,
 ) -> dict[str, Any]:
     """The whole report as JSON-ready data (suppressed throughout when options ask for it).
 
@@ -205,7 +212,7 @@ def build(
         data_fingerprint = hashing.result()
     cells = record if record is not None else Cells()
     protocol = flow.protocol if flow is not None else protocol
-    parts = (more, protocol, data_fingerprint, origin)
+    parts = (more, protocol, data_fingerprint, origin, completeness)
     document = _build(tables, database, options, cells, *parts)
     if options.min_cell is not None:
         decided = cells.decided(options.min_cell)

@@ -363,6 +363,48 @@ def followup_grids(document: dict[str, Any]) -> list[Grid]:
     return out
 
 
+def completeness_grids(document: dict[str, Any]) -> list[Grid]:
+    """Follow-up completeness by site and time point, and the responder rates counted two
+    ways (report/completeness.py); one line saying why when the data were not available."""
+    found = document.get("completeness")
+    if found is None:  # a tables.json written before this section
+        return []
+    caption = "Follow-up completeness by site and time point"
+    if not found["available"]:
+        return [Grid("completeness", caption, ("Follow-up",), (), (found["note"],))]
+    months = [str(m) for m in found["months"]]
+    columns = ("Site", *(f"{m} months: answered/due (%)" for m in months))
+    rows = tuple(
+        (site, *(cells[m]["display"] for m in months)) for site, cells in found["sites"].items()
+    )
+    note = f"As of {found['as_of']}; windows: " + ", ".join(
+        f"{w['months']} months ({w['days_before']} days before to {w['days_after']} after)"
+        for w in found["windows"]
+    )
+    completeness = Grid("completeness", caption, columns, rows, (found["denominator"], note + "."))
+    responders = Grid(
+        "completeness_responders",
+        "Responders at each follow-up time point, counted two ways",
+        (
+            "Time point",
+            "Relief at least",
+            "Complete case: responders/answered (%)",
+            "Missing counted as not a responder: responders/due (%)",
+        ),
+        tuple(
+            (
+                f"{r['months']} months",
+                f"{r['threshold']}%",
+                r["complete_case"]["display"],
+                r["missing_as_non_responder"]["display"],
+            )
+            for r in found["responders"]
+        ),
+        (found["responder_denominator"],),
+    )
+    return [completeness, responders]
+
+
 def missing_grid(missing: dict[str, Any]) -> Grid:
     rows = missing["rows"]
     first = next(iter(rows.values()), None)
@@ -397,6 +439,7 @@ def extra_grids(document: dict[str, Any]) -> list[Grid]:
     out.append(site_grid(document["sites"]))
     out += time_grids(document["over_time"])
     out += followup_grids(document)
+    out += completeness_grids(document)
     out.append(missing_grid(document["missing"]))
     return _with_note(out, document)
 

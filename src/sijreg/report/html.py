@@ -52,6 +52,15 @@ def render(
         ),
         ("sites", "Pain relief by site, with pooled estimates.", charts.site_forest(document)),
     ]
+    if document.get("completeness", {}).get("available"):
+        figures.append(
+            (
+                "completeness",
+                "Follow-up answered at each time point: answered / due, as in the follow-up "
+                "completeness table (due: answered, or the window closed; whole registry).",
+                charts.completeness_lines(document),
+            )
+        )
     if "flow" in document:
         figures.append(
             (

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sijreg.analysis.flow import Flow
 from sijreg.analysis.tables import StudyTables
 from sijreg.report import document, html, markdown
 from sijreg.report.options import Options
+
+if TYPE_CHECKING:
+    from sijreg.analysis.completeness import Completeness
 
 FILES = ("report.html", "tables.md", "tables.json")
 
@@ -22,9 +25,12 @@ def write_report(
     *,
     flow: Flow | None = None,
     origin: dict[str, Any] | None = None,
+    completeness: Completeness | None = None,
 ) -> dict[str, Any]:
     """Write the three report files into ``out`` (created if needed); return the document."""
-    doc = document.build(tables, database, options, flow=flow, origin=origin)
+    doc = document.build(
+        tables, database, options, flow=flow, origin=origin, completeness=completeness
+    )
     write_document(doc, tables, out)
     return doc
 

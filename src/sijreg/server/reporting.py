@@ -15,11 +15,13 @@ import polars as pl
 import sqlalchemy as sa
 from markupsafe import Markup
 
-from sijreg.analysis.cohort import Cohort, build_cohort
+from sijreg.analysis.cohort import Cohort, Registry, read_registry, select_cohort
+from sijreg.analysis.completeness import registry_completeness
 from sijreg.analysis.provenance import fingerprint
 from sijreg.analysis.tables import Settings, study_tables
 from sijreg.interop import analysis_file
 from sijreg.report import document, html
+from sijreg.server import web
 from sijreg.store import audit, schema
 from sijreg.store.accounts import Actor, Role
 from sijreg.store.scope import Forbidden, SiteScope, reading_engine
@@ -35,13 +37,17 @@ def _scope_of(conn: sa.Connection, actor: Actor) -> tuple[int | None, str | None
     raise Forbidden("this role sees no report")
 
 
-def _cohort(engine: sa.Engine, site_id: int | None, site_code: str | None) -> Cohort:
+def _registry(engine: sa.Engine, site_id: int | None, site_code: str | None) -> Registry:
     reader = reading_engine(engine, site_id)
     try:
-        return build_cohort(reader, Settings().min_followup_days, site_code)
+        return read_registry(reader, site_code)
     finally:
         if reader is not engine:
             reader.dispose()
+
+
+def _cohort(engine: sa.Engine, site_id: int | None, site_code: str | None) -> Cohort:
+    return select_cohort(_registry(engine, site_id, site_code), Settings().min_followup_days)
 
 
 def _audit_export(
@@ -74,9 +80,11 @@ def study_report(
     """The report document and cohort this actor may see; the export is audited."""
     site_id, site_code, label = _scope_of(conn, actor)
     settings = Settings()
-    tables = study_tables(_cohort(engine, site_id, site_code), settings)
+    registry = _registry(engine, site_id, site_code)
+    tables = study_tables(select_cohort(registry, settings.min_followup_days), settings)
     _audit_export(conn, actor, site_id, f"report, {label}", tables.cohort.n)
-    return document.build(tables, label), tables.cohort
+    follow_up = registry_completeness(registry, web.today())
+    return document.build(tables, label, completeness=follow_up), tables.cohort
 
 
 def report_page(engine: sa.Engine, conn: sa.Connection, actor: Actor, nav: Markup) -> str:
