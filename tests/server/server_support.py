@@ -31,6 +31,8 @@ USERS = (
     ("coord1", Role.COORDINATOR, "S01"),
     ("inv1", Role.INVESTIGATOR, "S01"),
     ("coord2", Role.COORDINATOR, "S02"),
+    ("mon1", Role.MONITOR, "S01"),
+    ("mon2", Role.MONITOR, "S02"),
     ("analyst", Role.ANALYST, None),
     ("admin", Role.ADMIN, None),
 )

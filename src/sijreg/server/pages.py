@@ -26,7 +26,7 @@ from sijreg.domain.wording import in_words
 from sijreg.server import kept_forms, web
 from sijreg.server.models import MAX_ID
 from sijreg.server.reporting import pooled_export, report_page
-from sijreg.store import accounts, audit, schema
+from sijreg.store import accounts, audit, queries, schema
 from sijreg.store.accounts import AccountError, Role
 from sijreg.store.reader import patient_pathway
 from sijreg.store.scope import (
@@ -381,6 +381,8 @@ def patient(request: Request, patient_id: RecordId) -> Response:
             pathway=patient_pathway(
                 conn, scope.site_code(), row["study_id"], web.settings(request).protocol
             ),
+            queries=queries.listed(scope, patient_id=patient_id),
+            may_query=user.actor.role in queries.RAISERS,
         )
     shown.delete_cookie(SAVED_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
     return shown
@@ -522,6 +524,7 @@ def history(request: Request, name: str, record_id: RecordId) -> Response:
             entries=[{**e, "what": _action_words(e)} for e in entries],
             names=names,
             fields={f.name: f for f in form.fields},
+            query_steps=queries.trail(scope, queries.on_record(scope, name, record_id)),
         )
 
 
