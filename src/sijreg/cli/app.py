@@ -130,7 +130,13 @@ def _report(
         renderers.shutdown()
         with step("Writing the report"):
             document = write.write_report(
-                tables, out, source.label, options, flow=flow, origin=source.origin
+                tables,
+                out,
+                source.label,
+                options,
+                flow=flow,
+                origin=source.origin,
+                data_quality=source.data_quality(),
             )
     if not quiet:
         showing.result().show(document, console)

@@ -13,6 +13,7 @@ from typing import Any
 from sijreg import __version__
 from sijreg.analysis import extended as ext
 from sijreg.analysis import inference
+from sijreg.analysis.data_quality import disclosed
 from sijreg.analysis.describe import Continuous, Count
 from sijreg.analysis.flow import Flow
 from sijreg.analysis.followup import DAYS_PER_YEAR, SENSITIVITY_MONTHS
@@ -188,6 +189,7 @@ def build(
     flow: Flow | None = None,
     protocol: Protocol | None = None,
     origin: dict[str, Any] | None = None,
+    data_quality: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The whole report as JSON-ready data (suppressed throughout when options ask for it).
 
@@ -212,6 +214,8 @@ def build(
         document = _build(tables, database, options, decided, *parts)
     if flow is not None and options.min_cell is None:
         document["flow"] = flow.as_dict()
+    if data_quality is not None:  # counted in the registry, beside the cohort
+        document["data_quality"] = disclosed(data_quality, options.min_cell)
     result: dict[str, Any] = strict(document)
     return result if options.min_cell is None else as_displayed(result)
 

@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from sijreg.domain import dictionary as dd
 from sijreg.domain.entry import Invalid, parse_form
+from sijreg.domain.followup import next_due, summary
 from sijreg.domain.types import Form, Kind
 from sijreg.domain.wording import in_words
 from sijreg.server import kept_forms, web
@@ -28,6 +29,7 @@ from sijreg.server.models import MAX_ID
 from sijreg.server.reporting import pooled_export, report_page
 from sijreg.store import accounts, audit, queries, schema
 from sijreg.store.accounts import AccountError, Role
+from sijreg.store.followup import follow_up
 from sijreg.store.reader import patient_pathway
 from sijreg.store.scope import (
     CHILD_TABLES,
@@ -238,10 +240,21 @@ def patients(request: Request) -> Response:
             ).all()
         )
         found = [p for p in scope.patients() if wanted.lower() in p["study_id"].lower()]
+        settings = web.settings(request)
+        points = {
+            f.patient_id: f.time_points
+            for f in follow_up(
+                conn, scope.site_id, web.today(), settings.windows, settings.reminder_days
+            )
+        }
         return page(
             "patients.html.j2",
             user,
-            patients=[(p, fused.get(p["id"])) for p in found],
+            patients=[
+                (p, fused.get(p["id"]), next_due(points.get(p["id"], [])), points.get(p["id"]))
+                for p in found
+            ],
+            summary=summary,
             site=scope.site_code(),
             wanted=wanted,
             sex=dd.field("sex"),

@@ -16,13 +16,16 @@ import sqlalchemy as sa
 from markupsafe import Markup
 
 from sijreg.analysis.cohort import Cohort, build_cohort
+from sijreg.analysis.data_quality import read_data_quality
 from sijreg.analysis.provenance import fingerprint
 from sijreg.analysis.tables import Settings, study_tables
+from sijreg.domain.schedule import DEFAULT_WINDOWS
 from sijreg.interop import analysis_file
 from sijreg.report import document, html
+from sijreg.server.web import today
 from sijreg.store import audit, schema
 from sijreg.store.accounts import Actor, Role
-from sijreg.store.scope import Forbidden, SiteScope, reading_engine
+from sijreg.store.scope import Forbidden, SiteScope, reading_engine, set_database_scope
 
 
 def _scope_of(conn: sa.Connection, actor: Actor) -> tuple[int | None, str | None, str]:
@@ -76,7 +79,16 @@ def study_report(
     settings = Settings()
     tables = study_tables(_cohort(engine, site_id, site_code), settings)
     _audit_export(conn, actor, site_id, f"report, {label}", tables.cohort.n)
-    return document.build(tables, label), tables.cohort
+    return document.build(tables, label, data_quality=_data_quality(conn, site_id)), tables.cohort
+
+
+def _data_quality(conn: sa.Connection, site_id: int | None) -> dict[str, Any]:
+    """The data-quality section in the reader's scope (the analyst's: pooled, read only)."""
+    set_database_scope(conn, site_id, pooled=site_id is None)
+    try:
+        return read_data_quality(conn, site_id, today(), DEFAULT_WINDOWS)
+    finally:
+        set_database_scope(conn, site_id)
 
 
 def report_page(engine: sa.Engine, conn: sa.Connection, actor: Actor, nav: Markup) -> str:
