@@ -131,6 +131,18 @@ def test_every_page_passes_axe_at_desktop_and_tablet_sizes(
     }.items():
         problems += _check(page, live_server + path, label, shots)
 
+    monitor = browser.new_context(bypass_csp=True).new_page()
+    _sign_in(monitor, live_server, "mon1")
+    raising = f"{live_server}/records/patient/{pid}/queries/new"
+    problems += _check(monitor, raising, "query-new", shots)
+    monitor.get_by_label("Message").fill("Please confirm.")
+    monitor.get_by_role("button", name="Raise the query").click()
+    monitor.locator("#query-state").wait_for()
+    query = monitor.url.removeprefix(live_server)
+    problems += _check(monitor, live_server + query, "query-monitor", shots)
+    problems += _check(page, live_server + query, "query-site", shots)
+    problems += _check(page, f"{live_server}/queries", "queries", shots)
+
     investigator = browser.new_context(bypass_csp=True).new_page()
     _sign_in(investigator, live_server, "inv1")
     problems += _check(investigator, f"{live_server}/patients/{pid}", "patient-to-sign", shots)
