@@ -10,13 +10,20 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from sijreg.server.web import today
 from sijreg.store import audit, schema
 from sijreg.store.scope import SiteScope
-from tests.server.server_support import People, bearer, sign_in
+from tests.server.server_support import People, add_monitors, bearer, sign_in
+
+
+@pytest.fixture(autouse=True)
+def monitors(engine: sa.Engine, people: People) -> None:
+    """mon1 at S01 and mon2 at S02, before the tokens are issued."""
+    add_monitors(engine, people)
 
 
 def _patient(engine: sa.Engine, people: People, study_id: str = "P-7", age: int = 61) -> int:
@@ -58,6 +65,7 @@ def test_raise_answer_correct_close_with_history(
     url = raised.headers["location"]
     assert _state(server, url) == "Open"
     shown = server.get(f"/patients/{pid}").text
+    assert "A query on this patient's record is pending." in shown
     assert "Age at fusion" in shown
     assert "Age 61 with retirement noted?" in shown
     assert "age</td>" not in shown  # the field by its label, never its code
@@ -101,6 +109,7 @@ def test_raise_answer_correct_close_with_history(
     csrf = _as(server, "mon1")
     assert _step(server, url + "/close", csrf)[0] == 303
     assert _state(server, url) == "Closed"
+    assert "is pending" not in server.get(f"/patients/{pid}").text
     status, text = _step(server, url + "/close", csrf)
     assert status == 409
     assert "A query that is closed cannot be closed." in text

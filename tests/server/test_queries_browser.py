@@ -8,11 +8,17 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
 
 from sijreg.store.scope import SiteScope
-from tests.server.server_support import PASSWORD, People
+from tests.server.server_support import PASSWORD, People, add_monitors
 from tests.server.test_browser import browser
 
 pytestmark = pytest.mark.browser
 __all__ = ["browser"]  # the fixture, used by name
+
+
+@pytest.fixture(autouse=True)
+def monitors(engine: sa.Engine, people: People) -> None:
+    """mon1 at S01 and mon2 at S02, before the tokens are issued."""
+    add_monitors(engine, people)
 
 
 def _signed_in(browser: Browser, live_server: str, username: str) -> Page:

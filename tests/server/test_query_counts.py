@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
@@ -16,7 +17,13 @@ from sijreg.server.web import today
 from sijreg.store import queries, schema
 from sijreg.store.scope import SiteScope
 from tests.helpers import read_tables, run
-from tests.server.server_support import People, bearer, sign_in
+from tests.server.server_support import People, add_monitors, bearer, sign_in
+
+
+@pytest.fixture(autouse=True)
+def monitors(engine: sa.Engine, people: People) -> None:
+    """mon1 at S01 and mon2 at S02, before the tokens are issued."""
+    add_monitors(engine, people)
 
 
 def _registry(engine: sa.Engine, people: People) -> dict[str, Any]:

@@ -380,6 +380,7 @@ def patient(request: Request, patient_id: RecordId) -> Response:
                 }
             )
         form = dd.form("patient")
+        asked = queries.listed(scope, patient_id=patient_id)
         shown = page(
             "patient.html.j2",
             user,
@@ -394,7 +395,8 @@ def patient(request: Request, patient_id: RecordId) -> Response:
             pathway=patient_pathway(
                 conn, scope.site_code(), row["study_id"], web.settings(request).protocol
             ),
-            queries=queries.listed(scope, patient_id=patient_id),
+            queries=asked,
+            unresolved={(q["form"], q["record_id"]) for q in asked if q["state"] != "closed"},
             may_query=user.actor.role in queries.RAISERS,
         )
     shown.delete_cookie(SAVED_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
