@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from sijreg.domain import dictionary as dd
 from sijreg.domain.entry import Invalid
 from sijreg.domain.queries import MESSAGE, QueryState, WrongState
+from sijreg.domain.types import Form
 from sijreg.domain.wording import in_words
 from sijreg.server import web
 from sijreg.server.pages import Posted, RecordId, _scope, _version, display, fields, go, page
@@ -54,6 +55,13 @@ def query_list(request: Request) -> Response:
         )
 
 
+def _what(form: Form, record: Any) -> str:
+    """The record as a person knows it: "the patient record", "Visit 2026-05-01"."""
+    if form.name == "patient":
+        return "the patient record"
+    return f"{form.label} {in_words(form.fields[0], record[form.fields[0].name])}".strip()
+
+
 def _record_of(scope: SiteScope, name: str, record_id: int) -> tuple[Any, Any]:
     """The record and its patient (NotFound for another site's or an unknown form)."""
     if name not in RECORD_TABLES:
@@ -82,7 +90,7 @@ def _new_form(
         record=record,
         patient=patient,
         site=scope.site_code(),
-        what=f"{form.label} {in_words(form.fields[0], record[form.fields[0].name])}".strip(),
+        what=_what(form, record),
         choices=[(f.name, f.label, in_words(f, record[f.name])) for f in form.fields],
         typed=typed,
         errors=errors,
@@ -135,7 +143,7 @@ def _query_page(
         record=record,
         patient=patient,
         site=scope.site_code(),
-        what=f"{form.label} {in_words(form.fields[0], record[form.fields[0].name])}".strip(),
+        what=_what(form, record),
         value=in_words(f, record[f.name]),
         field=fields(form, {f.name: value}, errors or {})[form.fields.index(f)],
         trail=queries.trail(scope, [query_id]),
