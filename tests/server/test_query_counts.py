@@ -125,3 +125,6 @@ def test_sijreg_report_writes_the_section(
     assert shown["S01"]["patients_with_breaches"] is None  # 1 patient: withheld
     assert shown["S02"]["patients_with_breaches"] == 0  # zero is shown
     assert shown["S01"]["queries_open"] == 2  # queries are not patients: as counted
+    result = run("report", "-d", database_url, "-o", str(out), "-q", "--no-data-quality")
+    assert result.exit_code == 0, result.output
+    assert "data_quality" not in read_tables(out / "tables.json")
