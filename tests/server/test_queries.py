@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from sijreg.server.web import today
-from sijreg.store import audit, schema
-from sijreg.store.scope import SiteScope
+from sijreg.store import audit, queries, schema
+from sijreg.store.scope import SiteScope, set_database_scope
 from tests.server.server_support import People, add_monitors, bearer, sign_in
 
 
@@ -246,3 +246,31 @@ def test_the_api_workflow(
     assert closed.json()["detail"] == "a query that is closed cannot be closed"
     listed = server.get(api, params={"patient_id": pid, "state": "closed"}, headers=coord)
     assert [q["id"] for q in listed.json()] == [query["id"]]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_row_level_security_keeps_queries_at_their_site(
+    engine: sa.Engine, app_engine: sa.Engine, people: People
+) -> None:
+    """As the app role, around the scope: no site, no query; another site's query, no row."""
+    with engine.begin() as conn:
+        for coord, monitor in (("coord1", "mon1"), ("coord2", "mon2")):
+            scope = SiteScope(conn, people.actor(conn, coord))
+            pid = scope.create("patient", {"study_id": f"{coord}-P"})["id"]
+            queries.raise_query(
+                SiteScope(conn, people.actor(conn, monitor)), "patient", pid, "age", "Age?"
+            )
+    q = schema.data_query
+    count = sa.select(sa.func.count()).select_from(q)
+    with app_engine.begin() as conn:
+        assert conn.execute(count).scalar_one() == 0
+        set_database_scope(conn, people.sites["S01"])
+        assert conn.execute(sa.select(q.c.site_id)).scalars().all() == [people.sites["S01"]]
+        moved = conn.execute(sa.update(q).values(state="closed")).rowcount
+        assert moved == 1  # its own only
+    with app_engine.connect() as conn:
+        set_database_scope(conn, people.sites["S01"])
+        moving = sa.update(q).values(site_id=people.sites["S02"])
+        with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):
+            conn.execute(moving)
