@@ -58,3 +58,15 @@ def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+MONITORS = (("mon1", "S01"), ("mon2", "S02"))
+
+
+def add_monitors(engine: sa.Engine, people: People) -> None:
+    """A monitor at each site (mon1 at S01, mon2 at S02), added to ``people``."""
+    with engine.begin() as conn:
+        for username, site in MONITORS:
+            people.ids[username] = accounts.add_user(
+                conn, username, f"Dr {username.title()}", Role.MONITOR, PASSWORD, site
+            )

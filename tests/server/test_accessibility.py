@@ -13,11 +13,12 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from sijreg.server.web import today
-from tests.server.server_support import PASSWORD
+from tests.server.server_support import PASSWORD, People, add_monitors
 from tests.server.test_browser import ARGS, CHROMIUM
 
 pytestmark = pytest.mark.browser
@@ -101,7 +102,7 @@ def _check(page: Page, url: str, label: str, shots: Path | None) -> list[str]:
 
 
 def test_every_page_passes_axe_at_desktop_and_tablet_sizes(
-    browser: Browser, live_server: str
+    browser: Browser, live_server: str, engine: sa.Engine, people: People
 ) -> None:
     shots = Path(os.environ["SIJREG_SCREENSHOTS"]) if "SIJREG_SCREENSHOTS" in os.environ else None
     if shots is not None:
@@ -130,6 +131,19 @@ def test_every_page_passes_axe_at_desktop_and_tablet_sizes(
         "not-found": "/patients/999999",
     }.items():
         problems += _check(page, live_server + path, label, shots)
+
+    add_monitors(engine, people)
+    monitor = browser.new_context(bypass_csp=True).new_page()
+    _sign_in(monitor, live_server, "mon1")
+    raising = f"{live_server}/records/patient/{pid}/queries/new"
+    problems += _check(monitor, raising, "query-new", shots)
+    monitor.get_by_label("Message").fill("Please confirm.")
+    monitor.get_by_role("button", name="Raise the query").click()
+    monitor.locator("#query-state").wait_for()
+    query = monitor.url.removeprefix(live_server)
+    problems += _check(monitor, live_server + query, "query-monitor", shots)
+    problems += _check(page, live_server + query, "query-site", shots)
+    problems += _check(page, f"{live_server}/queries", "queries", shots)
 
     investigator = browser.new_context(bypass_csp=True).new_page()
     _sign_in(investigator, live_server, "inv1")

@@ -108,6 +108,21 @@ class Source:
     """The registry read, or the one the freeze was made from."""
     freeze: dict[str, Any] | None = None
     """The freeze the data come from, as the provenance describes it."""
+    engine: sa.Engine | None = None
+    """The registry, when the data come from it (a freeze has no data queries)."""
+
+    def data_quality(self) -> dict[str, Any] | None:
+        """The report's data-quality section, read from the registry (None for a freeze)."""
+        if self.engine is None:
+            return None
+        from datetime import UTC, datetime
+
+        from sijreg.analysis.data_quality import read_data_quality
+        from sijreg.domain.schedule import DEFAULT_WINDOWS
+
+        with self.engine.connect() as conn:
+            today = datetime.now(UTC).date()
+            return read_data_quality(conn, None, today, DEFAULT_WINDOWS)
 
     @property
     def origin(self) -> dict[str, Any]:
@@ -126,7 +141,7 @@ class Source:
 def database_source(engine: sa.Engine) -> Source:
     from sijreg.analysis.snapshot import read_snapshot
 
-    return Source(read_snapshot(engine), label(engine))
+    return Source(read_snapshot(engine), label(engine), engine=engine)
 
 
 def open_source(database: str | None, freeze: Path | None) -> Source:

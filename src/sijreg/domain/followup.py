@@ -148,3 +148,18 @@ def parse_reminder_days(text: str) -> tuple[int, ...]:
     if not parts or not all(p.isdigit() for p in parts):
         raise ValueError(f"{text!r} is not a list of days such as 0,14,28")
     return tuple(sorted({int(p) for p in parts}))
+
+
+def next_due(points: Sequence[TimePoint]) -> TimePoint | None:
+    """The patient's next follow-up still to be answered (open or not yet due), if any."""
+    waiting = [p for p in points if p.state in OPEN_STATES or p.state is State.NOT_YET_DUE]
+    return min(waiting, key=lambda p: p.target, default=None)
+
+
+def summary(points: Sequence[TimePoint]) -> str:
+    """A patient's follow-up in words: the next one's state, or how it ended."""
+    upcoming = next_due(points)
+    if upcoming is not None:
+        return f"{upcoming.months} months: {upcoming.state.label}"
+    answered = sum(p.state is State.ANSWERED for p in points)
+    return f"finished: {answered} of {len(points)} answered"

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sijreg import __version__
 from sijreg.analysis import extended as ext
 from sijreg.analysis import inference
+from sijreg.analysis.data_quality import disclosed
 from sijreg.analysis.describe import Continuous, Count
 from sijreg.analysis.flow import Flow
 from sijreg.analysis.followup import DAYS_PER_YEAR, SENSITIVITY_MONTHS
@@ -195,6 +196,7 @@ def build(
     protocol: Protocol | None = None,
     origin: dict[str, Any] | None = None,
     completeness: Completeness | None = None,
+    data_quality: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The whole report as JSON-ready data (suppressed throughout when options ask for it).
 
@@ -219,6 +221,8 @@ def build(
         document = _build(tables, database, options, decided, *parts)
     if flow is not None and options.min_cell is None:
         document["flow"] = flow.as_dict()
+    if data_quality is not None:  # counted in the registry, beside the cohort
+        document["data_quality"] = disclosed(data_quality, options.min_cell)
     result: dict[str, Any] = strict(document)
     return result if options.min_cell is None else as_displayed(result)
 

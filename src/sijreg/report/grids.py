@@ -441,7 +441,32 @@ def extra_grids(document: dict[str, Any]) -> list[Grid]:
     out += followup_grids(document)
     out += completeness_grids(document)
     out.append(missing_grid(document["missing"]))
+    if "data_quality" in document:
+        out.append(data_quality_grid(document["data_quality"]))
     return _with_note(out, document)
+
+
+DATA_QUALITY_COLUMNS = {
+    "queries_open": "Open queries",
+    "queries_answered": "Answered queries",
+    "queries_closed": "Closed queries",
+    "patients_with_breaches": "Patients with a rule breach",
+    "patients_with_warnings": "Patients with a warning",
+}
+
+
+def data_quality_grid(section: dict[str, Any]) -> Grid:
+    """Data queries and the stored records' checks, per site (analysis/data_quality.py)."""
+    return Grid(
+        "data_quality",
+        f"Data quality per site on {section['as_of']}",
+        ("Site", *DATA_QUALITY_COLUMNS.values()),
+        tuple(
+            (code, *(_text(counts.get(k)) or "–" for k in DATA_QUALITY_COLUMNS))
+            for code, counts in section["sites"].items()
+        ),
+        (section["note"],),
+    )
 
 
 def all_grids(document: dict[str, Any]) -> list[Grid]:

@@ -26,10 +26,17 @@ def write_report(
     flow: Flow | None = None,
     origin: dict[str, Any] | None = None,
     completeness: Completeness | None = None,
+    data_quality: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write the three report files into ``out`` (created if needed); return the document."""
     doc = document.build(
-        tables, database, options, flow=flow, origin=origin, completeness=completeness
+        tables,
+        database,
+        options,
+        flow=flow,
+        origin=origin,
+        completeness=completeness,
+        data_quality=data_quality,
     )
     write_document(doc, tables, out)
     return doc

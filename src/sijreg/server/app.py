@@ -31,6 +31,8 @@ from sijreg.server import (
     kept_forms,
     pages,
     patient_link,
+    queries_api,
+    queries_pages,
     screening_pages,
     screenings,
     web,
@@ -189,6 +191,8 @@ def create_app(engine: sa.Engine, settings: web.ServerSettings | None = None) ->
     app.include_router(patient_link.router)
     app.include_router(followup_pages.router)
     app.include_router(checks_pages.router)
+    app.include_router(queries_pages.router)
+    app.include_router(queries_api.router)
     app.include_router(pages.router)
     _handlers(app)
 

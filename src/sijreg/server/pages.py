@@ -21,13 +21,15 @@ from markupsafe import Markup
 
 from sijreg.domain import dictionary as dd
 from sijreg.domain.entry import Invalid, parse_form
+from sijreg.domain.followup import next_due, summary
 from sijreg.domain.types import Form, Kind
 from sijreg.domain.wording import in_words
 from sijreg.server import kept_forms, web
 from sijreg.server.models import MAX_ID
 from sijreg.server.reporting import pooled_export, report_page
-from sijreg.store import accounts, audit, schema
+from sijreg.store import accounts, audit, queries, schema
 from sijreg.store.accounts import AccountError, Role
+from sijreg.store.followup import follow_up
 from sijreg.store.reader import patient_pathway
 from sijreg.store.scope import (
     CHILD_TABLES,
@@ -238,10 +240,21 @@ def patients(request: Request) -> Response:
             ).all()
         )
         found = [p for p in scope.patients() if wanted.lower() in p["study_id"].lower()]
+        settings = web.settings(request)
+        points = {
+            f.patient_id: f.time_points
+            for f in follow_up(
+                conn, scope.site_id, web.today(), settings.windows, settings.reminder_days
+            )
+        }
         return page(
             "patients.html.j2",
             user,
-            patients=[(p, fused.get(p["id"])) for p in found],
+            patients=[
+                (p, fused.get(p["id"]), next_due(points.get(p["id"], [])), points.get(p["id"]))
+                for p in found
+            ],
+            summary=summary,
             site=scope.site_code(),
             wanted=wanted,
             sex=dd.field("sex"),
@@ -367,6 +380,7 @@ def patient(request: Request, patient_id: RecordId) -> Response:
                 }
             )
         form = dd.form("patient")
+        asked = queries.listed(scope, patient_id=patient_id)
         shown = page(
             "patient.html.j2",
             user,
@@ -381,6 +395,9 @@ def patient(request: Request, patient_id: RecordId) -> Response:
             pathway=patient_pathway(
                 conn, scope.site_code(), row["study_id"], web.settings(request).protocol
             ),
+            queries=asked,
+            unresolved={(q["form"], q["record_id"]) for q in asked if q["state"] != "closed"},
+            may_query=user.actor.role in queries.RAISERS,
         )
     shown.delete_cookie(SAVED_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
     return shown
@@ -522,6 +539,7 @@ def history(request: Request, name: str, record_id: RecordId) -> Response:
             entries=[{**e, "what": _action_words(e)} for e in entries],
             names=names,
             fields={f.name: f for f in form.fields},
+            query_steps=queries.trail(scope, queries.on_record(scope, name, record_id)),
         )
 
 

@@ -17,14 +17,16 @@ from markupsafe import Markup
 
 from sijreg.analysis.cohort import Cohort, Registry, read_registry, select_cohort
 from sijreg.analysis.completeness import registry_completeness
+from sijreg.analysis.data_quality import read_data_quality
 from sijreg.analysis.provenance import fingerprint
 from sijreg.analysis.tables import Settings, study_tables
+from sijreg.domain.schedule import DEFAULT_WINDOWS
 from sijreg.interop import analysis_file
 from sijreg.report import document, html
 from sijreg.server import web
 from sijreg.store import audit, schema
 from sijreg.store.accounts import Actor, Role
-from sijreg.store.scope import Forbidden, SiteScope, reading_engine
+from sijreg.store.scope import Forbidden, SiteScope, reading_engine, set_database_scope
 
 
 def _scope_of(conn: sa.Connection, actor: Actor) -> tuple[int | None, str | None, str]:
@@ -84,7 +86,19 @@ def study_report(
     tables = study_tables(select_cohort(registry, settings.min_followup_days), settings)
     _audit_export(conn, actor, site_id, f"report, {label}", tables.cohort.n)
     follow_up = registry_completeness(registry, web.today())
-    return document.build(tables, label, completeness=follow_up), tables.cohort
+    quality = _data_quality(conn, site_id)
+    return document.build(
+        tables, label, completeness=follow_up, data_quality=quality
+    ), tables.cohort
+
+
+def _data_quality(conn: sa.Connection, site_id: int | None) -> dict[str, Any]:
+    """The data-quality section in the reader's scope (the analyst's: pooled, read only)."""
+    set_database_scope(conn, site_id, pooled=site_id is None)
+    try:
+        return read_data_quality(conn, site_id, web.today(), DEFAULT_WINDOWS)
+    finally:
+        set_database_scope(conn, site_id)
 
 
 def report_page(engine: sa.Engine, conn: sa.Connection, actor: Actor, nav: Markup) -> str:

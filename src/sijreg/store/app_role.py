@@ -27,6 +27,7 @@ _GRANTS: dict[str, str] = {
     "record_signature": "SELECT, INSERT, UPDATE",
     "screening": "SELECT, INSERT, UPDATE",
     "screening_result": "SELECT, INSERT",
+    "data_query": "SELECT, INSERT, UPDATE",
     "audit_log": "SELECT, INSERT",
     "alembic_version": "SELECT",
 }

@@ -13,6 +13,8 @@ class Role(StrEnum):
     """Reads and writes the records of one site."""
     INVESTIGATOR = "investigator"
     """A coordinator who also locks and signs the site's records."""
+    MONITOR = "monitor"
+    """Reads one site's records, raises and closes data queries on them; changes no record."""
     ANALYST = "analyst"
     """Reads pooled, de-identified data of every site; no record-level page."""
     ADMIN = "admin"
@@ -20,4 +22,4 @@ class Role(StrEnum):
 
     @property
     def at_site(self) -> bool:
-        return self in (Role.COORDINATOR, Role.INVESTIGATOR)
+        return self in (Role.COORDINATOR, Role.INVESTIGATOR, Role.MONITOR)

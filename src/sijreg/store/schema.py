@@ -328,3 +328,24 @@ call_attempt = sa.Table(
 
 FOLLOW_UP: tuple[sa.Table, ...] = (invitation, call_attempt)
 """Per-patient follow-up tables: site-isolated like the records."""
+
+data_query = sa.Table(
+    "data_query",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("site_id", sa.ForeignKey("site.id"), nullable=False, index=True),
+    sa.Column(
+        "patient_id", sa.ForeignKey("patient.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
+    sa.Column("form", sa.String(40), nullable=False, comment="The queried record's form"),
+    sa.Column("record_id", sa.Integer, nullable=False, comment="The queried record"),
+    sa.Column("field_name", sa.String(40), nullable=False, comment="The queried field"),
+    sa.Column("state", sa.String(10), nullable=False, comment="open, answered or closed"),
+    sa.Column("message", sa.Text, nullable=False, comment="The monitor's latest message"),
+    sa.Column("answer", sa.Text, nullable=True, comment="The site's latest answer"),
+    sa.Column("raised_by", sa.ForeignKey("app_user.id"), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    _utc("created_at"),
+    _utc("updated_at"),
+)
+"""A data query on one field of one record (docs/server.md); every step is audited."""
