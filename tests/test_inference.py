@@ -46,6 +46,32 @@ def test_mean_interval_matches_scipy(values: list[float]) -> None:
     assert interval.high == pytest.approx(high, abs=1e-9)
 
 
+@given(st.floats(0.5, 1e6, allow_nan=False))
+def test_critical_values_are_scipy_stats_own(df: float) -> None:
+    """From scipy.special (scipy.stats is not imported by a plain report), the same bits."""
+    assert inference.z_critical() == stats.norm.ppf(0.975)
+    assert inference.t_critical(df) == stats.t.ppf(0.975, df)
+
+
+@given(
+    st.lists(st.integers(-100, 100), min_size=2, max_size=80),
+    st.sampled_from([1, 10]),
+    st.booleans(),
+)
+def test_paired_t_is_scipy_ttest_1samp_to_the_bit(
+    values: list[int], scale: int, constant: bool
+) -> None:
+    """Constant differences (zero or not) included: t is then infinite or NaN, as SciPy's."""
+    differences = np.array(values, dtype=np.float64) / scale
+    if constant:
+        differences = np.full(len(values), differences[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SciPy warns of catastrophic cancellation
+        expected = float(stats.ttest_1samp(differences, 0.0).pvalue)
+    p = inference.paired_t_p(differences)
+    assert p == expected or (np.isnan(p) and np.isnan(expected))
+
+
 @settings(max_examples=60)
 @given(st.lists(st.integers(0, 30), min_size=4, max_size=4))
 def test_two_by_two_uses_fisher_only_for_small_expected_counts(cells: list[int]) -> None:

@@ -32,7 +32,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import optimize, stats
 
 RATIO_MAX = 1e8
 """The search's upper bound on s_u² / s² (an ICC of 1 - 1e-8)."""
@@ -95,7 +94,7 @@ class _Sites:
 def fit(n: NDArray[np.float64], mean: NDArray[np.float64], within: float) -> Fit | NotFitted:
     """REML fit from the sites' value counts, means and summed within-site sum of squares
     (sites without a value left out by the caller); confidence from inference's level."""
-    from sijreg.analysis.inference import CONFIDENCE
+    from sijreg.analysis.inference import z_critical
 
     if len(n) < 2:
         return NotFitted("fewer than two sites have a relief value")
@@ -116,7 +115,7 @@ def fit(n: NDArray[np.float64], mean: NDArray[np.float64], within: float) -> Fit
         return NotFitted("the information matrix at the estimate is not positive definite")
     _, mu, _, r = sites.parts(ratio)
     residual = r / (float(n.sum()) - 1)
-    z = float(stats.norm.ppf((1 + CONFIDENCE) / 2))
+    z = z_critical()
     between = float(ratio * residual)
     return Fit(mu, se, mu - z * se, mu + z * se, between, float(residual), ratio == 0)
 
@@ -132,6 +131,8 @@ def _minimum(sites: _Sites) -> float | None:
     at = sites.score(_GRID[best])
     if at == 0:
         return float(_GRID[best])
+    from scipy import optimize  # only here: importing it costs more than the fit
+
     low, high = (_GRID[best - 1], _GRID[best]) if at > 0 else (_GRID[best], _GRID[best + 1])
     return float(
         optimize.brentq(
