@@ -137,14 +137,13 @@ def compare_continuous(
         normal = all(looks_normal(g) for g in groups)
     else:
         normal = choice is ContinuousTests.PARAMETRIC
-    from scipy import stats
-
     if len(groups) == 2:
         if normal:
-            welch = stats.ttest_ind(*groups, equal_var=False)
-            return TestResult(StatTest.WELCH, float(welch.pvalue))
+            return TestResult(StatTest.WELCH, welch_p(groups[0], groups[1]))
         return TestResult(StatTest.MANN_WHITNEY, ranks.mann_whitney_p(groups[0], groups[1], scale))
     if normal:
+        from scipy import stats
+
         return TestResult(StatTest.ANOVA, float(stats.f_oneway(*groups).pvalue))
     return TestResult(StatTest.KRUSKAL, ranks.kruskal_p(groups, scale))
 
@@ -177,13 +176,40 @@ def compare_counts(table: NDArray[np.int64]) -> TestResult | None:
     table = table[:, table.sum(axis=0) > 0]
     if table.shape[0] < 2 or table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
         return None
-    from scipy import stats
-
-    expected = stats.contingency.expected_freq(table)
+    observed = table.astype(np.float64)
+    total = observed.sum()
+    expected = observed.sum(axis=1, keepdims=True) * observed.sum(axis=0, keepdims=True) / total
     if table.shape == (2, 2) and (expected < MIN_EXPECTED).any():
+        from scipy import stats
+
         return TestResult(StatTest.FISHER, float(stats.fisher_exact(table).pvalue))
-    chi2 = stats.chi2_contingency(table, correction=False)
-    return TestResult(StatTest.CHI_SQUARE, float(chi2.pvalue))
+    return TestResult(StatTest.CHI_SQUARE, chi_square_p(observed, expected))
+
+
+def chi_square_p(observed: NDArray[np.float64], expected: NDArray[np.float64]) -> float:
+    """p of Pearson's chi-square, as ``scipy.stats.chi2_contingency(observed,
+    correction=False)`` computes it (its expected counts, its sum, its order)."""
+    terms = ((observed - expected) ** 2 / expected).ravel()
+    dof = (observed.shape[0] - 1) * (observed.shape[1] - 1)
+    return float(special.chdtrc(dof, np.sum(terms)))
+
+
+def _variance(values: NDArray[np.float64]) -> np.float64:
+    """The sample variance (n - 1) as SciPy's tests compute it, to the last bit."""
+    n = len(values)
+    return np.float64(np.mean((values - np.mean(values)) ** 2) * (n / (n - 1)))
+
+
+def welch_p(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:
+    """Two-sided p of Welch's t-test, ``scipy.stats.ttest_ind(a, b, equal_var=False)``, by
+    SciPy's operations in its order (two or more values a group)."""
+    n1, n2 = len(a), len(b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vn1, vn2 = _variance(a) / n1, _variance(b) / n2
+        df = (vn1 + vn2) ** 2 / (vn1**2 / (n1 - 1) + vn2**2 / (n2 - 1))
+        df = np.float64(1.0) if np.isnan(df) else df  # both constant: any df will do
+        t = (np.mean(a) - np.mean(b)) / np.sqrt(vn1 + vn2)
+    return float(2 * special.stdtr(df, -np.abs(t)))
 
 
 def compare_paired(differences: NDArray[np.float64]) -> tuple[TestResult, TestResult] | None:
@@ -201,10 +227,8 @@ def paired_t_p(differences: NDArray[np.float64]) -> float:
     """Two-sided p-value of ``scipy.stats.ttest_1samp(differences, 0.0)`` (n >= 2), by
     SciPy's own operations in its order, so the value is the same to the last bit."""
     n = len(differences)
-    mean = np.mean(differences)
-    variance = np.mean((differences - mean) ** 2) * (n / (n - 1))
     with np.errstate(divide="ignore", invalid="ignore"):  # constant: t is infinite or NaN
-        t = mean / np.sqrt(variance / n)
+        t = np.mean(differences) / np.sqrt(_variance(differences) / n)
     return float(2 * special.stdtr(n - 1, -np.abs(t)))
 
 
