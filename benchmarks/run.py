@@ -40,7 +40,9 @@ from sijreg.store.database import open_database
 
 HERE = Path(__file__).parent
 DATA = HERE / "data"
-TARGET_SECONDS_AT_1M = 5.0
+TARGET_SECONDS_AT_1M = {"from the registry": 5.0, "from a freeze": 2.7}
+"""Issue 12's bars at 1M patients, wall-clock seconds: reading SQLite's pages alone costs
+about 3 CPU-s, so the live registry's bar is 5 s and the 10x ratio is the freeze's."""
 TARGET_RATIO = 10.0
 COLUMNS = [
     "age",
@@ -273,15 +275,19 @@ def main() -> None:
         print(lines[-1], flush=True)
     lines += [
         "",
-        f"Target: 1,000,000 patients in at most {TARGET_SECONDS_AT_1M:.0f} s, at least "
-        "10x faster than tableone.",
+        "Targets at 1,000,000 patients (issue 12): from a freeze in at most "
+        f"{TARGET_SECONDS_AT_1M['from a freeze']} s and at least {TARGET_RATIO:.0f}x faster "
+        "than tableone; from the live SQLite registry in at most "
+        f"{TARGET_SECONDS_AT_1M['from the registry']:.0f} s.",
     ]
     for label, result in (("from the registry", million), ("from a freeze", million_frozen)):
         if result is not None:
-            met = result[0] <= TARGET_SECONDS_AT_1M and result[1] >= TARGET_RATIO
+            met = result[0] <= TARGET_SECONDS_AT_1M[label] and (
+                label != "from a freeze" or result[1] >= TARGET_RATIO
+            )
             lines.append(
                 f"Met {label} in this run: {'yes' if met else 'no'} "
-                f"({result[0]:.2f} s, {result[1]:.1f}x)."
+                f"({result[0]:.2f} s, {result[1]:.1f}x tableone)."
             )
     (HERE / "RESULTS.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 

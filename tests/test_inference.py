@@ -46,6 +46,62 @@ def test_mean_interval_matches_scipy(values: list[float]) -> None:
     assert interval.high == pytest.approx(high, abs=1e-9)
 
 
+@given(st.floats(0.5, 1e6, allow_nan=False))
+def test_critical_values_are_scipy_stats_own(df: float) -> None:
+    """From scipy.special (scipy.stats is not imported by a plain report), the same bits."""
+    assert inference.z_critical() == stats.norm.ppf(0.975)
+    assert inference.t_critical(df) == stats.t.ppf(0.975, df)
+
+
+@given(
+    st.lists(st.integers(-100, 100), min_size=2, max_size=80),
+    st.sampled_from([1, 10]),
+    st.booleans(),
+)
+def test_paired_t_is_scipy_ttest_1samp_to_the_bit(
+    values: list[int], scale: int, constant: bool
+) -> None:
+    """Constant differences (zero or not) included: t is then infinite or NaN, as SciPy's."""
+    differences = np.array(values, dtype=np.float64) / scale
+    if constant:
+        differences = np.full(len(values), differences[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SciPy warns of catastrophic cancellation
+        expected = float(stats.ttest_1samp(differences, 0.0).pvalue)
+    p = inference.paired_t_p(differences)
+    assert p == expected or (np.isnan(p) and np.isnan(expected))
+
+
+samples = st.lists(st.integers(-1000, 1000), min_size=2, max_size=60).map(
+    lambda v: np.array(v, dtype=np.float64) / 10
+)
+
+
+@given(samples, samples, st.booleans())
+def test_welch_is_scipy_ttest_ind_to_the_bit(a: np.ndarray, b: np.ndarray, constant: bool) -> None:
+    if constant:  # one or both groups constant: an infinite t, or no t at all
+        a = np.full(len(a), a[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    p = inference.welch_p(a, b)
+    assert p == expected or (np.isnan(p) and np.isnan(expected))
+
+
+@given(st.integers(2, 4), st.integers(2, 5), st.data())
+def test_chi_square_is_scipy_chi2_contingency_to_the_bit(
+    rows: int, columns: int, data: st.DataObject
+) -> None:
+    cells = data.draw(
+        st.lists(st.integers(1, 500), min_size=rows * columns, max_size=rows * columns)
+    )
+    table = np.array(cells, dtype=np.int64).reshape(rows, columns)
+    result = inference.compare_counts(table)
+    assert result is not None
+    if result.test is StatTest.CHI_SQUARE:
+        assert result.p == stats.chi2_contingency(table, correction=False).pvalue
+
+
 @settings(max_examples=60)
 @given(st.lists(st.integers(0, 30), min_size=4, max_size=4))
 def test_two_by_two_uses_fisher_only_for_small_expected_counts(cells: list[int]) -> None:

@@ -15,9 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
 
-from sijreg.analysis.inference import CONFIDENCE, proportion_interval
+from sijreg.analysis.inference import proportion_interval, t_critical, z_critical
 from sijreg.analysis.methods import ProportionMethod
 
 
@@ -32,7 +31,7 @@ class Estimate:
 
 
 def _z() -> float:
-    return float(stats.norm.ppf((1 + CONFIDENCE) / 2))
+    return z_critical()
 
 
 def mean_difference(a: NDArray[np.float64], b: NDArray[np.float64]) -> Estimate | None:
@@ -45,7 +44,7 @@ def mean_difference(a: NDArray[np.float64], b: NDArray[np.float64]) -> Estimate 
     if va + vb == 0:
         return Estimate(difference, None, None, "Welch")
     df = (va + vb) ** 2 / (va**2 / (len(a) - 1) + vb**2 / (len(b) - 1))
-    half = float(stats.t.ppf((1 + CONFIDENCE) / 2, df)) * math.sqrt(va + vb)
+    half = t_critical(df) * math.sqrt(va + vb)
     return Estimate(difference, difference - half, difference + half, "Welch")
 
 

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import stats
+from scipy import special
 
 from sijreg.analysis import ranks
 from sijreg.analysis.methods import ContinuousTests, ProportionMethod
@@ -26,6 +26,18 @@ MIN_EXPECTED = 5
 """An expected cell count below this sends a 2 x 2 comparison to Fisher's exact test."""
 
 
+def z_critical() -> float:
+    """The standard normal quantile of a two-sided CONFIDENCE interval (1.96), as
+    ``scipy.stats.norm.ppf`` computes it, from ``scipy.special`` (``scipy.stats`` costs most
+    of a small report's start-up, so it is imported only by the tests that need it)."""
+    return float(special.ndtri((1 + CONFIDENCE) / 2))
+
+
+def t_critical(df: float) -> float:
+    """Student's t quantile of a two-sided CONFIDENCE interval, as ``scipy.stats.t.ppf``."""
+    return float(special.stdtrit(df, (1 + CONFIDENCE) / 2))
+
+
 @dataclass(frozen=True)
 class Interval:
     low: float
@@ -37,7 +49,7 @@ def mean_interval(n: int, mean: float, sd: float | None) -> Interval | None:
     """The t interval of a mean: mean ± t(0.975, n - 1) · sd / √n; none below n = 2."""
     if n < 2 or sd is None:
         return None
-    half = float(stats.t.ppf((1 + CONFIDENCE) / 2, n - 1)) * sd / math.sqrt(n)
+    half = t_critical(n - 1) * sd / math.sqrt(n)
     return Interval(mean - half, mean + half, "t")
 
 
@@ -48,11 +60,13 @@ def proportion_interval(
     if n == 0:
         return None
     if method is ProportionMethod.CLOPPER_PEARSON:
+        from scipy import stats
+
         alpha = 1 - CONFIDENCE
         low = 0.0 if count == 0 else float(stats.beta.ppf(alpha / 2, count, n - count + 1))
         high = 1.0 if count == n else float(stats.beta.ppf(1 - alpha / 2, count + 1, n - count))
         return Interval(low, high, method.value)
-    z = float(stats.norm.ppf((1 + CONFIDENCE) / 2))
+    z = z_critical()
     p = count / n
     centre = (p + z * z / (2 * n)) / (1 + z * z / n)
     half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
@@ -99,6 +113,8 @@ def looks_normal(values: NDArray[np.float64]) -> bool:
         return False
     if len(values) > SHAPIRO_MAX:
         return True
+    from scipy import stats
+
     return bool(stats.shapiro(values).pvalue >= NORMALITY_ALPHA)
 
 
@@ -123,10 +139,11 @@ def compare_continuous(
         normal = choice is ContinuousTests.PARAMETRIC
     if len(groups) == 2:
         if normal:
-            welch = stats.ttest_ind(*groups, equal_var=False)
-            return TestResult(StatTest.WELCH, float(welch.pvalue))
+            return TestResult(StatTest.WELCH, welch_p(groups[0], groups[1]))
         return TestResult(StatTest.MANN_WHITNEY, ranks.mann_whitney_p(groups[0], groups[1], scale))
     if normal:
+        from scipy import stats
+
         return TestResult(StatTest.ANOVA, float(stats.f_oneway(*groups).pvalue))
     return TestResult(StatTest.KRUSKAL, ranks.kruskal_p(groups, scale))
 
@@ -159,22 +176,60 @@ def compare_counts(table: NDArray[np.int64]) -> TestResult | None:
     table = table[:, table.sum(axis=0) > 0]
     if table.shape[0] < 2 or table.shape[1] < 2 or (table.sum(axis=1) == 0).any():
         return None
-    expected = stats.contingency.expected_freq(table)
+    observed = table.astype(np.float64)
+    total = observed.sum()
+    expected = observed.sum(axis=1, keepdims=True) * observed.sum(axis=0, keepdims=True) / total
     if table.shape == (2, 2) and (expected < MIN_EXPECTED).any():
+        from scipy import stats
+
         return TestResult(StatTest.FISHER, float(stats.fisher_exact(table).pvalue))
-    chi2 = stats.chi2_contingency(table, correction=False)
-    return TestResult(StatTest.CHI_SQUARE, float(chi2.pvalue))
+    return TestResult(StatTest.CHI_SQUARE, chi_square_p(observed, expected))
+
+
+def chi_square_p(observed: NDArray[np.float64], expected: NDArray[np.float64]) -> float:
+    """p of Pearson's chi-square, as ``scipy.stats.chi2_contingency(observed,
+    correction=False)`` computes it (its expected counts, its sum, its order)."""
+    terms = ((observed - expected) ** 2 / expected).ravel()
+    dof = (observed.shape[0] - 1) * (observed.shape[1] - 1)
+    return float(special.chdtrc(dof, np.sum(terms)))
+
+
+def _variance(values: NDArray[np.float64]) -> np.float64:
+    """The sample variance (n - 1) as SciPy's tests compute it, to the last bit."""
+    n = len(values)
+    return np.float64(np.mean((values - np.mean(values)) ** 2) * (n / (n - 1)))
+
+
+def welch_p(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:
+    """Two-sided p of Welch's t-test, ``scipy.stats.ttest_ind(a, b, equal_var=False)``, by
+    SciPy's operations in its order (two or more values a group)."""
+    n1, n2 = len(a), len(b)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vn1, vn2 = _variance(a) / n1, _variance(b) / n2
+        df = (vn1 + vn2) ** 2 / (vn1**2 / (n1 - 1) + vn2**2 / (n2 - 1))
+        df = np.float64(1.0) if np.isnan(df) else df  # both constant: any df will do
+        t = (np.mean(a) - np.mean(b)) / np.sqrt(vn1 + vn2)
+    return float(2 * special.stdtr(df, -np.abs(t)))
 
 
 def compare_paired(differences: NDArray[np.float64]) -> tuple[TestResult, TestResult] | None:
     """Paired t-test and Wilcoxon signed-rank test of within-patient changes."""
     if len(differences) < 2:
         return None
-    t = float(stats.ttest_1samp(differences, 0.0).pvalue)
+    t = paired_t_p(differences)
     if np.all(differences == 0):
         return TestResult(StatTest.PAIRED_T, t), TestResult(StatTest.WILCOXON, 1.0)
     w = ranks.wilcoxon_p(differences)
     return TestResult(StatTest.PAIRED_T, t), TestResult(StatTest.WILCOXON, w)
+
+
+def paired_t_p(differences: NDArray[np.float64]) -> float:
+    """Two-sided p-value of ``scipy.stats.ttest_1samp(differences, 0.0)`` (n >= 2), by
+    SciPy's own operations in its order, so the value is the same to the last bit."""
+    n = len(differences)
+    with np.errstate(divide="ignore", invalid="ignore"):  # constant: t is infinite or NaN
+        t = np.mean(differences) / np.sqrt(_variance(differences) / n)
+    return float(2 * special.stdtr(n - 1, -np.abs(t)))
 
 
 def smd_continuous(a: NDArray[np.float64], b: NDArray[np.float64]) -> float | None:

@@ -9,9 +9,10 @@ mu(g) = sum w_i m_i / sum w_i and R(g) = sum W_i + sum w_i (m_i - mu)², profili
     f(g) = (N - 1) log R(g) + sum log(1 + n_i g) + log sum w_i   (-2 REML log-likelihood),
 
 minimised over 0 <= g <= RATIO_MAX: a grid brackets the minimum, then Brent's method
-finds the root of f' (the REML score) inside it. The intercept's standard error is
-statsmodels MixedLM's: the inverse of the observed information in (mu, g) at the
-estimate, so the two agree (tests/test_random_intercept.py checks it against MixedLM).
+finds the root of f' (the REML score) inside it (SciPy's brentq, see roots.py). The
+intercept's standard error is statsmodels MixedLM's: the inverse of the observed
+information in (mu, g) at the estimate, so the two agree (tests/test_random_intercept.py
+checks it against MixedLM).
 
 Whether a fit is published (the rule, stated once):
 * fewer than two sites with a relief value, or no within-site variation (every site's
@@ -32,7 +33,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import optimize, stats
+
+from sijreg.analysis.roots import brentq
 
 RATIO_MAX = 1e8
 """The search's upper bound on s_u² / s² (an ICC of 1 - 1e-8)."""
@@ -95,7 +97,7 @@ class _Sites:
 def fit(n: NDArray[np.float64], mean: NDArray[np.float64], within: float) -> Fit | NotFitted:
     """REML fit from the sites' value counts, means and summed within-site sum of squares
     (sites without a value left out by the caller); confidence from inference's level."""
-    from sijreg.analysis.inference import CONFIDENCE
+    from sijreg.analysis.inference import z_critical
 
     if len(n) < 2:
         return NotFitted("fewer than two sites have a relief value")
@@ -116,7 +118,7 @@ def fit(n: NDArray[np.float64], mean: NDArray[np.float64], within: float) -> Fit
         return NotFitted("the information matrix at the estimate is not positive definite")
     _, mu, _, r = sites.parts(ratio)
     residual = r / (float(n.sum()) - 1)
-    z = float(stats.norm.ppf((1 + CONFIDENCE) / 2))
+    z = z_critical()
     between = float(ratio * residual)
     return Fit(mu, se, mu - z * se, mu + z * se, between, float(residual), ratio == 0)
 
@@ -133,10 +135,8 @@ def _minimum(sites: _Sites) -> float | None:
     if at == 0:
         return float(_GRID[best])
     low, high = (_GRID[best - 1], _GRID[best]) if at > 0 else (_GRID[best], _GRID[best + 1])
-    return float(
-        optimize.brentq(
-            sites.score, low, high, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=500
-        )
+    return brentq(
+        sites.score, low, high, xtol=1e-300, rtol=4 * float(np.finfo(float).eps), maxiter=500
     )
 
 

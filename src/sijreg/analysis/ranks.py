@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special, stats
+from scipy import special
 
 SPAN_PER_VALUE = 8
 """Rank by counting when the values span at most this many times their number (plus
@@ -50,6 +50,8 @@ def midranks(values: Float, scale: int = 1) -> tuple[Float, Float]:
     in order) give the tie corrections. ``values`` hold whole numbers of 1/scale."""
     whole = _whole(values, scale)
     if whole is None or len(whole) == 0 or np.ptp(whole) > SPAN_PER_VALUE * len(whole) + MIN_SPAN:
+        from scipy import stats
+
         ranks = stats.rankdata(values)
         _, sizes = np.unique(values, return_counts=True)
         return ranks, sizes.astype(np.float64)
@@ -66,6 +68,8 @@ def mann_whitney_p(a: Float, b: Float, scale: int = 1) -> float:
     n1, n2 = len(a), len(b)
     tied = bool((sizes > 1).any())
     if min(n1, n2) <= MANN_WHITNEY_EXACT_MAX and not tied:
+        from scipy import stats
+
         return float(stats.mannwhitneyu(a, b).pvalue)  # SciPy's exact distribution
     r1 = np.sum(ranks[:n1])
     u1 = r1 - n1 * (n1 + 1) / 2
@@ -129,6 +133,8 @@ def wilcoxon_p(differences: Float, scale: int = 10) -> float:
     if n <= WILCOXON_PERMUTATION_MAX and irregular:
         return _wilcoxon_exact(magnitudes, nonzero > 0)
     if n <= WILCOXON_EXACT_MAX and not irregular:
+        from scipy import stats
+
         return float(stats.wilcoxon(differences).pvalue)
     count = float(len(nonzero))
     r_plus = np.sum(magnitudes[nonzero > 0])

@@ -20,7 +20,7 @@ from fractions import Fraction
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy import special
 
 from sijreg.analysis import describe, inference, random_intercept
 from sijreg.analysis.describe import Continuous
@@ -141,24 +141,24 @@ def heterogeneity(
     tau2 = max(0.0, (q - df) / c)
     random_weights = 1 / (variances + tau2)
     random = float(random_weights @ means / random_weights.sum())
-    z = float(stats.norm.ppf((1 + inference.CONFIDENCE) / 2))
+    z = inference.z_critical()
     fixed_se = math.sqrt(1 / weights.sum())
     if method is PoolingMethod.HKSJ:
         residual = float(random_weights @ (means - random) ** 2)
         random_se = math.sqrt(residual / (df * float(random_weights.sum())))
-        crit = float(stats.t.ppf((1 + inference.CONFIDENCE) / 2, df))
+        crit = inference.t_critical(df)
     else:
         random_se, crit = math.sqrt(1 / random_weights.sum()), z
     prediction = None
     if k >= 3:
-        half = float(stats.t.ppf((1 + inference.CONFIDENCE) / 2, k - 2))
+        half = inference.t_critical(k - 2)
         half *= math.sqrt(tau2 + random_se**2)
         prediction = Prediction(random - half, random + half, k - 2)
     return Heterogeneity(
         k,
         q,
         df,
-        float(stats.chi2.sf(q, df)),
+        float(special.chdtrc(df, q)),
         max(0.0, (q - df) / q) if q > 0 else 0.0,
         tau2,
         Pooled(fixed, fixed - z * fixed_se, fixed + z * fixed_se, fixed_se),

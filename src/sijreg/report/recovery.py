@@ -19,10 +19,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import csr_array
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_array
 
 FloatArray = NDArray[np.float64]
 
@@ -90,6 +93,8 @@ class Incidence:
     def _chunks(self, rows: int) -> Iterator[tuple[NDArray[np.float32], csr_array]]:
         """Rows of M's transpose, ``rows`` atoms at a time: the dense sets' part as an
         array, the light sets' part as a sparse matrix (0/1 entries)."""
+        from scipy.sparse import csr_array  # a report that suppresses nothing never imports it
+
         count = len(self.dense) + len(self.light)
         for start in range(0, len(self.signatures), rows):
             bits = np.unpackbits(self.signatures[start : start + rows], axis=1, bitorder="little")
