@@ -23,6 +23,7 @@ from sijreg.domain.entry import Invalid
 from sijreg.server import (
     api,
     api_docs,
+    body_limit,
     busy,
     checks_pages,
     followup_api,
@@ -217,4 +218,5 @@ def create_app(engine: sa.Engine, settings: web.ServerSettings | None = None) ->
         )
         return response
 
+    app.add_middleware(body_limit.BodyLimit, max_bytes=app.state.settings.max_body_kb * 1024)
     return app
