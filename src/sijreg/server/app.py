@@ -29,6 +29,7 @@ from sijreg.server import (
     followup_api,
     followup_pages,
     health,
+    idempotency,
     kept_forms,
     pages,
     patient_link,
@@ -192,6 +193,7 @@ def create_app(engine: sa.Engine, settings: web.ServerSettings | None = None) ->
     app.include_router(checks_pages.router)
     app.include_router(pages.router)
     _handlers(app)
+    app.add_middleware(idempotency.Idempotency, engine=engine)  # inside the headers and log
 
     @app.middleware("http")
     async def headers_and_log(
