@@ -30,14 +30,43 @@ def _attempt(client: TestClient, username: str, password: str) -> tuple[int, str
 
 def test_the_session_cookie_is_locked_down_and_rotated_at_sign_in(server: TestClient) -> None:
     before = server.get("/sign-in")
-    anonymous = server.cookies["sijreg_session"]
+    assert "sijreg_session" not in server.cookies  # no session before signing in
     cookie = before.headers["set-cookie"].lower()
-    assert "httponly" in cookie
-    assert "secure" in cookie
-    assert "samesite=strict" in cookie
+    assert cookie.startswith("__host-sijreg_sign_in=")
+    for flag in ("httponly", "secure", "samesite=strict", "path=/"):
+        assert flag in cookie
     sign_in(server, "coord1")
-    assert server.cookies["sijreg_session"] != anonymous
+    first = server.cookies["sijreg_session"]
+    sign_in(server, "coord1")
+    assert server.cookies["sijreg_session"] != first
     assert server.get("/patients").status_code == 200
+
+
+def test_anonymous_requests_write_no_session(server: TestClient, engine: sa.Engine) -> None:
+    def sessions() -> int:
+        with engine.connect() as conn:
+            count = sa.select(sa.func.count()).select_from(schema.app_session)
+            return int(conn.execute(count).scalar_one())
+
+    sign_in(server, "coord1")
+    before = sessions()
+    with TestClient(server.app, base_url="https://testserver") as stranger:
+        for path in ["/sign-in", "/", "/patients", "/sign-in"] * 10:
+            assert stranger.get(path).status_code in (200, 303)
+        assert stranger.post("/sign-in", data={"username": "x", "password": "y"}).status_code == 403
+    assert sessions() == before
+
+
+def test_a_sign_in_cookie_from_another_browser_or_too_old_is_refused(server: TestClient) -> None:
+    token = csrf_of(server.get("/sign-in").text)
+    with TestClient(server.app, base_url="https://testserver") as other:
+        other.get("/sign-in")
+        data = {"username": "coord1", "password": PASSWORD, "csrf_token": token}
+        assert other.post("/sign-in", data=data, follow_redirects=False).status_code == 403
+    old = f"{int(accounts.now().timestamp()) - 3600}.{'a' * 43}"
+    server.cookies.set("__Host-sijreg_sign_in", old)
+    data = {"username": "coord1", "password": PASSWORD, "csrf_token": accounts.csrf_token(old)}
+    assert server.post("/sign-in", data=data, follow_redirects=False).status_code == 403
 
 
 def test_unknown_user_and_wrong_password_get_the_same_answer(server: TestClient) -> None:
@@ -161,7 +190,10 @@ def test_an_unexpected_error_is_a_generic_500_without_trace(tmp_path: Path) -> N
     """A database without tables: every query fails inside the app."""
     broken = create_engine(resolve_url(str(tmp_path / "empty.db")))
     with TestClient(create_app(broken), base_url="https://testserver") as client:
-        page = client.get("/sign-in")
+        form = client.get("/sign-in")  # the form itself needs no database
+        assert form.status_code == 200
+        data = {"username": "coord1", "password": PASSWORD, "csrf_token": csrf_of(form.text)}
+        page = client.post("/sign-in", data=data)
         api = client.get("/api/v1/me", headers=bearer("sijreg_x"))
     assert page.status_code == 500
     assert api.status_code == 500

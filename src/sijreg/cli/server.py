@@ -241,6 +241,9 @@ def serve(
     checkpoint_minutes: Annotated[
         float, typer.Option(help="Minutes between two checkpoints.")
     ] = 60.0,
+    max_body_kb: Annotated[
+        int, typer.Option(help="Refuse request bodies larger than this (KB) with 413.")
+    ] = 1024,
 ) -> None:
     """Run the registry server (pages and the JSON API at /api/v1)."""
     import sqlalchemy as sa
@@ -258,6 +261,8 @@ def serve(
         days = parse_reminder_days(reminder_days)
         if idle_minutes < 1 or absolute_hours < 1:
             raise ValueError("time-outs must be positive")
+        if max_body_kb < 1:
+            raise ValueError("--max-body-kb must be at least 1")
         if (checkpoint_key is None) != (checkpoint_file is None) or checkpoint_minutes <= 0:
             raise ValueError(
                 "--checkpoint-key and --checkpoint-file go together, every > 0 minutes"
@@ -279,6 +284,7 @@ def serve(
         protocol,
         instruments,
         days,
+        max_body_kb,
     )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     _first_run_hint(engine)

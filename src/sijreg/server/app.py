@@ -23,11 +23,13 @@ from sijreg.domain.entry import Invalid
 from sijreg.server import (
     api,
     api_docs,
+    body_limit,
     busy,
     checks_pages,
     followup_api,
     followup_pages,
     health,
+    idempotency,
     kept_forms,
     pages,
     patient_link,
@@ -195,6 +197,7 @@ def create_app(engine: sa.Engine, settings: web.ServerSettings | None = None) ->
     app.include_router(queries_api.router)
     app.include_router(pages.router)
     _handlers(app)
+    app.add_middleware(idempotency.Idempotency, engine=engine)  # inside the headers and log
 
     @app.middleware("http")
     async def headers_and_log(
@@ -221,4 +224,5 @@ def create_app(engine: sa.Engine, settings: web.ServerSettings | None = None) ->
         )
         return response
 
+    app.add_middleware(body_limit.BodyLimit, max_bytes=app.state.settings.max_body_kb * 1024)
     return app

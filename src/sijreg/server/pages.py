@@ -24,7 +24,7 @@ from sijreg.domain.entry import Invalid, parse_form
 from sijreg.domain.followup import next_due, summary
 from sijreg.domain.types import Form, Kind
 from sijreg.domain.wording import in_words
-from sijreg.server import kept_forms, web
+from sijreg.server import kept_forms, sign_in_cookie, web
 from sijreg.server.models import MAX_ID
 from sijreg.server.reporting import pooled_export, report_page
 from sijreg.store import accounts, audit, queries, schema
@@ -131,18 +131,16 @@ def _scope(
 
 
 def _sign_in_form(request: Request, error: str | None = None, status: int = 200) -> Response:
-    """The form, on a fresh anonymous session whose id is rotated at sign-in."""
-    with web.transaction(request) as conn:
-        accounts.purge_sessions(conn, web.settings(request).timeouts)
-        raw = accounts.start_session(conn, None)
+    """The form with a fresh sign-in cookie; nothing is written (no session before sign-in)."""
+    raw = sign_in_cookie.issue()
     response = render(
         "sign_in.html.j2",
         status,
-        csrf=accounts.csrf_token(raw),
+        csrf=sign_in_cookie.form_token(raw),
         error=error,
         kept=kept_forms.is_waiting(request),
     )
-    set_session_cookie(response, raw)
+    sign_in_cookie.set_cookie(response, raw)
     return response
 
 
@@ -171,6 +169,7 @@ def sign_in(request: Request, form: Posted) -> Response:
         return _sign_in_form(request, *refused)
     response = go(back or "/")
     set_session_cookie(response, new_raw)
+    sign_in_cookie.clear_cookie(response)
     return response
 
 
@@ -178,13 +177,10 @@ def _check_sign_in(
     conn: sa.Connection, request: Request, form: dict[str, str]
 ) -> tuple[tuple[str, int] | None, str]:
     """(why refused and the status, or None; the new session id when signed in)."""
-    raw = web.session_id(request)
+    timeouts = web.settings(request).timeouts
     username = form.get("username", "").strip().lower()
     keys = accounts.throttle_keys(username, web.client_address(request))
-    alive = (
-        raw is not None and accounts.resume_session(conn, raw, web.settings(request).timeouts)[0]
-    )
-    if raw is None or not alive or not accounts.csrf_ok(raw, form.get(web.CSRF_FIELD, "")):
+    if not sign_in_cookie.valid(request, form.get(web.CSRF_FIELD, ""), timeouts.idle):
         log.warning("sign-in refused: missing or invalid CSRF token")
         return ("The sign-in form expired. Please try again.", 403), ""
     if accounts.throttled(conn, keys):
@@ -197,7 +193,10 @@ def _check_sign_in(
         log.warning("sign-in failed")
         return (SIGN_IN_FAILED, 401), ""
     accounts.clear_failures(conn, keys[0])
-    accounts.end_session(conn, raw)
+    accounts.purge_sessions(conn, timeouts)
+    old = web.session_id(request)
+    if old is not None:  # a session this browser held before is rotated away
+        accounts.end_session(conn, old)
     audit.append(
         conn, audit.Entry(audit.Action.SIGN_IN, user_id=user, new_values={"outcome": "ok"})
     )

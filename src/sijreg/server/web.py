@@ -21,6 +21,7 @@ from sijreg.domain.questionnaire import Instrument
 from sijreg.domain.schedule import DEFAULT_WINDOWS, Window
 from sijreg.interop.instrument_file import default_instruments
 from sijreg.interop.protocol_file import load_protocol
+from sijreg.server.body_limit import DEFAULT_MAX_BODY_KB
 from sijreg.store import accounts
 from sijreg.store.accounts import Actor, Timeouts
 
@@ -37,6 +38,8 @@ class ServerSettings:
     instruments: tuple[Instrument, ...] = field(default_factory=default_instruments)
     """The follow-up questionnaires a patient's link asks (docs/follow-up.md)."""
     reminder_days: tuple[int, ...] = DEFAULT_REMINDER_DAYS
+    max_body_kb: int = DEFAULT_MAX_BODY_KB
+    """Request bodies over this many KB get 413 before they are read (server/body_limit.py)."""
 
 
 class SignInRequired(Exception):

@@ -296,7 +296,7 @@ class Timeouts:
 
 
 def start_session(conn: sa.Connection, user: int | None) -> str:
-    """A new session (anonymous before sign-in); returns the secret id for the cookie."""
+    """A new signed-in session; returns the secret id for the cookie."""
     raw = secrets.token_urlsafe(32)
     moment = now()
     conn.execute(

@@ -22,6 +22,7 @@ _GRANTS: dict[str, str] = {
     "app_user": "SELECT, INSERT, UPDATE",
     "app_session": "SELECT, INSERT, UPDATE, DELETE",
     "kept_form": "SELECT, INSERT, DELETE",
+    "idempotency_key": "SELECT, INSERT, UPDATE, DELETE",
     "api_token": "SELECT, INSERT, UPDATE",
     "sign_in_throttle": "SELECT, INSERT, UPDATE, DELETE",
     "record_signature": "SELECT, INSERT, UPDATE",

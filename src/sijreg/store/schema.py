@@ -226,6 +226,18 @@ kept_form = sa.Table(
 )
 """A form posted after its session ended, kept until its user signs in again."""
 
+idempotency_key = sa.Table(
+    "idempotency_key",
+    metadata,
+    sa.Column("user_id", sa.ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("key_hash", sa.String(64), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("status", sa.Integer, nullable=True),
+    sa.Column("body", sa.Text, nullable=True),
+    _utc("created_at"),
+)
+"""An API write's Idempotency-Key and its first answer (status NULL while it runs)."""
+
 api_token = sa.Table(
     "api_token",
     metadata,
