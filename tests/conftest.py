@@ -14,9 +14,15 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from hypothesis import settings
 
 from sijreg.store.database import open_database
 from tests.helpers import read_tables
+
+# Timings on a shared 2-core machine vary tenfold: a Hypothesis deadline would fail a test for
+# the machine's load, not for the code (performance is measured by benchmarks/, not by tests).
+settings.register_profile("sijreg", deadline=None)
+settings.load_profile("sijreg")
 
 ADMIN_URL = os.environ.get(
     "SIJREG_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
