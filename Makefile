@@ -48,7 +48,7 @@ typecheck:
 pytest:
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
-benchmark: setup            ## the report at 100k and 1M patients against tableone; where its time goes; suppression's cost; start-up; rank tests; pooling; sheet import
+benchmark: setup            ## the report at 100k and 1M patients against tableone; where its time goes; suppression's cost; start-up; rank tests; pooling; sheet import; completeness; server load
 	$(VENV)/bin/python -m benchmarks.run
 	$(VENV)/bin/python -m benchmarks.phases
 	$(VENV)/bin/python -m benchmarks.suppression
@@ -56,6 +56,8 @@ benchmark: setup            ## the report at 100k and 1M patients against tableo
 	$(VENV)/bin/python -m benchmarks.ranks
 	$(VENV)/bin/python -m benchmarks.pooling
 	$(VENV)/bin/python -m benchmarks.import_sheet
+	$(VENV)/bin/python -m benchmarks.completeness
+	$(VENV)/bin/python -m benchmarks.load
 
 clean:
 	rm -rf .venv .tools report sijreg.db sijreg.db-wal sijreg.db-shm
