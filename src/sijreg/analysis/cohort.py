@@ -123,6 +123,18 @@ def _visits() -> Statement:
     return sa.select(v.c.patient_id, v.c.visit_date, *(v.c[name] for name in VISIT_MEASURES))
 
 
+def _visits_in_halves(engine: sa.Engine) -> list[Statement]:
+    """The visits as two reads split at the middle id, run side by side (one per core):
+    the visit table is the largest, and its rows are sorted once read (``_dated_visits``)."""
+    v = schema.visit
+    with engine.connect() as conn:
+        low, high = conn.execute(sa.select(sa.func.min(v.c.id), sa.func.max(v.c.id))).one()
+    if low is None:
+        return [_visits()]
+    middle = (low + high) // 2
+    return [_visits().where(v.c.id <= middle), _visits().where(v.c.id > middle)]
+
+
 def _typed_visits(frame: pl.DataFrame) -> pl.DataFrame:
     date = pl.col("visit_date")
     return frame.with_columns(
@@ -252,11 +264,18 @@ def registry_schema() -> tuple[pl.Schema, pl.Schema]:
 
 def read_registry(engine: sa.Engine, site_code: str | None = None) -> Registry:
     """Read the registry (one site's patients, or all) as its two analysis frames."""
-    patients, sites, fusions, procedures, visits = read_frames(
-        engine, [_patients(site_code), _sites(), _fusions(), _prior_procedures(), _visits()]
+    patients, sites, fusions, procedures, *visits = read_frames(
+        engine,
+        [
+            _patients(site_code),
+            _sites(),
+            _fusions(),
+            _prior_procedures(),
+            *_visits_in_halves(engine),
+        ],
     )
     patients, fusions = _normalise(_with_site_codes(patients, sites)), _normalise(fusions)
-    dated = _dated_visits(_typed_visits(visits), fusions)
+    dated = _dated_visits(pl.concat([_typed_visits(part) for part in visits]), fusions)
     every = (
         patients.join(fusions, on="patient_id", how="left")
         .with_columns(_prior_flags(procedures))

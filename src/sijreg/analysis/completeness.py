@@ -27,7 +27,7 @@ import polars as pl
 import sqlalchemy as sa
 
 from sijreg.analysis.cohort import Registry
-from sijreg.analysis.describe import PATIENT_KEY, members
+from sijreg.analysis.describe import PATIENT_KEY, TRACKING_MEMBERS, members
 from sijreg.analysis.variables import RELIEF
 from sijreg.domain.followup import time_points, window_dates
 from sijreg.domain.schedule import DEFAULT_WINDOWS, Window
@@ -128,34 +128,38 @@ def _windows_by_fusion_date(
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
-def _answers(points: pl.DataFrame, visits: pl.DataFrame, windows: Sequence[Window]) -> pl.DataFrame:
+def _answers(fused: pl.LazyFrame, dated: pl.LazyFrame, visits: pl.DataFrame) -> pl.LazyFrame:
     """(key, months, relief) of every answered follow-up: a visit in the window; the relief
-    is the visit's closest to the target date (the earlier on a tie). A window at a time,
-    so the visits are joined to one window's rows at once."""
-    found = []
-    for window in windows:
-        bounds = points.filter(pl.col("months") == window.months).select(
-            KEY, "target", "opens", "closes"
-        )
-        found.append(
-            visits.join(bounds, on=KEY)
-            .filter(pl.col("visit_date").is_between(pl.col("opens"), pl.col("closes")))
-            .with_columns(
-                (pl.col("visit_date") - pl.col("target")).dt.total_days().abs().alias("_distance")
-            )
-            .sort(KEY, "_distance", "visit_date")
-            .group_by(KEY, maintain_order=True)
-            .agg(pl.col("relief").first())
-            .with_columns(pl.lit(window.months, pl.Int64).alias("months"))
-        )
-    schema = {KEY: pl.Int64(), "relief": pl.Float64(), "months": pl.Int64()}
-    return pl.concat([f.select(*schema) for f in found]) if found else pl.DataFrame(schema=schema)
+    is the visit's closest to the target date (the earlier on a tie). Each visit meets the
+    windows of its patient's fusion date in one join with the small per-date table, and
+    each follow-up keeps the visit of least score (twice the distance, plus one if late)."""
+    offset = (pl.col("visit_date") - pl.col("target")).dt.total_days()
+    return (
+        visits.lazy()
+        .join(fused.select(KEY, "fusion_date"), on=KEY)
+        .join(dated.select("fusion_date", "months", "target", "opens", "closes"), on="fusion_date")
+        .filter(pl.col("visit_date").is_between(pl.col("opens"), pl.col("closes")))
+        .with_columns((offset.abs() * 2 + (offset > 0).cast(pl.Int64)).alias("_score"))
+        .group_by(KEY, "months")
+        .agg(pl.col("relief").get(pl.col("_score").arg_min()), pl.lit(True).alias("answered"))
+    )
 
 
-def _count(frame: pl.DataFrame, condition: pl.Expr) -> tuple[int, int]:
-    """How many rows meet ``condition``, and who they are (``describe.members``)."""
-    chosen = frame.filter(condition)
-    return chosen.height, members(chosen)
+def _tally(due: pl.DataFrame, by: Sequence[str], thresholds: Sequence[int]) -> pl.DataFrame:
+    """Per group of ``by``: follow-ups due, answered, answered with a relief, and responders
+    at each threshold, in one pass over ``due`` however many sites there are."""
+    valued = pl.col("answered") & pl.col("relief").is_not_null()
+    return due.group_by(*by).agg(
+        pl.len().alias("due"),
+        pl.col("answered").sum().alias("answered"),
+        valued.sum().alias("valued"),
+        *((pl.col("relief") >= t).fill_null(False).sum().alias(f"r{t}") for t in thresholds),
+    )
+
+
+def _parts(due: pl.DataFrame, by: Sequence[str]) -> dict[tuple[object, ...], pl.DataFrame]:
+    """Each group's own rows, for the patient sets (``describe.members``) when tracked."""
+    return due.partition_by(*by, as_dict=True) if TRACKING_MEMBERS.get() else {}
 
 
 def frame_completeness(
@@ -168,14 +172,16 @@ def frame_completeness(
     """Completeness from frames: ``patients`` (KEY, patient_id, site, fusion_date) and
     ``visits`` (KEY, visit_date, relief). Whole-frame operations, so a registry of a million
     patients is counted in seconds."""
-    fused = patients.filter(pl.col("fusion_date").is_not_null())
-    dated = _windows_by_fusion_date(fused.get_column("fusion_date"), as_of, windows)
-    points = fused.join(dated, on="fusion_date")
-    answered = _answers(points, visits, windows)
+    fused = (  # sites as categories: grouping by them is grouping by whole numbers
+        patients.lazy()
+        .filter(pl.col("fusion_date").is_not_null())
+        .with_columns(pl.col("site").cast(pl.Categorical))
+    )
+    dates = fused.select("fusion_date").unique().collect().get_column("fusion_date")
+    dated = _windows_by_fusion_date(dates, as_of, windows).lazy()
     due = (
-        points.join(
-            answered.with_columns(pl.lit(True).alias("answered")), on=[KEY, "months"], how="left"
-        )
+        fused.join(dated, on="fusion_date")
+        .join(_answers(fused, dated, visits), on=[KEY, "months"], how="left")
         .with_columns(pl.col("answered").fill_null(False))
         .filter(
             pl.when(pl.col("answered"))
@@ -183,24 +189,35 @@ def frame_completeness(
             .otherwise(pl.col("due_unanswered"))
         )
         .select(PATIENT_KEY, "site", "months", "answered", "relief")
+        .collect()
     )
-    sites = sorted(due.get_column("site").unique().to_list())
+    by_site = {(s, m): rest for s, m, *rest in _tally(due, ("site", "months"), ()).iter_rows()}
+    by_months = {m: rest for m, *rest in _tally(due, ("months",), thresholds).iter_rows()}
+    site_parts, months_parts = _parts(due, ("site", "months")), _parts(due, ("months",))
+    none, is_answered = due.clear(), pl.col("answered")
     rows = []
-    for site in [*sites, "All"]:
+    for site in [*sorted({s for s, _ in by_site}), "All"]:
         for window in windows:
-            cell = pl.col("months") == window.months
-            if site != "All":
-                cell &= pl.col("site") == site
-            n, n_members = _count(due, cell)
-            count, count_members = _count(due, cell & pl.col("answered"))
-            rows.append(CompletenessRow(site, window.months, n, count, n_members, count_members))
+            if site == "All":
+                n, count, *_ = by_months.get(window.months, (0, 0, 0))
+                part = months_parts.get((window.months,), none)
+            else:
+                n, count, _ = by_site.get((site, window.months), (0, 0, 0))
+                part = site_parts.get((site, window.months), none)
+            rows.append(
+                CompletenessRow(
+                    site, window.months, n, count, members(part), members(part, is_answered)
+                )
+            )
     responders = []
     for window in windows:
-        at = due.filter(pl.col("months") == window.months)
-        n, n_members = _count(at, pl.lit(True))
-        valued, valued_members = _count(at, pl.col("answered") & pl.col("relief").is_not_null())
-        for threshold in thresholds:
-            count, count_members = _count(at, pl.col("relief") >= threshold)
+        n, _, valued, *hits = by_months.get(window.months, (0, 0, 0, *(0 for _ in thresholds)))
+        at = months_parts.get((window.months,), none)
+        due_members, valued_members = (
+            members(at),
+            members(at, is_answered & pl.col("relief").is_not_null()),
+        )
+        for threshold, count in zip(thresholds, hits, strict=True):
             responders.append(
                 ResponderRow(
                     window.months,
@@ -208,9 +225,9 @@ def frame_completeness(
                     count,
                     valued,
                     n,
-                    count_members,
+                    members(at, pl.col("relief") >= threshold),
                     valued_members,
-                    n_members,
+                    due_members,
                 )
             )
     return Completeness(as_of, tuple(rows), tuple(responders), tuple(windows))

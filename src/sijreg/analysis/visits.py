@@ -84,26 +84,36 @@ class WindowResult:
     paired: dict[str, Paired]
 
 
+_SPAN = 1 << 24
+"""Above any rank ``_first_per_patient`` is given: days and their doubles, 45,000 years."""
+
+
+def _first_per_patient(visits: pl.DataFrame, rank: pl.Expr) -> pl.DataFrame:
+    """Each patient's visit of least ``rank`` (a whole number from 0 below ``_SPAN``), in
+    order of patient: one sort on one Int64 key, patient and rank, instead of a sort on
+    several columns and a group-by (the same rows, several times faster at 1M patients)."""
+    patient = pl.col("patient_id")
+    return (
+        visits.with_columns((patient.cast(pl.Int64) * _SPAN + rank).alias("_key"))
+        .sort("_key")
+        .filter(patient.ne_missing(patient.shift(1)))
+        .select(patient, pl.exclude("patient_id", "_key"))
+    )
+
+
 def baseline(visits: pl.DataFrame) -> pl.DataFrame:
     """Each patient's last visit on or before the fusion."""
-    return (
-        visits.filter(pl.col("days_since_fusion") <= 0)
-        .sort("patient_id", "days_since_fusion")
-        .group_by("patient_id", maintain_order=True)
-        .last()
-    )
+    days = pl.col("days_since_fusion")
+    return _first_per_patient(visits.filter(days <= 0), -days)
 
 
 def in_window(visits: pl.DataFrame, window: Window) -> pl.DataFrame:
     """Per patient the visit of the window closest to its centre (the earlier on a tie)."""
     days = pl.col("days_since_fusion")
-    return (
-        visits.filter((days >= window.start_day) & (days < window.end_day))
-        .with_columns((days - window.target_day).abs().alias("_distance"))
-        .sort("patient_id", "_distance", "days_since_fusion")
-        .group_by("patient_id", maintain_order=True)
-        .first()
-        .drop("_distance")
+    offset = days - window.target_day
+    return _first_per_patient(
+        visits.filter((days >= window.start_day) & (days < window.end_day)),
+        offset.abs() * 2 + (offset > 0).cast(pl.Int64),
     )
 
 

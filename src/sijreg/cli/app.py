@@ -128,7 +128,7 @@ def _report(
             cohort = select_cohort(source.snapshot.registry, settings.min_followup_days)
             tables = study_tables(cohort, settings)
             flow = study_flow(tables.cohort, source.snapshot.screenings, protocol)
-            follow_up = registry_completeness(source.snapshot.registry, source.as_of)
+            follow_up = partial(registry_completeness, source.snapshot.registry, source.as_of)
         write = loading.result()
         renderers.shutdown()
         with step("Writing the report"):

@@ -6,7 +6,9 @@ it too, so every output shows the same figures. docs/report.md documents the key
 
 from __future__ import annotations
 
+import contextvars
 import math
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
@@ -195,7 +197,7 @@ def build(
     flow: Flow | None = None,
     protocol: Protocol | None = None,
     origin: dict[str, Any] | None = None,
-    completeness: Completeness | None = None,
+    completeness: Completeness | Callable[[], Completeness] | None = None,
     data_quality: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The whole report as JSON-ready data (suppressed throughout when options ask for it).
@@ -206,15 +208,23 @@ def build(
     of the registry read (see analysis.provenance.provenance).
     """
     options = options or Options()
-    # The fingerprint (Polars, NumPy and hashlib, which release the interpreter lock)
-    # is computed beside the analyses.
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    # The fingerprint and the completeness given as a function to call (Polars, NumPy and
+    # hashlib, which release the interpreter lock) are computed beside the analyses, in
+    # this context (whether patient sets are tracked, see describe.without_members).
+    with ThreadPoolExecutor(max_workers=2) as pool:
         hashing = pool.submit(fingerprint, tables.cohort)
+        if callable(completeness):
+            counting = pool.submit(contextvars.copy_context().run, completeness)
+            follow_up = None
+        else:
+            counting, follow_up = None, completeness
         more = ext.extended(tables)
         data_fingerprint = hashing.result()
+        if counting is not None:
+            follow_up = counting.result()
     cells = record if record is not None else Cells()
     protocol = flow.protocol if flow is not None else protocol
-    parts = (more, protocol, data_fingerprint, origin, completeness)
+    parts = (more, protocol, data_fingerprint, origin, follow_up)
     document = _build(tables, database, options, cells, *parts)
     if options.min_cell is not None:
         decided = cells.decided(options.min_cell)

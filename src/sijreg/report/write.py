@@ -12,6 +12,8 @@ from sijreg.report import document, html, markdown
 from sijreg.report.options import Options
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sijreg.analysis.completeness import Completeness
 
 FILES = ("report.html", "tables.md", "tables.json")
@@ -25,7 +27,7 @@ def write_report(
     *,
     flow: Flow | None = None,
     origin: dict[str, Any] | None = None,
-    completeness: Completeness | None = None,
+    completeness: Completeness | Callable[[], Completeness] | None = None,
     data_quality: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write the three report files into ``out`` (created if needed); return the document."""
