@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,9 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from sijreg.analysis import snapshot
-from sijreg.analysis.cohort import read_registry, registry_schema
+from sijreg.analysis.cohort import read_registry, registry_schema, select_cohort
 from sijreg.analysis.flow import Screened, read_screenings
+from sijreg.analysis.provenance import computed_fingerprint
 from sijreg.cli.analysis import database_source
 from sijreg.cli.app import app
 from sijreg.domain.records import PatientRecord
@@ -111,6 +113,25 @@ def test_a_report_from_a_freeze_is_the_registrys_report_then(
     data_stamp = json.loads(meta["sijreg.provenance"])
     assert data_stamp["freeze"]["id"] == manifest["id"]
     assert data_stamp["data_fingerprint"] == frozen["provenance"]["data_fingerprint"]
+
+    # The freeze states its default cohort's fingerprint, the one computed from its rows;
+    # a manifest of another sijreg version is not taken at its word.
+    cohort = select_cohort(read_freeze(freeze).snapshot.registry)
+    assert cohort.known_fingerprint == manifest["data_fingerprints"]["90"]
+    assert computed_fingerprint(cohort) == live["provenance"]["data_fingerprint"]
+    assert select_cohort(read_freeze(freeze).snapshot.registry, 365).known_fingerprint is None
+    other = tmp_path / "other-version"
+    shutil.copytree(freeze, other)
+    other.chmod(0o755)
+    stated = manifest | {"software": {"name": "sijreg", "version": "0.0.1"}}
+    stated["data_fingerprints"] = {"90": "sha256:" + "0" * 64}
+    stated["id"] = manifest_id(stated)
+    (other / "manifest.json").chmod(0o644)
+    (other / "manifest.json").write_text(json.dumps(stated))
+    assert (
+        _report(tmp_path / "other", "--freeze", str(other))["provenance"]["data_fingerprint"]
+        == live["provenance"]["data_fingerprint"]
+    )
 
 
 def test_the_frozen_frames_have_the_analysis_columns(engine: sa.Engine, tmp_path: Path) -> None:

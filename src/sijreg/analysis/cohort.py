@@ -6,6 +6,7 @@ registry is counted under the first reason that excludes them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -53,6 +54,8 @@ class Cohort:
     """Every visit of the analysed patients (patient_id, visit_date, the measures,
     days_since_fusion), sorted by patient and date."""
     registered_members: int = field(default=0, compare=False)
+    known_fingerprint: str | None = field(default=None, compare=False)
+    """The data fingerprint when already known (a freeze's, from its checked manifest)."""
 
     @property
     def n(self) -> int:
@@ -236,6 +239,10 @@ class Registry:
 
     patients: pl.DataFrame
     visits: pl.DataFrame
+    fingerprints: Mapping[int, str] = field(default_factory=dict)
+    """Fingerprints of cohorts already known, by minimum follow-up in days: a freeze
+    carries its default cohort's, computed when it was made (its files are checked
+    against their SHA-256 when read), so a report from it need not hash a million rows."""
 
 
 def registry_schema() -> tuple[pl.Schema, pl.Schema]:
@@ -327,6 +334,7 @@ def select_cohort(registry: Registry, min_followup_days: int = DEFAULT_MIN_FOLLO
             pl.col("patient_id").is_in(analysed.get_column("patient_id").implode())
         ),
         members(every),
+        registry.fingerprints.get(min_followup_days),
     )
 
 

@@ -197,7 +197,13 @@ def _rows_of(ids: pl.Series, wanted: pl.Series) -> NDArray[np.intp]:
 
 
 def fingerprint(cohort: Cohort) -> str:
-    """'sha256:…' over the analysed patients and their visits (see the module docstring)."""
+    """'sha256:…' over the analysed patients and their visits (see the module docstring);
+    the cohort's known fingerprint when it carries one (``Cohort.known_fingerprint``)."""
+    return cohort.known_fingerprint or computed_fingerprint(cohort)
+
+
+def computed_fingerprint(cohort: Cohort) -> str:
+    """The fingerprint computed from the cohort's rows, whatever it carries."""
     patients, text = _coded(_canonical(cohort.frame.drop(PATIENT_KEY)))
     ranks, by_rank = canonical_order(patients)
     digest = hashlib.sha256()

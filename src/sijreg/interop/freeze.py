@@ -27,8 +27,10 @@ import polars as pl
 import sqlalchemy as sa
 
 from sijreg import __version__
-from sijreg.analysis.cohort import POLARS_TYPES, Registry, registry_schema
+from sijreg.analysis.cohort import POLARS_TYPES, Registry, registry_schema, select_cohort
 from sijreg.analysis.flow import Screened
+from sijreg.analysis.methods import DEFAULT_MIN_FOLLOWUP_DAYS
+from sijreg.analysis.provenance import fingerprint
 from sijreg.analysis.snapshot import Snapshot, read_snapshot
 from sijreg.domain.dictionary import SCREENING
 
@@ -115,6 +117,9 @@ def write_freeze(engine: sa.Engine, path: Path, database: str, note: str = "") -
             "software": {"name": "sijreg", "version": __version__},
             "audit_head": snapshot.audit_head,
             "files": files,
+            "data_fingerprints": {  # the default cohort's, as every report from it publishes
+                str(DEFAULT_MIN_FOLLOWUP_DAYS): fingerprint(select_cohort(registry))
+            },
         }
         manifest = {"id": manifest_id(manifest), **manifest}
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
@@ -203,4 +208,16 @@ def read_freeze(path: Path) -> Freeze:
         ({k: v for k, v in row.items() if k != ENROLLED}, bool(row[ENROLLED]))
         for row in screenings.iter_rows(named=True)
     ]
-    return Freeze(Snapshot(Registry(patients, visits), log, manifest["audit_head"]), manifest)
+    known = _fingerprints(manifest)
+    return Freeze(
+        Snapshot(Registry(patients, visits, known), log, manifest["audit_head"]), manifest
+    )
+
+
+def _fingerprints(manifest: Mapping[str, Any]) -> dict[int, str]:
+    """The fingerprints the manifest states, when this version of sijreg wrote it (another
+    version computes its own: a fingerprint must mean the same rows however it is read)."""
+    if manifest["software"].get("version") != __version__:
+        return {}
+    stated = manifest.get("data_fingerprints", {})
+    return {int(days): str(value) for days, value in stated.items()}
