@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,8 +32,10 @@ STEPS = (
     ("cohort", "choosing the analysis cohort, with the reasons patients are left out"),
     ("tables 1-3", "Tables 1-3"),
     ("table 1 by FBSS", "Table 1 by FBSS with tests and SMDs (what tableone computes)"),
+    ("study flow", "the flow from screened to analysed"),
+    ("completeness", "follow-up completeness by site and time point, responders two ways"),
     ("further analyses", "every other analysis (over time, sites, responders, missing values)"),
-    ("fingerprint", "the data fingerprint"),
+    ("fingerprint", "the data fingerprint (a freeze states its own: not counted for it)"),
     ("render", "report.html with its six figures, tables.md and tables.json"),
 )
 
@@ -60,25 +63,32 @@ def _measure(database: Path, freeze: Path, out: Path) -> dict[str, tuple[float, 
     from sijreg.analysis import extended, provenance
     from sijreg.analysis.cohort import select_cohort
     from sijreg.analysis.compare import compare
+    from sijreg.analysis.completeness import registry_completeness
     from sijreg.analysis.describe import without_members
+    from sijreg.analysis.flow import study_flow
     from sijreg.analysis.snapshot import read_snapshot
     from sijreg.analysis.tables import Settings, study_tables
     from sijreg.analysis.variables import grouping_variable
     from sijreg.interop.freeze import read_freeze
+    from sijreg.interop.protocol_file import load_protocol
     from sijreg.report import document
     from sijreg.store.database import open_database
 
     engine = open_database(str(database), create=False)
     timed("read registry", lambda: read_snapshot(engine))
-    snapshot = timed("read freeze", lambda: read_freeze(freeze)).snapshot
+    frozen = timed("read freeze", lambda: read_freeze(freeze))
+    snapshot, screenings = frozen.snapshot, frozen.snapshot.screenings
+    as_of = date.fromisoformat(frozen.manifest["created_at"][:10])
     settings = Settings()
     with without_members():  # as the report computes when nothing is suppressed
         cohort = timed("cohort", lambda: select_cohort(snapshot.registry))
         tables = timed("tables 1-3", lambda: study_tables(cohort, settings))
         fbss = grouping_variable("fbss")
         timed("table 1 by FBSS", lambda: compare(cohort.frame, fbss, settings.thresholds))
+        timed("study flow", lambda: study_flow(cohort, screenings, load_protocol()))
+        timed("completeness", lambda: registry_completeness(snapshot.registry, as_of))
         timed("further analyses", lambda: extended.extended(tables))
-        timed("fingerprint", lambda: provenance.fingerprint(cohort))
+        timed("fingerprint", lambda: provenance.computed_fingerprint(cohort))
         compared = replace(tables, settings=replace(settings, compare=("fbss",)))
         doc = document.build(compared, str(database))  # the analyses again, not timed
         timed("render", lambda: write.write_document(doc, compared, out))
@@ -131,8 +141,8 @@ def main() -> None:
         "",
         "Each step of `sijreg report --compare fbss` timed alone, one after another in one "
         "new process per size (the report itself overlaps the imports with reading, and "
-        "the fingerprint with the further analyses). CPU is user + system time of all "
-        "threads; above the wall-clock time when both cores work.",
+        "the fingerprint and the completeness with the further analyses). CPU is user + "
+        "system time of all threads; above the wall-clock time when both cores work.",
         "",
         f"| step | what | {header} |",
         "| --- | --- |" + " ---: | ---: |" * len(args.sizes),
@@ -142,13 +152,17 @@ def main() -> None:
             f"{measured[n][step][0]:.2f} | {measured[n][step][1]:.2f}" for n in measured
         )
         lines.append(f"| {step} | {what} | {cells} |")
-    for source, skipped in (("registry", "read freeze"), ("freeze", "read registry")):
+    for source, skipped in (
+        ("registry", ("read freeze",)),
+        ("freeze", ("read registry", "fingerprint")),
+    ):
         cells = " | ".join(
-            f"{sum(w for s, (w, _) in measured[n].items() if s != skipped):.2f} | "
-            f"{sum(c for s, (_, c) in measured[n].items() if s != skipped):.2f}"
+            f"{sum(w for s, (w, _) in measured[n].items() if s not in skipped):.2f} | "
+            f"{sum(c for s, (_, c) in measured[n].items() if s not in skipped):.2f}"
             for n in measured
         )
-        lines.append(f"| **from the {source}** | every step but *{skipped}* | {cells} |")
+        but = " and ".join(f"*{s}*" for s in skipped)
+        lines.append(f"| **from the {source}** | every step but {but} | {cells} |")
     lines += [
         "",
         "The targets at 1,000,000 patients are a whole report from a freeze in at most "
