@@ -186,11 +186,13 @@ def _by_patient_and_date(visits: pl.DataFrame) -> pl.Expr | list[str]:
 
 
 def _last_followups(dated: pl.DataFrame) -> pl.DataFrame:
-    """Each fused patient's last visit after the fusion date, with its pain relief."""
+    """Each fused patient's last visit after the fusion date, with its pain relief: the
+    visits are sorted by patient and date, so it is the row before the next patient's."""
+    patient = pl.col("patient_id")
     return (
         dated.filter(pl.col("days_since_fusion") > 0)
-        .group_by("patient_id", maintain_order=True)
-        .agg(pl.col("visit_date").last().alias("last_followup_date"), pl.col(RELIEF.name).last())
+        .filter(patient.ne_missing(patient.shift(-1)))
+        .select(patient, pl.col("visit_date").alias("last_followup_date"), RELIEF.name)
     )
 
 
