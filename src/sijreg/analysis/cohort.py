@@ -170,10 +170,14 @@ def _by_patient_and_date(visits: pl.DataFrame) -> pl.Expr | list[str]:
     return key
 
 
+FOLLOW_UP = pl.col("baseline").fill_null(0) != 1
+"""A visit not marked baseline: a follow-up (empty counts as No, as the dictionary says)."""
+
+
 def _last_followups(dated: pl.DataFrame) -> pl.DataFrame:
-    """Each fused patient's last visit after the fusion date, with its pain relief."""
+    """Each fused patient's last follow-up after the fusion date, with its pain relief."""
     return (
-        dated.filter(pl.col("days_since_fusion") > 0)
+        dated.filter((pl.col("days_since_fusion") > 0) & FOLLOW_UP)
         .group_by("patient_id", maintain_order=True)
         .agg(pl.col("visit_date").last().alias("last_followup_date"), pl.col(RELIEF.name).last())
     )

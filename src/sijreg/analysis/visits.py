@@ -7,7 +7,8 @@ with the next centre (for the last: the centre plus half the gap to the previous
 Visits fall on whole days: day d is inside [lo, hi) when ceil(lo) <= d < ceil(hi)
 (``first_day``). When a patient has several visits in one window, the one closest
 to the centre is taken; of two equally close, the earlier. Baseline is the
-patient's last visit on or before the fusion date.
+patient's last visit marked baseline (the rules keep it on or before the fusion date);
+a visit in a window is a follow-up, never a baseline visit.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 import polars as pl
 
 from sijreg.analysis import describe, inference
+from sijreg.analysis.cohort import FOLLOW_UP
 from sijreg.analysis.describe import Continuous
 from sijreg.analysis.inference import TestResult
 from sijreg.domain import dictionary as dd
@@ -85,9 +87,9 @@ class WindowResult:
 
 
 def baseline(visits: pl.DataFrame) -> pl.DataFrame:
-    """Each patient's last visit on or before the fusion."""
+    """Each patient's last visit marked baseline (on or before the fusion, by the rules)."""
     return (
-        visits.filter(pl.col("days_since_fusion") <= 0)
+        visits.filter(pl.col("baseline") == 1)
         .sort("patient_id", "days_since_fusion")
         .group_by("patient_id", maintain_order=True)
         .last()
@@ -98,7 +100,7 @@ def in_window(visits: pl.DataFrame, window: Window) -> pl.DataFrame:
     """Per patient the visit of the window closest to its centre (the earlier on a tie)."""
     days = pl.col("days_since_fusion")
     return (
-        visits.filter((days >= window.start_day) & (days < window.end_day))
+        visits.filter(FOLLOW_UP & (days >= window.start_day) & (days < window.end_day))
         .with_columns((days - window.target_day).abs().alias("_distance"))
         .sort("patient_id", "_distance", "days_since_fusion")
         .group_by("patient_id", maintain_order=True)
