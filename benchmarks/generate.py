@@ -88,9 +88,16 @@ def generate(n: int, path: Path, seed: int = 1, sites: int | None = None) -> Non
     for who, when, value in visits:
         cells = [None] * len(who) if value is None else value
         con.executemany(
-            "INSERT OR IGNORE INTO visit (site_id, patient_id, visit_date, "
-            "pain_relief_pct, nrs_pain) VALUES (?, ?, ?, ?, ?)",
-            _rows(site[who - 1], who, _iso(when), cells, rng.integers(0, 11, len(who))),
+            "INSERT OR IGNORE INTO visit (site_id, patient_id, visit_date, baseline, "
+            "pain_relief_pct, nrs_pain) VALUES (?, ?, ?, ?, ?, ?)",
+            _rows(
+                site[who - 1],
+                who,
+                _iso(when),
+                [value is None] * len(who),  # the visit before the fusion is the baseline
+                cells,
+                rng.integers(0, 11, len(who)),
+            ),
         )
     con.commit()
     con.close()

@@ -48,6 +48,7 @@ def random_registry(seed: int, n: int = 80, sites: int = 4) -> list[PatientRecor
             _parse(
                 {
                     "visit_date": (fusion - timedelta(days=rng.randint(0, 40))).isoformat(),
+                    "baseline": "1",
                     "nrs_pain": rng.randint(5, 10),
                     "odi": f"{rng.uniform(30, 80):.1f}",
                 }

@@ -85,8 +85,9 @@ def test_valid_values_parse(name: str, raw: str, expected: object) -> None:
 @pytest.mark.parametrize(
     ("name", "raw", "reason"),
     [
-        ("pain_relief_pct", "130", "at most 100"),
-        ("pain_relief_pct", "-1", "at least 0"),
+        ("pain_relief_pct", "130", "^must be a number from 0 to 100 %$"),
+        ("pain_relief_pct", "-1", "^must be a number from 0 to 100 %$"),
+        ("nrs_pain", "11", "^must be a whole number from 0 to 10$"),
         ("pain_relief_pct", "67.55", "at most 1 decimal"),
         ("pain_relief_pct", "abc", "expected a number"),
         ("pain_relief_pct", "nan", "expected a number"),
@@ -116,7 +117,7 @@ def test_range_is_inclusive_on_both_ends(value: Decimal) -> None:
 
 
 def test_rules_are_described_from_the_field() -> None:
-    assert dd.field("nrs_pain").describe_rule() == "a whole number from 0 to 10 (0-10)"
+    assert dd.field("nrs_pain").describe_rule() == "a whole number from 0 to 10"
     assert dd.field("sex").describe_rule() == "one of F (Female), M (Male)"
 
 

@@ -48,7 +48,7 @@ def test_a_visit_between_windows_is_doubtful_but_an_early_check_is_not() -> None
 
 def test_full_relief_with_pain_unchanged_from_baseline_is_doubtful() -> None:
     record = _patient(
-        {"visit_date": date(2024, 1, 2), "nrs_pain": 7},
+        {"visit_date": date(2024, 1, 2), "baseline": True, "nrs_pain": 7},
         {"visit_date": date(2024, 4, 10), "pain_relief_pct": Decimal(100), "nrs_pain": 7},
         {"visit_date": date(2024, 7, 10), "pain_relief_pct": Decimal(100), "nrs_pain": 1},
     )
@@ -56,7 +56,7 @@ def test_full_relief_with_pain_unchanged_from_baseline_is_doubtful() -> None:
 
 
 def test_no_follow_up_a_year_after_the_fusion_is_doubtful() -> None:
-    before = _patient({"visit_date": date(2024, 1, 2)})
+    before = _patient({"visit_date": date(2024, 1, 2), "baseline": True})
     assert _found(before, date(2025, 1, 10)) == []  # 12 months to the day: not yet
     assert _found(before, date(2025, 1, 11)) == [("fusion", 0, "fusion_date")]
     followed = _patient({"visit_date": date(2024, 4, 10)})

@@ -233,7 +233,7 @@ def test_an_invalid_entry_is_missing_with_its_reason(protocol: Protocol) -> None
     decision = evaluate(protocol, eligible(block_relief_pct="150"))
     result = next(c for c in decision.criteria if c.key == "block_relief")
     assert result.status is Status.MISSING
-    assert result.found == "invalid: must be at most 100 %"
+    assert result.found == "invalid: must be a number from 0 to 100 %"
     assert decision.verdict is Verdict.INCOMPLETE
 
 

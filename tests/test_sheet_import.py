@@ -76,7 +76,7 @@ def test_every_bad_row_is_listed_and_nothing_is_written(database_url: str, tmp_p
     for expected in (
         "5 problems, nothing was imported",
         "row 3, column fusion_date: '2020-13-01'",
-        "row 4, column pain_relief_pct: '130': must be at most 100",
+        "row 4, column pain_relief_pct: '130': must be a number from 0 to 100 %",
         "row 5, column sex: 'X': expected one of F, M",
         "row 6, column last_followup_date: '2020-01-10': must be after the fusion",
         "row 7, column study_id: 'P001': duplicate study id at site S1 (first on row 2)",

@@ -52,8 +52,14 @@ def _visits(days: list[int]) -> pl.DataFrame:
             "patient_id": list(range(len(days))),
             "days_since_fusion": days,
             "pain_relief_pct": [50.0] * len(days),
+            "baseline": [None] * len(days),  # follow-ups: not marked baseline
         },
-        schema={"patient_id": pl.Int64, "days_since_fusion": pl.Int64, "pain_relief_pct": None},
+        schema={
+            "patient_id": pl.Int64,
+            "days_since_fusion": pl.Int64,
+            "pain_relief_pct": None,
+            "baseline": pl.Float64,
+        },
     )
 
 

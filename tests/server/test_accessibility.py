@@ -18,6 +18,8 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from sijreg.server.web import today
+from sijreg.store import accounts
+from sijreg.store.accounts import Role
 from tests.server.server_support import PASSWORD, People, add_monitors
 from tests.server.test_browser import ARGS, CHROMIUM
 
@@ -144,6 +146,12 @@ def test_every_page_passes_axe_at_desktop_and_tablet_sizes(
     problems += _check(monitor, live_server + query, "query-monitor", shots)
     problems += _check(page, live_server + query, "query-site", shots)
     problems += _check(page, f"{live_server}/queries", "queries", shots)
+    with engine.begin() as conn:  # a monitor of both sites: the lists of every covered site
+        accounts.add_user(conn, "cra", "Dr Cra", Role.MONITOR, PASSWORD, monitors=["S01", "S02"])
+    several = browser.new_context(bypass_csp=True).new_page()
+    _sign_in(several, live_server, "cra")
+    problems += _check(several, f"{live_server}/queries", "queries-of-sites", shots)
+    problems += _check(several, f"{live_server}/checks", "checks-of-sites", shots)
 
     investigator = browser.new_context(bypass_csp=True).new_page()
     _sign_in(investigator, live_server, "inv1")

@@ -60,7 +60,7 @@ def test_the_dictionary_rules_answer_422_naming_the_field(
     assert answer.status_code == 422
     problems = {tuple(d["loc"])[-1]: d["msg"] for d in answer.json()["detail"]}
     assert set(problems) == {"study_id", "age", "bmi"}
-    assert "must be at least 18" in problems["age"]
+    assert "must be a whole number from 18 to 110 years" in problems["age"]
     assert "at most 1 decimal places" in problems["bmi"]
 
 

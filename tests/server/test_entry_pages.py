@@ -80,7 +80,7 @@ def test_pages_speak_in_words_and_confirm_what_was_saved(server: TestClient) -> 
         server, f"/patients/{pid}/visit/new", csrf, visit_date="2024-06-01", nrs_pain="11"
     )
     assert status == 422
-    assert 'id="nrs_pain-error">must be at most 10<' in text
+    assert 'id="nrs_pain-error">must be a whole number from 0 to 10<' in text
     fusion_id = re.search(r'href="/records/fusion/(\d+)/history"', shown)
     assert fusion_id
     history = server.get(f"/records/fusion/{fusion_id[1]}/history").text

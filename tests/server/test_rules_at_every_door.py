@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from sijreg.domain import rules
-from sijreg.interop.problems import InputRejected
+from sijreg.interop.problems import InputRejected, Problem
 from sijreg.interop.screening_sheet import read_screening_sheet
-from sijreg.interop.sheet import COLUMN_NAMES, read_sheet
+from sijreg.interop.sheet import COLUMN_NAMES, import_sheet, read_sheet
 from sijreg.store import schema
 from tests.helpers import run
 from tests.server.server_support import bearer, sign_in
@@ -222,3 +222,125 @@ def test_a_screening_with_its_block_after_the_screening_is_refused_alike(
     page = server.post("/screenings/new", data={**body, "csrf_token": csrf}, follow_redirects=False)
     assert page.status_code == 422
     assert _form_error(page.text) == ("block_date", reason)
+
+
+@dataclass(frozen=True)
+class Merge:
+    """A change that breaks a rule only against what is stored: the stored visit, the
+    changed fusion date, and the refusal (on the fusion date) every door must give."""
+
+    visit: dict[str, str]
+    fusion_date: str
+    reason: str
+
+
+MERGES = {
+    "fusion moved after a stored follow-up": Merge(
+        {"visit_date": "2024-06-01", "pain_relief_pct": "60"},
+        "2024-07-01",
+        "would break a rule of the visit of 2024-06-01: "
+        "Visit date must be after the fusion date 2024-07-01",
+    ),
+    "fusion moved before a stored baseline visit": Merge(
+        {"visit_date": "2024-02-01", "baseline": "1", "nrs_pain": "7"},
+        "2024-01-15",
+        "would break a rule of the visit of 2024-02-01: "
+        "Visit date must be on or before the fusion date 2024-01-15 at a baseline visit",
+    ),
+}
+
+
+def _stored_patient(server: TestClient, token: str, study_id: str, visit: dict[str, str]) -> int:
+    """A patient of site S01 with a fusion on 2024-03-01 and ``visit``; the fusion's id."""
+    auth = bearer(token)
+    body = {"study_id": study_id, "age": 70, "sex": "F", "bmi": "30.1", "fbss": False}
+    pid = server.post("/api/v1/patients", json=body, headers=auth).json()["id"]
+    fusion = server.post(
+        f"/api/v1/patients/{pid}/fusions", json={"fusion_date": "2024-03-01"}, headers=auth
+    )
+    assert fusion.status_code == 201, fusion.text
+    made = server.post(f"/api/v1/patients/{pid}/visits", json=visit, headers=auth)
+    assert made.status_code == 201, made.text
+    return int(fusion.json()["id"])
+
+
+def _reimport(engine: sa.Engine, tmp_path: Path, study_id: str, fusion_date: str) -> Problem:
+    cells = dict.fromkeys(COLUMN_NAMES, "0")
+    cells.update(site="S01", study_id=study_id, age="70", sex="F", bmi="30.1")
+    cells.update(fusion_date=fusion_date, last_followup_date="", pain_relief_pct="")
+    path = tmp_path / f"{study_id}.csv"
+    path.write_text(",".join(cells) + "\n" + ",".join(cells.values()) + "\n")
+    with pytest.raises(InputRejected) as refused:
+        import_sheet(engine, path)
+    (problem,) = refused.value.problems
+    return problem
+
+
+@pytest.mark.parametrize("case", list(MERGES))
+def test_a_change_that_breaks_a_rule_against_stored_records_is_refused_alike_at_every_door(
+    case: str, server: TestClient, tokens: dict[str, str], engine: sa.Engine, tmp_path: Path
+) -> None:
+    merge = MERGES[case]
+    sheet = _stored_patient(server, tokens["coord1"], "P-30", merge.visit)
+    problem = _reimport(engine, tmp_path, "P-30", merge.fusion_date)
+    assert (problem.row, problem.column, problem.reason) == (2, "fusion_date", merge.reason)
+
+    api = _stored_patient(server, tokens["coord1"], "P-31", merge.visit)
+    moved = {"fusion_date": merge.fusion_date, "version": 1, "reason": "date corrected"}
+    answer = server.put(f"/api/v1/fusions/{api}", json=moved, headers=bearer(tokens["coord1"]))
+    assert answer.status_code == 422, answer.text
+    assert [(d["loc"][-1], d["msg"]) for d in answer.json()["detail"]] == [
+        ("fusion_date", merge.reason)
+    ]
+
+    form = _stored_patient(server, tokens["coord1"], "P-32", merge.visit)
+    csrf = sign_in(server, "coord1")
+    page = server.post(
+        f"/records/fusion/{form}/edit",
+        data={**moved, "version": "1", "csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert page.status_code == 422, page.text
+    assert _form_error(page.text) == ("fusion_date", merge.reason)
+
+    with engine.connect() as conn:  # every fusion as stored, the sheet's included
+        dates = conn.execute(
+            sa.select(schema.fusion.c.id, schema.fusion.c.fusion_date, schema.fusion.c.version)
+        ).all()
+    assert sorted(dates) == [(i, date(2024, 3, 1), 1) for i in sorted((sheet, api, form))]
+
+
+def test_a_visit_before_the_stored_fusion_is_refused_alike_at_every_door(
+    server: TestClient, tokens: dict[str, str], engine: sa.Engine, tmp_path: Path
+) -> None:
+    reason = "must be after the fusion date 2024-03-01"
+    visit = {"visit_date": "2024-02-01", "nrs_pain": "7"}  # not marked baseline
+    _stored_patient(server, tokens["coord1"], "P-40", {"visit_date": "2024-06-01"})
+    auth = bearer(tokens["coord1"])
+    pid = server.get("/api/v1/patients", headers=auth).json()[0]["id"]
+    answer = server.post(f"/api/v1/patients/{pid}/visits", json=visit, headers=auth)
+    assert answer.status_code == 422, answer.text
+    assert [(d["loc"][-1], d["msg"]) for d in answer.json()["detail"]] == [("visit_date", reason)]
+    csrf = sign_in(server, "coord1")
+    page = server.post(
+        f"/patients/{pid}/visit/new", data={**visit, "csrf_token": csrf}, follow_redirects=False
+    )
+    assert page.status_code == 422, page.text
+    assert _form_error(page.text) == ("visit_date", reason)
+    cells = dict.fromkeys(COLUMN_NAMES, "0")
+    cells.update(site="S01", study_id="P-40", age="70", sex="F", bmi="30.1")
+    cells.update(fusion_date="2024-03-01", last_followup_date="2024-02-01", pain_relief_pct="")
+    path = tmp_path / "again.csv"
+    path.write_text(",".join(cells) + "\n" + ",".join(cells.values()) + "\n")
+    with pytest.raises(InputRejected) as refused:
+        import_sheet(engine, path)
+    assert [(p.column, p.reason) for p in refused.value.problems] == [
+        ("last_followup_date", reason)
+    ]
+    marked = server.post(
+        f"/api/v1/patients/{pid}/visits", json={**visit, "baseline": True}, headers=auth
+    )
+    assert marked.status_code == 201, marked.text  # marked baseline, it keeps the rules
+    with engine.connect() as conn:
+        visits = conn.execute(sa.select(schema.visit.c.visit_date, schema.visit.c.baseline)).all()
+    assert sorted(visits) == [(date(2024, 2, 1), True), (date(2024, 6, 1), None)]

@@ -79,7 +79,7 @@ def test_a_bad_value_is_named_and_the_link_must_be_the_sites(server: TestClient)
         server, "/screenings/new", csrf, screening_number="S-2", block_relief_pct="120"
     )
     assert status == 422
-    assert _field_error(text, "block_relief_pct") == "must be at most 100 %"
+    assert _field_error(text, "block_relief_pct") == "must be a number from 0 to 100 %"
     status, _, text = _post(
         server, "/screenings/new", csrf, screening_number="S-2", patient_id=theirs
     )

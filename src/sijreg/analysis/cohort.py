@@ -185,12 +185,16 @@ def _by_patient_and_date(visits: pl.DataFrame) -> pl.Expr | list[str]:
     return key
 
 
+FOLLOW_UP = pl.col("baseline").fill_null(0) != 1
+"""A visit not marked baseline: a follow-up (empty counts as No, as the dictionary says)."""
+
+
 def _last_followups(dated: pl.DataFrame) -> pl.DataFrame:
-    """Each fused patient's last visit after the fusion date, with its pain relief: the
+    """Each fused patient's last follow-up after the fusion date, with its pain relief: the
     visits are sorted by patient and date, so it is the row before the next patient's."""
     patient = pl.col("patient_id")
     return (
-        dated.filter(pl.col("days_since_fusion") > 0)
+        dated.filter((pl.col("days_since_fusion") > 0) & FOLLOW_UP)
         .filter(patient.ne_missing(patient.shift(-1)))
         .select(patient, pl.col("visit_date").alias("last_followup_date"), RELIEF.name)
     )

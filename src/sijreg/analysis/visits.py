@@ -7,7 +7,8 @@ with the next centre (for the last: the centre plus half the gap to the previous
 Visits fall on whole days: day d is inside [lo, hi) when ceil(lo) <= d < ceil(hi)
 (``first_day``). When a patient has several visits in one window, the one closest
 to the centre is taken; of two equally close, the earlier. Baseline is the
-patient's last visit on or before the fusion date.
+patient's last visit marked baseline (the rules keep it on or before the fusion date);
+a visit in a window is a follow-up, never a baseline visit.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 import polars as pl
 
 from sijreg.analysis import describe, inference
+from sijreg.analysis.cohort import FOLLOW_UP
 from sijreg.analysis.describe import Continuous
 from sijreg.analysis.inference import TestResult
 from sijreg.domain import dictionary as dd
@@ -102,9 +104,9 @@ def _first_per_patient(visits: pl.DataFrame, rank: pl.Expr) -> pl.DataFrame:
 
 
 def baseline(visits: pl.DataFrame) -> pl.DataFrame:
-    """Each patient's last visit on or before the fusion."""
+    """Each patient's last visit marked baseline (on or before the fusion, by the rules)."""
     days = pl.col("days_since_fusion")
-    return _first_per_patient(visits.filter(days <= 0), -days)
+    return _first_per_patient(visits.filter(pl.col("baseline") == 1), -days)
 
 
 def in_window(visits: pl.DataFrame, window: Window) -> pl.DataFrame:
@@ -112,7 +114,7 @@ def in_window(visits: pl.DataFrame, window: Window) -> pl.DataFrame:
     days = pl.col("days_since_fusion")
     offset = days - window.target_day
     return _first_per_patient(
-        visits.filter((days >= window.start_day) & (days < window.end_day)),
+        visits.filter(FOLLOW_UP & (days >= window.start_day) & (days < window.end_day)),
         offset.abs() * 2 + (offset > 0).cast(pl.Int64),
     )
 

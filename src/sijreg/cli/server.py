@@ -74,16 +74,32 @@ def user_add(
     role: Annotated[Role, typer.Option(help="What the user may do.")],
     name: Annotated[str, typer.Option("--name", help="Printed name, shown in signatures.")],
     site: Annotated[
-        str | None, typer.Option(help="Site code (coordinator and investigator only).")
+        str | None,
+        typer.Option(help="Site code (coordinator, investigator, a monitor of one site)."),
     ] = None,
+    sites: Annotated[
+        str | None,
+        typer.Option(help="A monitor of several sites: their codes, comma-separated (A,B)."),
+    ] = None,
+    all_sites: Annotated[
+        bool, typer.Option("--all-sites", help="A monitor of every site, later ones too.")
+    ] = False,
     database: DatabaseOption = None,
 ) -> None:
     """Create a user; the password is asked for (or read from $SIJREG_PASSWORD)."""
     from sijreg.store import accounts
 
+    if sites is not None and all_sites:
+        raise fail("give --sites or --all-sites, not both")
+    monitors: list[str] | None = [] if all_sites else None
+    if sites is not None:
+        monitors = [code.strip() for code in sites.split(",") if code.strip()]
+        if not monitors:
+            raise fail("--sites needs at least one site code")
     with _changing(database) as conn:
-        accounts.add_user(conn, username, name, role, _password(), site)
-    console.print(f"User {username} ({role}) created.")
+        accounts.add_user(conn, username, name, role, _password(), site, monitors=monitors)
+    covers = "" if monitors is None else f", sites: {', '.join(monitors) or 'all'}"
+    console.print(f"User {username} ({role}{covers}) created.")
 
 
 @user_app.command("list")
@@ -95,8 +111,10 @@ def user_list(database: DatabaseOption = None) -> None:
     with engine.connect() as conn:
         for row in accounts.list_users(conn):
             state = "disabled" if row.disabled else "active"
+            covered = ",".join(code for _, code in accounts.monitored_sites(conn, row.id))
             console.print(
-                f"{row.username}\t{row.role}\t{row.site_code or '-'}\t{state}\t{row.printed_name}",
+                f"{row.username}\t{row.role}\t{row.site_code or covered or '-'}\t{state}\t"
+                f"{row.printed_name}",
                 highlight=False,
             )
 

@@ -244,6 +244,14 @@ VISIT = Form(
     fields=(
         Field("visit_date", "Visit date", Kind.DATE, required=True, disclosure=Disclosure.DATE),
         Field(
+            "baseline",
+            "Baseline visit",
+            Kind.BOOLEAN,
+            description="Yes for a visit on or before the fusion date, whose measures are the "
+            "starting point (no pain relief then); every other visit is a follow-up, after "
+            "the fusion. Empty counts as No.",
+        ),
+        Field(
             "pain_relief_pct",
             "Patient-reported pain relief",
             Kind.DECIMAL,

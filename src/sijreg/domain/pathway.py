@@ -159,7 +159,8 @@ def _fusion_steps(patient: PatientRecord) -> list[Step]:
     for visit in patient.visits:
         when = visit["visit_date"]
         assert isinstance(when, date)
-        after = fusion_date is not None and when > fusion_date
+        marked = visit.get("baseline") is True  # the flag decides, as in the analyses
+        after = not marked and fusion_date is not None and when > fusion_date
         text = (
             f"Follow-up, day {(when - fusion_date).days}"
             if fusion_date is not None and after

@@ -73,10 +73,10 @@ def patient_warnings(record: PatientRecord, today: date, windows: Sequence[Windo
     if fused is None:
         return found
     spans = _windows(fused, windows)
-    baseline = [v for _, when, v in visits if when <= fused]
+    baseline = [v for _, _, v in visits if v.get("baseline") is True]
     base_nrs = baseline[-1].get("nrs_pain") if baseline else None
     for i, when, visit in visits:
-        if when <= fused:
+        if visit.get("baseline") is True or when <= fused:
             continue
         early = spans and when < spans[0][0]  # an early check (6 weeks) comes before any window
         if spans and not early and not any(opens <= when <= closes for opens, closes in spans):
@@ -95,7 +95,8 @@ def patient_warnings(record: PatientRecord, today: date, windows: Sequence[Windo
                 )
             )
     due = add_months(fused, LONG_WITHOUT_FOLLOWUP)
-    if today > due and not any(when > fused for _, when, _ in visits):
+    followed = any(when > fused and v.get("baseline") is not True for _, when, v in visits)
+    if today > due and not followed:
         found.append(
             Doubt(
                 "fusion",

@@ -32,9 +32,9 @@ class PatientRecord:
         return value if isinstance(value, date) else None
 
     def last_followup(self) -> Values | None:
-        """The last visit after the fusion (the study's outcome visit), if any."""
+        """The last follow-up visit after the fusion (the study's outcome visit), if any."""
         fusion = self.fusion_date
-        dated = [(v["visit_date"], v) for v in self.visits]
+        dated = [(v["visit_date"], v) for v in self.visits if v.get("baseline") is not True]
         after = [(d, v) for d, v in dated if isinstance(d, date) and fusion and d > fusion]
         return max(after, key=lambda pair: pair[0])[1] if after else None
 

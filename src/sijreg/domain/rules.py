@@ -2,10 +2,11 @@
 
 A field's own rule (type, range, choices) lives in its :class:`Field`. The rules here
 need more than one value: a date against today, a fusion against the prior
-interventions, visits and adverse events against the fusion, the year of birth against
-the age at fusion. Every door (the study sheet, the screening sheet, the API, the web
-forms) asks :func:`patient_breaches` or :func:`record_breaches` and refuses what they
-return, with the same reason; ``sijreg check`` lists stored records that break them.
+interventions, visits (follow-ups after it; a visit marked baseline on or before it) and
+adverse events against the fusion, the year of birth against the age at fusion. Every
+door (the study sheet, the screening sheet, the API, the web forms) asks
+:func:`patient_breaches` or :func:`record_breaches` and refuses what they return, with
+the same reason; ``sijreg check`` lists stored records that break them.
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ class Breach:
     def describe(self) -> str:
         """The breach for a person: the field's label and the reason."""
         return f"{dd.form(self.form).field(self.field).label} {self.reason}"
+
+
+BASELINE_RELIEF = "must be empty at a baseline visit (relief is reported since the fusion)"
 
 
 def after_fusion(fusion_date: date) -> str:
@@ -104,13 +108,20 @@ def _before_fusion(record: PatientRecord, fusion_date: date) -> list[Breach]:
 
 
 def _after_fusion(record: PatientRecord, fusion_date: date) -> list[Breach]:
+    """Follow-ups after the fusion; a baseline visit on or before it, with no relief."""
     found = []
     against = ("fusion", "fusion_date")
     for i, visit in enumerate(record.visits):
         when = visit.get("visit_date")
-        relief = visit.get("pain_relief_pct") is not None  # reported since the fusion
-        if relief and isinstance(when, date) and when <= fusion_date:
+        if not isinstance(when, date):
+            continue
+        if visit.get("baseline") is not True and when <= fusion_date:
             found.append(Breach("visit", i, "visit_date", after_fusion(fusion_date), against))
+        if visit.get("baseline") is True and when > fusion_date:
+            reason = f"must be on or before the fusion date {fusion_date} at a baseline visit"
+            found.append(Breach("visit", i, "visit_date", reason, against))
+        if visit.get("baseline") is True and visit.get("pain_relief_pct") is not None:
+            found.append(Breach("visit", i, "pain_relief_pct", BASELINE_RELIEF))
     for i, event in enumerate(record.adverse_events):
         onset, revised = event.get("event_date"), event.get("revision_date")
         if isinstance(onset, date) and onset < fusion_date:
@@ -125,8 +136,9 @@ def _after_fusion(record: PatientRecord, fusion_date: date) -> list[Breach]:
 def patient_breaches(record: PatientRecord, today: date) -> list[Breach]:
     """Every rule the patient's records break, each record's own and across records.
 
-    A visit on or before the fusion is a baseline visit, so it cannot carry a pain
-    relief (relief is reported since the fusion); adverse events are the fusion's.
+    A visit is a follow-up, after the fusion, unless it is marked baseline: then it is
+    on or before the fusion and carries no pain relief (relief is reported since the
+    fusion); adverse events are the fusion's.
     """
     found = [
         Breach(form.name, i, name, reason)

@@ -123,18 +123,17 @@ class Field:
             if self.pattern:
                 parts.append("letters, digits, '-' and '_'")
             return ", ".join(parts)
-        what = (
-            "a whole number"
-            if self.kind is Kind.INTEGER
-            else (
-                f"a number with at most {self.decimals} decimal{'s' if self.decimals > 1 else ''}"
-            )
-        )
-        if self.minimum is not None and self.maximum is not None:
-            what += f" from {self.minimum} to {self.maximum}"
-        if self.unit:
-            what += f" ({self.unit})"
+        what = self._number_words()
+        if self.kind is Kind.DECIMAL:
+            what += f", at most {self.decimals} decimal{'s' if self.decimals != 1 else ''}"
         return what
+
+    def _number_words(self) -> str:
+        """A number field's kind and range, the unit said once ("a whole number from 0 to 10")."""
+        what = "a whole number" if self.kind is Kind.INTEGER else "a number"
+        if self.minimum is not None and self.maximum is not None:
+            return f"{what} from {self.minimum} to {self.maximum}{_unit(self.unit)}"
+        return f"{what} in {self.unit}" if _unit(self.unit) else what
 
     def parse(self, raw: object) -> Value:
         """Turn a raw input (a sheet cell, a form value, JSON) into the field's value.
@@ -183,9 +182,13 @@ class Field:
         return number
 
     def _in_range(self, number: Decimal) -> int | Decimal:
-        if self.minimum is not None and number < self.minimum:
+        low = self.minimum is not None and number < self.minimum
+        high = self.maximum is not None and number > self.maximum
+        if (low or high) and self.minimum is not None and self.maximum is not None:
+            raise FieldError(f"must be {self._number_words()}")
+        if low:
             raise FieldError(f"must be at least {self.minimum}{_unit(self.unit)}")
-        if self.maximum is not None and number > self.maximum:
+        if high:
             raise FieldError(f"must be at most {self.maximum}{_unit(self.unit)}")
         return int(number) if self.kind is Kind.INTEGER else number
 

@@ -3,7 +3,8 @@
 Columns (any order): site, study_id, age, sex, bmi, fbss, prior_scs, prior_iss,
 prior_idds, prior_mild, fusion_date, last_followup_date, pain_relief_pct, and
 optionally birth_year. Each column's rule is its data-dictionary field's rule, and
-each row's patient keeps the cross-record rules (:mod:`sijreg.domain.rules`). Rows
+each row's patient keeps the cross-record rules (:mod:`sijreg.domain.rules`), on its
+own and, for a patient already stored, merged with the stored records. Rows
 are numbered as a spreadsheet shows them: the header is row 1, the first patient row 2.
 """
 
@@ -20,11 +21,12 @@ import sqlalchemy as sa
 
 from sijreg.domain import dictionary as dd
 from sijreg.domain.records import PatientRecord, Values
-from sijreg.domain.rules import after_fusion, patient_breaches
+from sijreg.domain.rules import patient_breaches
 from sijreg.domain.types import Field, FieldError, Kind, Value
 from sijreg.interop.problems import InputRejected, Problem
 from sijreg.store.database import begin_snapshot, write_refused
-from sijreg.store.writer import SaveSummary, save_patients
+from sijreg.store.integrity import Refusal
+from sijreg.store.writer import RuleCheck, SaveSummary, save_patients
 
 
 @dataclass(frozen=True)
@@ -122,14 +124,10 @@ def _parse_row(number: int, cells: dict[str, str], problems: list[Problem]) -> d
             values[column.name] = column.field.parse(raw)
         except FieldError as error:
             problems.append(Problem(number, column.name, raw, str(error)))
-    fusion_date, followup = values.get("fusion_date"), values.get("last_followup_date")
-    if isinstance(fusion_date, date) and isinstance(followup, date) and followup <= fusion_date:
-        name = "last_followup_date"  # a follow-up, with a relief or not
-        problems.append(Problem(number, name, cells[name], after_fusion(fusion_date)))
     if (
         values.get("pain_relief_pct") is not None
         and "last_followup_date" in values
-        and followup is None
+        and values["last_followup_date"] is None
     ):
         problems.append(
             Problem(
@@ -144,11 +142,16 @@ def _parse_row(number: int, cells: dict[str, str], problems: list[Problem]) -> d
 
 def _rule_problems(number: int, cells: dict[str, str], record: PatientRecord) -> list[Problem]:
     """The cross-record rules the row's patient breaks, in the row's columns."""
-    found = []
-    for breach in patient_breaches(record, date.today()):
-        column = RULE_COLUMNS[(breach.form, breach.field)]
-        found.append(Problem(number, column, cells.get(column, ""), breach.reason))
-    return found
+    return [
+        _in_column(number, cells, b.form, b.field, b.reason)
+        for b in patient_breaches(record, date.today())
+    ]
+
+
+def _in_column(number: int, cells: dict[str, str], form: str, name: str, reason: str) -> Problem:
+    """A refusal of a (form, field) shown in the sheet column that holds it."""
+    column = RULE_COLUMNS.get((form, name), "study_id")
+    return Problem(number, column, cells.get(column, ""), reason)
 
 
 def _record(values: dict[str, Value]) -> PatientRecord:
@@ -157,6 +160,7 @@ def _record(values: dict[str, Value]) -> PatientRecord:
         visits.append(
             {
                 "visit_date": values["last_followup_date"],
+                "baseline": False,
                 "pain_relief_pct": values["pain_relief_pct"],
             }
         )
@@ -199,9 +203,15 @@ def data_rows(
             yield number, dict(zip(header, cells, strict=True))
 
 
-def _valid_records(path: Path, problems: list[Problem]) -> Iterator[PatientRecord]:
+Rows = dict[tuple[str, str], tuple[int, dict[str, str]]]
+"""Each valid row's number and cells by (site, study id)."""
+
+
+def _valid_records(
+    path: Path, problems: list[Problem], rows: Rows | None = None
+) -> Iterator[PatientRecord]:
     """The sheet's valid rows as records, as they are read; every problem, a study id
-    repeated at a site included, is added to ``problems``."""
+    repeated at a site included, is added to ``problems``, each valid row to ``rows``."""
     first_row: dict[tuple[str, str], int] = {}
     for number, cells in data_rows(path, _check_header, problems):
         before = len(problems)
@@ -223,13 +233,16 @@ def _valid_records(path: Path, problems: list[Problem]) -> Iterator[PatientRecor
             record = _record(values)
             problems += _rule_problems(number, cells, record)
             if len(problems) == before:
+                if rows is not None:
+                    rows[key] = (number, cells)
                 yield record
 
 
 def _rejected(path: Path, problems: list[Problem], count: int) -> InputRejected | None:
     if not count and not problems:
         problems.append(Problem(2, "-", "", "the sheet has a header but no patient rows"))
-    return InputRejected(str(path), problems) if problems else None
+    ordered = sorted(problems, key=lambda p: p.row)  # a merge's problems come after a chunk
+    return InputRejected(str(path), ordered) if problems else None
 
 
 def read_sheet(path: Path) -> list[PatientRecord]:
@@ -302,8 +315,14 @@ def import_sheet(engine: sa.Engine, path: Path) -> SaveSummary:
 
 def _import(engine: sa.Engine, path: Path, *, write_lock: bool) -> SaveSummary:
     problems: list[Problem] = []
-    rows = _valid_records(path, problems)
+    where: Rows = {}
+    rows = _valid_records(path, problems, where)
     count = 0
+
+    def refused(record: PatientRecord, refusals: list[Refusal]) -> None:
+        """A row whose patient, merged with what is stored, breaks a rule."""
+        number, cells = where[(record.site_code, record.study_id)]
+        problems.extend(_in_column(number, cells, r.form, r.field, r.reason) for r in refusals)
 
     def until_a_problem() -> Iterator[PatientRecord]:
         nonlocal count
@@ -321,6 +340,7 @@ def _import(engine: sa.Engine, path: Path, *, write_lock: bool) -> SaveSummary:
                 until_a_problem(),
                 owned_procedures=dd.ADVANCED_PROCEDURES,
                 reason=f"sheet import: {path.name}",
+                check=RuleCheck(date.today(), refused),
             )
             if problems or not count:
                 raise _Abandoned

@@ -31,6 +31,7 @@ from sijreg.server import (
     health,
     idempotency,
     kept_forms,
+    monitor_sites,
     pages,
     patient_link,
     queries_api,
@@ -194,6 +195,7 @@ def create_app(engine: sa.Engine, settings: web.ServerSettings | None = None) ->
     app.include_router(followup_pages.router)
     app.include_router(checks_pages.router)
     app.include_router(queries_pages.router)
+    app.include_router(monitor_sites.router)
     app.include_router(queries_api.router)
     app.include_router(pages.router)
     _handlers(app)

@@ -71,7 +71,9 @@ def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
 
 
 def page(template: str, user: web.PageUser, status: int = 200, **context: Any) -> HTMLResponse:
-    return render(template, status, user=user.actor, csrf=user.csrf, **context)
+    acting = next((code for i, code in user.sites if i == user.actor.site_id), "")
+    covered = {"covered": bool(user.sites), "acting": acting}
+    return render(template, status, user=user.actor, csrf=user.csrf, **covered, **context)
 
 
 def go(url: str) -> RedirectResponse:
@@ -221,6 +223,8 @@ def home(request: Request) -> Response:
         user = web.page_user(conn, request)
     if user.actor.role is Role.ANALYST:
         return page("analyst.html.j2", user)
+    if user.sites and user.actor.site_id is None:
+        return go("/queries")  # a monitor of several sites starts at every site's queries
     return go("/admin" if user.actor.role is Role.ADMIN else "/patients")
 
 

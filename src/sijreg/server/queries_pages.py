@@ -21,6 +21,7 @@ from sijreg.domain.queries import MESSAGE, QueryState, WrongState
 from sijreg.domain.types import Form
 from sijreg.domain.wording import in_words
 from sijreg.server import web
+from sijreg.server.monitor_sites import link, own_site, per_site
 from sijreg.server.pages import Posted, RecordId, _scope, _version, display, fields, go, page
 from sijreg.store import queries, schema
 from sijreg.store.scope import (
@@ -39,11 +40,25 @@ router = APIRouter(include_in_schema=False)
 
 @router.get("/queries")
 def query_list(request: Request) -> Response:
+    """The queries of the user's site, or of every site a monitor of several covers (with
+    a site column and filter)."""
     with web.transaction(request) as conn:
-        scope, user = _scope(conn, request)
+        user = web.page_user(conn, request)
         wanted = request.query_params.get("state", "")
         state = QueryState(wanted) if wanted in set(QueryState) else None
-        every = queries.listed(scope)
+        codes = [code for _, code in user.sites]
+        site = request.query_params.get("site", "")
+        site = site if site in codes else ""
+        every = [
+            {
+                **q,
+                "site": code,
+                "patient_link": link(user, code, f"/patients/{q['patient_id']}"),
+                "link": link(user, code, f"/queries/{q['id']}"),
+            }
+            for code, q in per_site(conn, user, queries.listed)
+            if not site or code == site
+        ]
         counts = [(s, sum(q["state"] == s for q in every)) for s in QueryState]
         return page(
             "queries.html.j2",
@@ -51,7 +66,9 @@ def query_list(request: Request) -> Response:
             queries=[q for q in every if state is None or q["state"] == state],
             counts=counts,
             state=state,
-            site=scope.site_code(),
+            site=site,
+            sites=codes,
+            own=own_site(conn, user),
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
 import sqlalchemy as sa
@@ -23,9 +23,11 @@ from sijreg.interop.instrument_file import default_instruments
 from sijreg.interop.protocol_file import load_protocol
 from sijreg.server.body_limit import DEFAULT_MAX_BODY_KB
 from sijreg.store import accounts
-from sijreg.store.accounts import Actor, Timeouts
+from sijreg.store.accounts import Actor, Role, Timeouts
 
 SESSION_COOKIE = "sijreg_session"
+SITE_COOKIE = "sijreg_site"
+"""The site a monitor of several sites works at now (a site code, checked each request)."""
 CSRF_FIELD = "csrf_token"
 
 
@@ -80,10 +82,16 @@ def transaction(request: Request) -> Iterator[sa.Connection]:
 
 @dataclass(frozen=True)
 class PageUser:
-    """A signed-in browser: the actor and the session's CSRF token for the forms."""
+    """A signed-in browser: the actor and the session's CSRF token for the forms.
+
+    ``sites`` are the (id, code) of the sites a monitor of several sites covers
+    (empty for everyone else); such a monitor acts at one of them at a time, the one
+    the site cookie names (:func:`acting_site`), and lists queries and checks of all.
+    """
 
     actor: Actor
     csrf: str
+    sites: tuple[tuple[int, str], ...] = ()
 
 
 def session_id(request: Request) -> str | None:
@@ -104,7 +112,18 @@ def page_user(
         raise SignInRequired(form)
     if form is not None and not accounts.csrf_ok(raw, form.get(CSRF_FIELD, "")):
         raise BadCsrf
-    return PageUser(actor, accounts.csrf_token(raw))
+    sites: tuple[tuple[int, str], ...] = ()
+    if actor.role is Role.MONITOR and actor.site_id is None:
+        sites = tuple(accounts.monitored_sites(conn, actor.user_id))
+        actor = replace(actor, site_id=acting_site(request, sites))
+    return PageUser(actor, accounts.csrf_token(raw), sites)
+
+
+def acting_site(request: Request, sites: tuple[tuple[int, str], ...]) -> int | None:
+    """The covered site the site cookie names, None when it names none of them: the
+    cookie only chooses among the sites the database says the monitor covers."""
+    wanted = request.cookies.get(SITE_COOKIE)
+    return next((site_id for site_id, code in sites if code == wanted), None)
 
 
 def api_actor(conn: sa.Connection, request: Request) -> Actor:

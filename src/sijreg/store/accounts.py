@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -120,8 +121,13 @@ def add_user(
     password: str,
     site_code: str | None = None,
     by: int | None = None,
+    monitors: Sequence[str] | None = None,
 ) -> int:
-    """Create a user (site roles need an existing site); audited as a permission change."""
+    """Create a user (site roles need an existing site); audited as a permission change.
+
+    ``monitors`` makes a monitor of several sites (their codes; empty: every site) in
+    place of one ``site_code``.
+    """
     if not re.fullmatch(USERNAME_PATTERN, username):
         raise AccountError(
             "a user name is 3-64 lower-case letters, digits, '.', '_' or '-', "
@@ -129,7 +135,10 @@ def add_user(
         )
     if not printed_name.strip() or len(printed_name) > 120:
         raise AccountError("the printed name is required (at most 120 characters)")
-    site_id = _site_for_role(conn, role, site_code)
+    if monitors is not None and (role is not Role.MONITOR or site_code):
+        raise AccountError("only a monitor covers several sites, and then without --site")
+    covered = [_site_for_role(conn, role, code) for code in monitors or []]
+    site_id = None if monitors is not None else _site_for_role(conn, role, site_code)
     check_password(password, username)
     if conn.execute(
         sa.select(schema.app_user.c.id).where(schema.app_user.c.username == username)
@@ -151,7 +160,26 @@ def add_user(
         ).scalar_one()
     )
     _audit_permission(conn, by, user_id, None, {"role": str(role), "site_id": site_id})
+    m = schema.monitor_site
+    for covers in (covered or [None]) if monitors is not None else []:
+        row_id = conn.execute(
+            sa.insert(m).values(user_id=user_id, site_id=covers).returning(m.c.id)
+        ).scalar_one()
+        _audit_row(conn, by, m, row_id, None, {"user_id": user_id, "site_id": covers})
     return user_id
+
+
+def monitored_sites(conn: sa.Connection, user: int) -> list[tuple[int, str]]:
+    """The (id, code) of the sites a monitor of several sites covers, by code; [] for
+    every other user."""
+    m, s = schema.monitor_site, schema.site
+    covered = list(conn.execute(sa.select(m.c.site_id).where(m.c.user_id == user)).scalars())
+    if not covered:
+        return []
+    query = sa.select(s.c.id, s.c.site_code).order_by(s.c.site_code)
+    if None not in covered:
+        query = query.where(s.c.id.in_(covered))
+    return [(int(i), str(code)) for i, code in conn.execute(query).all()]
 
 
 def _site_for_role(conn: sa.Connection, role: Role, site_code: str | None) -> int | None:
@@ -245,6 +273,8 @@ def change_user(
     if new == dict(old._mapping):
         return
     conn.execute(sa.update(u).where(u.c.id == target).values(**new))
+    if role is not None:  # a new role comes with its one site: no monitored sites stay
+        _end_coverage(conn, target, by)
     conn.execute(sa.delete(schema.app_session).where(schema.app_session.c.user_id == target))
     if new["role"] != old.role or new["site_id"] != old.site_id:
         conn.execute(
@@ -253,6 +283,24 @@ def change_user(
             .values(revoked_at=now())
         )
     _audit_permission(conn, by, target, dict(old._mapping), new)
+
+
+def _end_coverage(conn: sa.Connection, target: int, by: int | None) -> None:
+    """The monitored sites of ``target`` removed, each removal audited."""
+    m = schema.monitor_site
+    for row in conn.execute(sa.select(m).where(m.c.user_id == target)).mappings().all():
+        conn.execute(sa.delete(m).where(m.c.id == row["id"]))
+        audit.append(
+            conn,
+            audit.Entry(
+                audit.Action.DELETE,
+                user_id=by,
+                table_name=m.name,
+                record_id=row["id"],
+                old_values={"user_id": row["user_id"], "site_id": row["site_id"]},
+                reason="the user's role changed",
+            ),
+        )
 
 
 def set_password(conn: sa.Connection, target: int, password: str, by: int | None = None) -> None:

@@ -20,6 +20,7 @@ _GRANTS: dict[str, str] = {
     **{t.name: "SELECT, INSERT, UPDATE, DELETE" for t in schema.FOLLOW_UP},
     "site": "SELECT, INSERT, UPDATE",
     "app_user": "SELECT, INSERT, UPDATE",
+    "monitor_site": "SELECT",  # only the owner (sijreg user add) sets whom a monitor covers
     "app_session": "SELECT, INSERT, UPDATE, DELETE",
     "kept_form": "SELECT, INSERT, DELETE",
     "idempotency_key": "SELECT, INSERT, UPDATE, DELETE",

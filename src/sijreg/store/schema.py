@@ -206,6 +206,17 @@ app_user = sa.Table(
     sa.UniqueConstraint("username"),
 )
 
+monitor_site = sa.Table(
+    "monitor_site",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("user_id", sa.ForeignKey("app_user.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("site_id", sa.ForeignKey("site.id"), nullable=True),
+    sa.UniqueConstraint("user_id", "site_id"),
+)
+"""The sites a monitor of several sites covers (the user has no ``site_id``); a row
+without a site covers every site, those added later too."""
+
 app_session = sa.Table(
     "app_session",
     metadata,

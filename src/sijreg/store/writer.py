@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from itertools import islice
 from typing import Any
 
@@ -27,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
 from sijreg.domain.records import PatientRecord, Values
-from sijreg.store import audit, schema
+from sijreg.store import audit, integrity, schema
 
 
 @dataclass
@@ -48,6 +49,15 @@ class SaveSummary:
         if self.sites_created:
             text += f"; new sites: {', '.join(self.sites_created)}"
         return text
+
+
+@dataclass(frozen=True)
+class RuleCheck:
+    """Check each merged patient against the rules as of ``today``; ``refused`` hears of
+    every record whose merge the rules refuse (the caller then abandons the save)."""
+
+    today: date
+    refused: Callable[[PatientRecord, list[integrity.Refusal]], None]
 
 
 def _site_ids(conn: sa.Connection, codes: Iterable[str], summary: SaveSummary) -> dict[str, int]:
@@ -195,17 +205,21 @@ def save_patients(
     owned_procedures: Iterable[str] = (),
     reason: str = "saved in bulk",
     chunk: int = CHUNK,
+    check: RuleCheck | None = None,
 ) -> SaveSummary:
     """Create or merge ``records`` on ``conn`` (the caller owns the transaction), audited.
 
-    ``records`` may be a stream: they are read and saved ``chunk`` at a time.
+    ``records`` may be a stream: they are read and saved ``chunk`` at a time. With
+    ``check``, a record merged into a stored patient is checked against the rules as
+    the patient will be, stored records and incoming together
+    (:func:`integrity.change_refusals`, the check a form's save makes too).
     """
     summary = SaveSummary()
     owned = frozenset(owned_procedures)
     with audited(conn, reason) as journal:
         iterator = iter(records)
         while batch := list(islice(iterator, chunk)):
-            _save(conn, batch, owned, summary)
+            _save(conn, batch, owned, summary, check)
             journal.collect(conn)
             _publish(conn, journal, final=False)
     return summary
@@ -255,6 +269,7 @@ def _save(
     records: Sequence[PatientRecord],
     owned: frozenset[str],
     summary: SaveSummary,
+    check: RuleCheck | None,
 ) -> None:
     site_ids = _site_ids(conn, (r.site_code for r in records), summary)
     stored = _stored(conn, records, site_ids, owned)
@@ -271,8 +286,22 @@ def _save(
             summary.updated.append(label)
         else:
             summary.unchanged.append(label)
+    if check is not None:
+        _check_merges(conn, merge.changes, check)
     merge.apply(conn)
     _insert_new(conn, new, site_ids)
+
+
+def _check_merges(
+    conn: sa.Connection,
+    changes: Sequence[tuple[PatientRecord, int, list[integrity.Change]]],
+    check: RuleCheck,
+) -> None:
+    """Each changed patient as the merge leaves it, against the rules."""
+    stored = {s.patient_id: s for s in integrity.load(conn, None, [pid for _, pid, _ in changes])}
+    for record, pid, changed in changes:
+        if refusals := integrity.change_refusals(stored[pid], changed, check.today):
+            check.refused(record, refusals)
 
 
 @dataclass
@@ -336,42 +365,54 @@ class _Merge:
     inserts: dict[str, list[tuple[dict[str, Any], int]]] = field(default_factory=dict)
     deletes: list[Any] = field(default_factory=list)
     step: int = 0
+    changes: list[tuple[PatientRecord, int, list[integrity.Change]]] = field(default_factory=list)
+    """Per changed patient: its record and stored id, and the changes as the rules see them."""
 
     def add(self, patient: Any, record: PatientRecord, stored: _Stored) -> bool:
         """Queue what merging ``record`` into ``patient`` changes; True when anything does."""
         pid = patient["id"]
         keys = {"site_id": patient["site_id"], "patient_id": pid}
-        changed = self._update("patient", patient, record.patient)
+        changes: list[integrity.Change] = []
+        changed = self._update("patient", patient, record.patient, changes)
         if record.fusion is not None:
             fusions = stored.fusions.get(pid, [])
             if not fusions:
-                changed = self._insert("fusion", [{**keys, **record.fusion}])
+                changed = self._insert("fusion", [{**keys, **record.fusion}], changes)
             else:
-                changed |= self._update("fusion", fusions[0], record.fusion)
+                changed |= self._update("fusion", fusions[0], record.fusion, changes)
         by_date = {v["visit_date"]: v for v in stored.visits.get(pid, [])}
         for visit in record.visits:
             existing = by_date.get(visit["visit_date"])
             if existing is None:
-                changed = self._insert("visit", [{**keys, **visit}])
+                changed = self._insert("visit", [{**keys, **visit}], changes)
             else:
-                changed |= self._update("visit", existing, visit)
+                changed |= self._update("visit", existing, visit, changes)
         procedures = stored.procedures.get(pid, [])
         wanted = [p for p in record.prior_procedures if p["procedure"] in self.owned]
         if Counter(r["procedure"] for r in procedures) != Counter(p["procedure"] for p in wanted):
             self.deletes += procedures
-            changed = self._insert("prior_procedure", [{**keys, **p} for p in wanted])
+            changes += [("prior_procedure", p["id"], None) for p in procedures]
+            changed = self._insert("prior_procedure", [{**keys, **p} for p in wanted], changes)
+        if changes:
+            self.changes.append((record, pid, changes))
         return changed
 
-    def _update(self, name: str, stored: Any, values: Values) -> bool:
+    def _update(
+        self, name: str, stored: Any, values: Values, changes: list[integrity.Change]
+    ) -> bool:
         if diff := _changed(stored, values):
             self.step += 1
             self.updates.setdefault(name, []).append((stored, diff, self.step))
+            changes.append((name, stored["id"], diff))
         return bool(diff)
 
-    def _insert(self, name: str, rows: list[dict[str, Any]]) -> bool:
+    def _insert(
+        self, name: str, rows: list[dict[str, Any]], changes: list[integrity.Change]
+    ) -> bool:
         for row in rows:
             self.step += 1
             self.inserts.setdefault(name, []).append((row, self.step))
+            changes.append((name, None, {k: v for k, v in row.items() if k not in _KEYS}))
         return True
 
     def apply(self, conn: sa.Connection) -> None:
@@ -392,6 +433,9 @@ class _Merge:
         if isinstance(journal, _Journal):
             journal.created[created:] = _in_order(journal.created[created:], insert_steps)
             journal.updated[updated:] = _in_order(journal.updated[updated:], update_steps)
+
+
+_KEYS = ("site_id", "patient_id")
 
 
 def _in_order(items: list[Any], steps: list[int]) -> list[Any]:

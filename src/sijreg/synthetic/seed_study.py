@@ -102,6 +102,7 @@ def _visits(rng: random.Random, fusion: date, last_day: int, relief: int) -> lis
     visits: list[Values] = [
         {
             "visit_date": fusion - timedelta(days=rng.randint(7, 30)),
+            "baseline": True,
             "nrs_pain": baseline_nrs,
             "odi": Decimal(baseline_odi),
             "medd": medd,
@@ -118,6 +119,7 @@ def _visits(rng: random.Random, fusion: date, last_day: int, relief: int) -> lis
         visits.append(
             {
                 "visit_date": fusion + timedelta(days=day + jitter),
+                "baseline": False,
                 "pain_relief_pct": Decimal(share),
                 "nrs_pain": round(baseline_nrs * (1 - share / 100)),
                 "odi": Decimal(round(baseline_odi * (1 - 0.7 * share / 100))),
