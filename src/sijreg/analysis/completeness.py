@@ -10,11 +10,18 @@ Responder rates at each time point, each labelled:
 - missing counted as not a responder (as US quality measures count a patient not
   assessed as "not met", e.g. MIPS 459/469): responders / patients due.
 
-The windows are the schedule's (``domain.schedule``), the ones patients are invited
-in; the visit of a window is the one closest to its target date (earlier on a tie).
-Counted on Polars frames, the registry's (the report, a freeze) or the call list's: the
-domain's ``time_points`` decides once per fusion date and window whether a follow-up
-counts as due answered and unanswered, never a Python object per patient.
+The windows are the registry's (``store.registry_settings``), the ones patients are
+invited in; the visit of a window is the one closest to its target date (earlier on a
+tie). Counted on Polars frames, the registry's (the report, a freeze) or the call list's.
+The rules are the domain's (``domain.followup``), stated once: its ``window_dates`` give
+each window's days, a visit answers a window as ``in_window`` says (``WINDOW_ENDS``), and
+``time_points`` decides once per fusion date and window whether a follow-up counts as
+due answered and unanswered, never a Python object per patient.
+
+The call list and the API count every follow-up of the site. The study report counts
+the follow-ups whose target date fell in the year up to its day (``REPORT_MONTHS``), as
+registries report their follow-up rate for a year: a long-running registry's early
+years, or a study's old cohort entered by coordinators, do not hide how follow-up goes now.
 """
 
 from __future__ import annotations
@@ -29,8 +36,8 @@ import sqlalchemy as sa
 from sijreg.analysis.cohort import Registry
 from sijreg.analysis.describe import PATIENT_KEY, members
 from sijreg.analysis.variables import RELIEF
-from sijreg.domain.followup import time_points, window_dates
-from sijreg.domain.schedule import DEFAULT_WINDOWS, Window
+from sijreg.domain.followup import WINDOW_ENDS, time_points, window_dates
+from sijreg.domain.schedule import Window, add_months
 from sijreg.store import schema
 from sijreg.store.scope import set_database_scope
 
@@ -89,7 +96,12 @@ class Completeness:
     """Per site and time point, then the sites pooled (site "All")."""
     responders: tuple[ResponderRow, ...]
     windows: tuple[Window, ...] = ()
+    targets_after: date | None = None
+    """Only follow-ups whose target date lies after this day (and by ``as_of``) are counted."""
 
+
+REPORT_MONTHS = 12
+"""The study report counts follow-ups whose target date lies in this many months up to its day."""
 
 KEY = "_key"
 """The frames' join key: the patient id from the registry; a position for bare ``Patient``s."""
@@ -139,7 +151,7 @@ def _answers(points: pl.DataFrame, visits: pl.DataFrame, windows: Sequence[Windo
         )
         found.append(
             visits.join(bounds, on=KEY)
-            .filter(pl.col("visit_date").is_between(pl.col("opens"), pl.col("closes")))
+            .filter(pl.col("visit_date").is_between(pl.col("opens"), pl.col("closes"), WINDOW_ENDS))
             .with_columns(
                 (pl.col("visit_date") - pl.col("target")).dt.total_days().abs().alias("_distance")
             )
@@ -164,12 +176,16 @@ def frame_completeness(
     as_of: date,
     windows: Sequence[Window],
     thresholds: Sequence[int] = (30, 50),
+    targets_after: date | None = None,
 ) -> Completeness:
     """Completeness from frames: ``patients`` (KEY, patient_id, site, fusion_date) and
-    ``visits`` (KEY, visit_date, relief). Whole-frame operations, so a registry of a million
-    patients is counted in seconds."""
+    ``visits`` (KEY, visit_date, relief); with ``targets_after``, only the follow-ups whose
+    target date lies after it and on or before ``as_of``. Whole-frame operations, so a
+    registry of a million patients is counted in seconds."""
     fused = patients.filter(pl.col("fusion_date").is_not_null())
     dated = _windows_by_fusion_date(fused.get_column("fusion_date"), as_of, windows)
+    if targets_after is not None:
+        dated = dated.filter(pl.col("target").is_between(targets_after, as_of, closed="right"))
     points = fused.join(dated, on="fusion_date")
     answered = _answers(points, visits, windows)
     due = (
@@ -213,7 +229,7 @@ def frame_completeness(
                     n_members,
                 )
             )
-    return Completeness(as_of, tuple(rows), tuple(responders), tuple(windows))
+    return Completeness(as_of, tuple(rows), tuple(responders), tuple(windows), targets_after)
 
 
 def completeness(
@@ -243,17 +259,19 @@ def completeness(
 
 
 def registry_completeness(
-    registry: Registry, as_of: date, windows: Sequence[Window] = DEFAULT_WINDOWS
+    registry: Registry, as_of: date, windows: Sequence[Window]
 ) -> Completeness:
     """Completeness of the whole registry (or a freeze: ``cohort.Registry``, every fused
-    patient, not only the analysed cohort) on ``as_of``, for the study report."""
+    patient, not only the analysed cohort, whatever the study period) on ``as_of``, for the
+    study report: the follow-ups whose target date fell in the ``REPORT_MONTHS`` up to it."""
     patients = registry.patients.select(
         pl.col(PATIENT_KEY).alias(KEY), PATIENT_KEY, "site", "fusion_date"
     )
     visits = registry.visits.select(
         pl.col(PATIENT_KEY).alias(KEY), "visit_date", pl.col(RELIEF.name).alias("relief")
     )
-    return frame_completeness(patients, visits, as_of, windows)
+    since = add_months(as_of, -REPORT_MONTHS)
+    return frame_completeness(patients, visits, as_of, windows, targets_after=since)
 
 
 def read_patients(conn: sa.Connection, site_id: int | None) -> list[Patient]:

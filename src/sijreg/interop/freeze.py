@@ -31,6 +31,7 @@ from sijreg.analysis.cohort import POLARS_TYPES, Registry, registry_schema
 from sijreg.analysis.flow import Screened
 from sijreg.analysis.snapshot import Snapshot, read_snapshot
 from sijreg.domain.dictionary import SCREENING
+from sijreg.domain.schedule import DEFAULT_WINDOWS, parse_windows, windows_text
 
 FORMAT = "sijreg.freeze"
 FORMAT_VERSION = 1
@@ -114,6 +115,7 @@ def write_freeze(engine: sa.Engine, path: Path, database: str, note: str = "") -
             "note": note,
             "software": {"name": "sijreg", "version": __version__},
             "audit_head": snapshot.audit_head,
+            "visit_windows": windows_text(snapshot.visit_windows),
             "files": files,
         }
         manifest = {"id": manifest_id(manifest), **manifest}
@@ -203,4 +205,14 @@ def read_freeze(path: Path) -> Freeze:
         ({k: v for k, v in row.items() if k != ENROLLED}, bool(row[ENROLLED]))
         for row in screenings.iter_rows(named=True)
     ]
-    return Freeze(Snapshot(Registry(patients, visits), log, manifest["audit_head"]), manifest)
+    # A freeze made before the windows were a registry setting was counted by the defaults.
+    windows = manifest.get("visit_windows")
+    return Freeze(
+        Snapshot(
+            Registry(patients, visits),
+            log,
+            manifest["audit_head"],
+            DEFAULT_WINDOWS if windows is None else parse_windows(windows),
+        ),
+        manifest,
+    )

@@ -13,6 +13,7 @@ from sijreg.domain import dictionary as dd
 from sijreg.server import web
 from sijreg.server.pages import _scope, page
 from sijreg.store.integrity import stored_breaches, stored_doubts
+from sijreg.store.registry_settings import visit_windows
 
 router = APIRouter(include_in_schema=False)
 
@@ -40,6 +41,6 @@ def checks(request: Request) -> Response:
                 "edit": f"/records/{d.form}/{d.record_id}/edit",
                 "problem": d.doubt.message,
             }
-            for d in stored_doubts(conn, scope.site_id, web.today(), web.settings(request).windows)
+            for d in stored_doubts(conn, scope.site_id, web.today(), visit_windows(conn))
         ]
         return page("checks.html.j2", user, rows=rows, doubts=doubts, site=scope.site_code())
