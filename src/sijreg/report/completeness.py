@@ -23,12 +23,12 @@ NOT_AVAILABLE = (
 )
 DENOMINATOR = (
     "Denominators: due = fused patients in the whole registry (not only the analysed cohort, "
-    "whatever the study period) whose follow-up at that time point {period} and was answered "
+    "whatever the study period) whose follow-up at that time point{period} was answered "
     "(a visit in its window, from any source) or whose window had closed by {as_of}; a window "
     "still open and unanswered is not counted yet. Answered % = answered / due."
 )
-PERIOD = "had its target date from {start} to {as_of}"
-EVERY = "fell due"
+PERIOD = ", its target date from {start} to {as_of},"
+"""The report's year: follow-ups that fell due then (analysis.completeness.REPORT_MONTHS)."""
 RESPONDER_DENOMINATOR = (
     "Denominators: complete case = patients due with a pain relief recorded at the time "
     "point's visit; missing counted as not a responder = every patient due at the time point "
@@ -64,7 +64,7 @@ def _share(
 def _period(found: Completeness) -> str:
     """Which follow-ups are counted: those with a target date in the report's year."""
     if found.targets_after is None:
-        return EVERY
+        return ""
     start = found.targets_after + timedelta(days=1)
     return PERIOD.format(start=start.isoformat(), as_of=found.as_of.isoformat())
 
