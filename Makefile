@@ -9,7 +9,7 @@ export UV_PYTHON := $(shell command -v $(PYTHON))
 
 .PHONY: demo test setup system-deps lint typecheck pytest benchmark clean
 
-demo: setup                 ## set up, then load the synthetic seed study and write ./report/
+demo: setup                 ## set up, load the synthetic seed study and follow-up demo, write ./report/
 	$(VENV)/bin/sijreg demo --database sijreg.db --out report
 
 test: setup system-deps lint typecheck pytest   ## set up, then pass every check

@@ -23,6 +23,7 @@ from benchmarks.run import HERE, _machine
 from sijreg.analysis.cohort import Registry
 from sijreg.analysis.completeness import registry_completeness
 from sijreg.analysis.describe import without_members
+from sijreg.domain.schedule import DEFAULT_WINDOWS
 
 AS_OF = date(2026, 11, 30)
 SITES = 20
@@ -52,10 +53,10 @@ def registry(n: int, seed: int = 1) -> Registry:
 def _time(frames: Registry, tracked: bool) -> float:
     start = time.perf_counter()
     if tracked:
-        registry_completeness(frames, AS_OF)
+        registry_completeness(frames, AS_OF, DEFAULT_WINDOWS)
     else:
         with without_members():
-            registry_completeness(frames, AS_OF)
+            registry_completeness(frames, AS_OF, DEFAULT_WINDOWS)
     return time.perf_counter() - start
 
 

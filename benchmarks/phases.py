@@ -86,7 +86,10 @@ def _measure(database: Path, freeze: Path, out: Path) -> dict[str, tuple[float, 
         fbss = grouping_variable("fbss")
         timed("table 1 by FBSS", lambda: compare(cohort.frame, fbss, settings.thresholds))
         timed("study flow", lambda: study_flow(cohort, screenings, load_protocol()))
-        timed("completeness", lambda: registry_completeness(snapshot.registry, as_of))
+        timed(
+            "completeness",
+            lambda: registry_completeness(snapshot.registry, as_of, snapshot.visit_windows),
+        )
         timed("further analyses", lambda: extended.extended(tables))
         timed("fingerprint", lambda: provenance.computed_fingerprint(cohort))
         compared = replace(tables, settings=replace(settings, compare=("fbss",)))

@@ -11,7 +11,12 @@ from pathlib import Path
 import pytest
 
 from sijreg import __version__
+from sijreg.synthetic.followup_demo import PATIENTS_PER_SITE
+from sijreg.synthetic.seed_study import SITES
 from tests.helpers import HEADER, PUBLISHED_FIGURES, read_tables, run
+
+RECENT = PATIENTS_PER_SITE * len(SITES)
+"""The demo's recent follow-up cohort, fused after the seed study's period."""
 
 COMMANDS = ("import-sheet", "report", "demo", "dictionary")
 
@@ -57,9 +62,18 @@ def test_demo_reproduces_the_seed_paper(database_url: str, tmp_path: Path) -> No
     html = (tmp_path / "r" / "report.html").read_text()
     assert html.count("<svg") >= 3  # relief histogram, responders, study flow
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html)  # self-contained
-    assert "Analysed: 111 of 117 registered patients" in " ".join(result.output.split())
+    said = " ".join(result.output.split())
+    assert f"Analysed: 111 of {117 + RECENT} registered patients" in said
+    assert f"{RECENT} with a fusion outside the study period (fusions up to 2021-04-30)" in said
+    assert "Study period: fusions up to 2021-04-30." in said
+    # The follow-up demo: completeness shows the recent cohort, about 70% at 12 months.
+    twelve = read_tables(tmp_path / "r")["completeness"]["sites"]["All"]["12"]
+    assert 55 <= twelve["percent"] <= 85, twelve
     again = run("demo", "--database", database_url, "--out", str(tmp_path / "r"))
-    assert "0 patients created, 0 updated, 117 unchanged" in " ".join(again.output.split())
+    said_again = " ".join(again.output.split())
+    assert "0 patients created, 0 updated, 117 unchanged" in said_again
+    assert "invitations and answers kept from the first run" in said_again
+    assert read_tables(tmp_path / "r")["completeness"]["sites"]["All"]["12"] == twelve
 
 
 def test_demo_data_is_deterministic(tmp_path: Path) -> None:

@@ -37,7 +37,8 @@ def test_report_options_and_exports(database_url: str, tmp_path: Path) -> None:
     assert document["provenance"]["data_fingerprint"] in page
 
     out = tmp_path / "full"
-    args = ["report", "-d", database_url, "-o", str(out), "-q", "--ci", "--compare", "fbss"]
+    seed = ["--fused-until", "2021-04-30"]  # the demo's seed study: its report's period
+    args = ["report", "-d", database_url, "-o", str(out), "-q", "--ci", "--compare", "fbss", *seed]
     args += ["--suppress-small-cells", "--min-cell", "11", "--ci-method", "clopper-pearson"]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
@@ -52,7 +53,7 @@ def test_report_options_and_exports(database_url: str, tmp_path: Path) -> None:
     )
 
     prespecified = tmp_path / "prespecified"
-    args = ["report", "-d", database_url, "-o", str(prespecified), "-q", "--compare", "fbss"]
+    args = ["report", "-d", database_url, "-o", str(prespecified), "-q", "--compare", "fbss", *seed]
     result = runner.invoke(app, [*args, "--tests", "rank", "--adjust", "holm"])
     assert result.exit_code == 0, result.output
     by_fbss = json.loads((prespecified / "tables.json").read_text())["comparisons"]["fbss"]
@@ -90,14 +91,15 @@ def test_report_options_and_exports(database_url: str, tmp_path: Path) -> None:
     assert "Greater than or equal to 30%,*" in table2  # the suppressed report's cells
     for fmt in ("docx", "latex", "csv"):
         result = runner.invoke(
-            app, ["export", "tables", "-f", fmt, "-d", database_url, "-o", str(tmp_path / fmt)]
+            app,
+            ["export", "tables", "-f", fmt, "-d", database_url, "-o", str(tmp_path / fmt), *seed],
         )
         assert result.exit_code == 0, result.output
     stamps = [json.loads((tmp_path / "csv" / "provenance.json").read_text())]
     for fmt in ("csv", "parquet", "sav"):
         target = tmp_path / f"analysis.{fmt}"
         result = runner.invoke(
-            app, ["export", "data", "-f", fmt, "-d", database_url, "-o", str(target)]
+            app, ["export", "data", "-f", fmt, "-d", database_url, "-o", str(target), *seed]
         )
         assert result.exit_code == 0, result.output
         assert target.stat().st_size > 0
@@ -113,14 +115,23 @@ def test_bad_options_give_one_message(database_url: str, tmp_path: Path) -> None
     for args, message in (
         (["report", "--compare", "bmi"], "cannot split by 'bmi'"),
         (["report", "--window", "0"], "visit windows must be positive"),
+        (
+            ["report", "--fused-from", "2021-05-01", "--fused-until", "2021-04-30"],
+            "the study period ends (2021-04-30) before it starts (2021-05-01)",
+        ),
         (["report", "--suppress-small-cells", "--min-cell", "1"], "--min-cell must be at least 2"),
         (["export", "data", "-f", "xlsx"], "--format must be one of csv, parquet, sav"),
         (["export", "tables", "--from", str(tmp_path / "none.json")], "cannot read the report"),
     ):
         result = runner.invoke(app, [*args, "-d", database_url, "-o", str(tmp_path / "x")])
         assert result.exit_code == 1
-        assert message in result.output
+        assert message in " ".join(result.output.split())
         assert "Traceback" not in result.output
+    wrong_day = runner.invoke(app, ["report", "--fused-until", "30.04.2021", "-d", database_url])
+    assert wrong_day.exit_code == 2  # a usage error, named by the option
+    assert "'30.04.2021' does not match the formats '%Y-%m-%d'" in " ".join(
+        wrong_day.output.replace("│", " ").split()
+    )
 
 
 def test_report_on_an_empty_registry(engine: sa.Engine, database_url: str, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from rich.console import Console
 from sijreg.analysis.cohort import build_cohort, read_registry
 from sijreg.analysis.completeness import registry_completeness
 from sijreg.analysis.tables import Settings, study_tables
+from sijreg.domain.schedule import DEFAULT_WINDOWS
 from sijreg.interop import table_export
 from sijreg.interop.table_export import FORMATS
 from sijreg.report import terminal
@@ -56,7 +57,7 @@ def test_every_table_states_its_denominator_in_every_output(
     records = _records_with_missing_relief(32, 60)
     store(engine, records)
     tables = study_tables(build_cohort(engine), Settings(compare=("fbss",)))
-    follow_up = registry_completeness(read_registry(engine), date(2021, 3, 1))
+    follow_up = registry_completeness(read_registry(engine), date(2021, 3, 1), DEFAULT_WINDOWS)
     document = write_report(
         tables, tmp_path / "report", "test", Options(ci=True), completeness=follow_up
     )

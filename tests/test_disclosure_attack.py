@@ -44,6 +44,7 @@ from sijreg.analysis.cohort import read_registry, select_cohort
 from sijreg.analysis.completeness import registry_completeness
 from sijreg.analysis.tables import Settings, study_tables
 from sijreg.domain.records import PatientRecord
+from sijreg.domain.schedule import DEFAULT_WINDOWS
 from sijreg.interop import table_export
 from sijreg.report.disclosure import Cells, as_displayed
 from sijreg.report.document import build
@@ -215,7 +216,7 @@ def _publish(engine: sa.Engine, folder: Path, seed: int) -> tuple[dict[str, Any]
     store(engine, records)
     registry = read_registry(engine)
     tables = study_tables(select_cohort(registry), Settings(compare=("fbss", "sex", "site")))
-    follow_up = registry_completeness(registry, AS_OF)
+    follow_up = registry_completeness(registry, AS_OF, DEFAULT_WINDOWS)
     truth = build(tables, "test", Options(ci=True), completeness=follow_up)
     recorder = Cells()
     options = Options(ci=True, min_cell=MIN_CELL)

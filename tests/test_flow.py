@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from sijreg.analysis.cohort import build_cohort
+from sijreg.analysis.cohort import StudyPeriod, build_cohort, read_registry, select_cohort
 from sijreg.analysis.flow import read_screenings, study_flow
 from sijreg.analysis.tables import Settings, study_tables
 from sijreg.cli.app import app
@@ -21,9 +21,11 @@ from sijreg.domain.records import PatientRecord, ScreeningRecord
 from sijreg.domain.screening import Status, Verdict
 from sijreg.interop.protocol_file import load_protocol
 from sijreg.report.charts import flow_diagram
-from sijreg.report.document import build
+from sijreg.report.document import build, cohort_sentence
 from sijreg.store.screenings import save_screenings
 from sijreg.store.writer import save_patients
+from sijreg.synthetic.followup_demo import PATIENTS_PER_SITE
+from sijreg.synthetic.seed_study import SITES
 from tests.helpers import read_tables
 from tests.seed_judge import ADVANCED, MANOEUVRES, seed_rules, seed_verdict
 
@@ -160,14 +162,18 @@ def test_the_demo_report_has_the_flow_and_unchanged_tables(
     assert (flow["screened"], flow["eligible"], flow["eligible_not_enrolled"]) == (142, 120, 3)
     assert (flow["not_eligible"]["n"], flow["incomplete"]["n"]) == (16, 6)
     assert flow["not_eligible"]["by_criterion"]["block_relief"]["n"] == 5
+    # The recent follow-up cohort is enrolled without a screening record and left out as
+    # fused after the seed study's period.
+    recent = PATIENTS_PER_SITE * len(SITES)
     assert flow["enrolled"] == {
-        "n": 117,
+        "n": 117 + recent,
         "eligible_at_screening": 117,
         "not_eligible_at_screening": 0,
         "incomplete_screening": 0,
-        "without_screening_record": 0,
+        "without_screening_record": recent,
     }
-    assert (flow["fused"], flow["analysed"]) == (116, 111)
+    assert flow["not_followed"]["outside_period"]["n"] == recent
+    assert (flow["fused"], flow["analysed"]) == (116 + recent, 111)
     assert document["table1"]["n"] == 111
     # The seed paper's figures, as the tables showed them before the screening log existed.
     rows = document["table1"]["rows"]
@@ -184,10 +190,53 @@ def test_the_demo_report_has_the_flow_and_unchanged_tables(
     for text in (
         "Screened: 142",
         "Eligible: 120",
-        "Enrolled (registered): 117",
-        "Fused: 116",
+        f"Enrolled (registered): {117 + recent}",
+        f"Fused: {116 + recent}",
+        f"Left out, a fusion outside the study period (fusions up to 2021-04-30): {recent}",
         "analysed (Tables 1-3): 111",
     ):
         assert text in figure
     markdown = (out / "tables.md").read_text(encoding="utf-8")
     assert "- **Screened: 142**" in markdown
+
+
+@pytest.mark.parametrize("seed", [4, 5, 6])
+def test_a_study_period_leaves_out_the_fusions_outside_it(engine: sa.Engine, seed: int) -> None:
+    """Patients fused outside the period are left out for that reason, counted by hand."""
+    patients, screenings, _ = random_registry(seed)
+    with engine.begin() as conn:
+        save_patients(conn, patients)
+        save_screenings(conn, screenings)
+    start, end = LOCK - timedelta(days=500), LOCK - timedelta(days=250)
+    period = StudyPeriod(start, end)
+    cohort = select_cohort(read_registry(engine), 90, period)
+    tables = study_tables(cohort, Settings(period=period))
+    document = build(
+        tables, "test", flow=study_flow(cohort, read_screenings(engine), load_protocol())
+    )
+    outside = analysed = 0
+    for p in patients:
+        fused = p.fusion_date
+        if fused is None:
+            continue
+        if not start <= fused <= end:
+            outside += 1
+            continue
+        days = [v["visit_date"] for v in p.visits]
+        assert all(isinstance(d, date) for d in days)
+        analysed += any((d - fused).days >= 90 for d in days if isinstance(d, date))
+    flow = document["flow"]
+    assert flow["not_followed"]["outside_period"]["n"] == outside
+    assert flow["analysed"] == tables.table1.n == analysed
+    assert flow["fused"] - sum(e["n"] for e in flow["not_followed"].values()) == analysed
+    assert document["settings"]["study_period"] == {
+        "fused_from": start.isoformat(),
+        "fused_until": end.isoformat(),
+        "text": f"fusions from {start} to {end}",
+    }
+    assert f"Study period: fusions from {start} to {end}." in cohort_sentence(document)
+
+
+def test_a_study_period_must_not_end_before_it_starts() -> None:
+    with pytest.raises(ValueError, match="ends"):
+        StudyPeriod(date(2021, 1, 2), date(2021, 1, 1))

@@ -25,7 +25,12 @@ from sijreg.interop.freeze import FreezeError, manifest_id, read_freeze
 from sijreg.store import audit
 from sijreg.store.database import DatabaseError, open_database
 from sijreg.store.writer import save_patients
+from sijreg.synthetic.followup_demo import PATIENTS_PER_SITE
+from sijreg.synthetic.seed_study import SITES
 from tests.helpers import read_tables
+
+DEMO_PATIENTS = 117 + PATIENTS_PER_SITE * len(SITES)
+"""The seed study's patients and the demo's recent follow-up cohort."""
 
 runner = CliRunner()
 
@@ -60,7 +65,7 @@ def test_a_report_from_a_freeze_is_the_registrys_report_then(
     _invoke("demo", "-d", database_url, "-o", str(tmp_path / "demo"), "-q")
     freeze = tmp_path / "freeze-2026"
     output = _invoke("freeze", str(freeze), "-d", database_url, "--note", "annual report 2026")
-    assert "117 patients" in output
+    assert f"{DEMO_PATIENTS} patients" in output
     assert "142 screenings" in output
     live = _report(tmp_path / "live", "-d", database_url)
     frozen = _report(tmp_path / "frozen", "--freeze", str(freeze))
@@ -267,7 +272,8 @@ def test_reports_and_freezes_read_the_registry_as_of_one_audit_entry(
         head = audit.head(conn)
     assert head is not None
     assert manifest["audit_head"] == {"entry": head[0], "hash": head[1]}
-    assert freeze.read_freeze(tmp_path / "f").snapshot.registry.patients.height == 118  # 117 + LATE
+    frozen = freeze.read_freeze(tmp_path / "f").snapshot.registry
+    assert frozen.patients.height == DEMO_PATIENTS + 1  # + LATE
 
     _entering_data_while_read(monkeypatch, engine, times=1, tag="REPORT")
     source = database_source(engine)  # what a report reads, the same way
@@ -275,7 +281,7 @@ def test_reports_and_freezes_read_the_registry_as_of_one_audit_entry(
         head = audit.head(conn)
     assert head is not None
     assert source.origin == {"audit_head": {"entry": head[0], "hash": head[1]}}
-    assert source.snapshot.registry.patients.height == 119
+    assert source.snapshot.registry.patients.height == DEMO_PATIENTS + 2  # + LATE, + REPORT
 
     _entering_data_while_read(monkeypatch, engine, times=snapshot.READ_ATTEMPTS, tag="BUSY")
     with pytest.raises(DatabaseError, match="changed while it was being read, 3 times"):

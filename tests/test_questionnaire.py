@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from sijreg.domain.questionnaire import AnswerError, odi_score, visit_values
+from sijreg.domain.questionnaire import AnswerError, languages, odi_score, say, visit_values
 from sijreg.interop.instrument_file import (
     InstrumentError,
     default_instruments,
     load_instrument,
     shipped,
 )
+from tests.translated import GERMAN, german_data, german_followup
 
 SHIPPED_ODI = Path(__file__).parents[1] / "src/sijreg/domain/instruments/odi.json"
 
@@ -162,3 +163,41 @@ def test_other_languages_come_from_fhir_translations(tmp_path: Path) -> None:
     path.write_text(json.dumps(data))
     item = load_instrument(path).groups[1].items[0]
     assert dict(item.text)["de"] == "Wie stark sind Ihre Schmerzen jetzt?"
+
+
+def test_answer_options_come_in_their_fhir_translations() -> None:
+    instrument = german_followup()
+    assert languages([instrument]) == ("en", "de")
+    pgic = next(i for i in instrument.items if i.link_id == "pgic")
+    labels = {o.code: dict(o.label) for o in pgic.options}
+    assert set(labels) == set(GERMAN) - {"change", "pgic"}
+    for code, label in labels.items():
+        assert label["de"] == GERMAN[code]
+        assert label["en"] not in ("", GERMAN[code])
+    assert say(pgic.options[1].label, "de") == "Viel besser"
+    assert say(pgic.options[1].label, "fr") == dict(pgic.options[1].label)["en"]  # default
+    # Scores and codes are the shipped file's: a translation changes wording only.
+    shipped = next(i for i in default_instruments()[0].items if i.link_id == "pgic")
+    assert [(o.code, o.score) for o in pgic.options] == [(o.code, o.score) for o in shipped.options]
+
+
+def test_the_files_own_language_is_its_texts_default(tmp_path: Path) -> None:
+    data = german_data()
+    data["language"] = "sv"
+    path = tmp_path / "sv.json"
+    path.write_text(json.dumps(data))
+    instrument = load_instrument(path)
+    assert languages([instrument])[0] == "sv"
+    pgic = next(i for i in instrument.items if i.link_id == "pgic")
+    assert [lang for lang, _ in pgic.options[0].label] == ["sv", "de"]
+
+
+def test_a_translation_without_its_content_is_refused(tmp_path: Path) -> None:
+    data = german_data()
+    coding = data["item"][2]["item"][0]["answerOption"][0]["valueCoding"]
+    del coding["_display"]["extension"][0]["extension"][1]
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(data))
+    refusal = r"pgic, option very_much_improved: a translation of its display"
+    with pytest.raises(InstrumentError, match=refusal):
+        load_instrument(path)

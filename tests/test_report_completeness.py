@@ -40,7 +40,8 @@ def _months_later(day: date, months: int) -> date:
 
 def _expected(engine: sa.Engine, as_of: date) -> tuple[dict[tuple[str, int], list[int]], Any]:
     """(site, months) -> [due, answered], and (months, threshold) -> [responders, with a
-    relief, due], straight from the stored rows."""
+    relief, due], straight from the stored rows, of the follow-ups whose target date lies in
+    the year up to ``as_of``."""
     f, v, p, s = schema.fusion, schema.visit, schema.patient, schema.site
     with engine.connect() as conn:
         fused = conn.execute(
@@ -58,6 +59,8 @@ def _expected(engine: sa.Engine, as_of: date) -> tuple[dict[tuple[str, int], lis
     for pid, site, fusion in fused:
         for w in DEFAULT_WINDOWS:
             target = _months_later(fusion, w.months)
+            if not _months_later(as_of, -12) < target <= as_of:
+                continue  # the report counts the follow-ups due in its year
             first, last = target - timedelta(days=w.before), target + timedelta(days=w.after)
             inside = [x for x in visits.get(pid, []) if first <= x[0] <= last]
             if not inside and as_of <= last:
@@ -80,7 +83,7 @@ def _expected(engine: sa.Engine, as_of: date) -> tuple[dict[tuple[str, int], lis
 def _document(engine: sa.Engine, options: Options, as_of: date = AS_OF) -> dict[str, Any]:
     registry = read_registry(engine)
     tables = study_tables(select_cohort(registry), Settings())
-    found = registry_completeness(registry, as_of)
+    found = registry_completeness(registry, as_of, DEFAULT_WINDOWS)
     return build(tables, "test", options, completeness=found)
 
 
@@ -100,7 +103,7 @@ def test_counts_reconcile_with_the_stored_visits(engine: sa.Engine, tmp_path: Pa
     assert shown == table
     assert any(due > answered > 0 for due, answered in table.values())
     for row in found["responders"]:
-        want = responders[(row["months"], row["threshold"])]
+        want = responders.get((row["months"], row["threshold"]), [0, 0, 0])
         complete, missing = row["complete_case"], row["missing_as_non_responder"]
         assert [complete["count"], complete["n"], missing["n"]] == want
         if want[1]:
@@ -160,8 +163,8 @@ def test_a_freeze_counts_on_its_own_day_and_a_report_without_data_says_so(
     write_freeze(engine, tmp_path / "freeze", "test")
     frozen = read_freeze(tmp_path / "freeze")
     day = date.fromisoformat(frozen.manifest["created_at"][:10])
-    from_freeze = registry_completeness(frozen.snapshot.registry, day)
-    assert from_freeze == registry_completeness(read_registry(engine), day)
+    from_freeze = registry_completeness(frozen.snapshot.registry, day, DEFAULT_WINDOWS)
+    assert from_freeze == registry_completeness(read_registry(engine), day, DEFAULT_WINDOWS)
 
     tables = study_tables(select_cohort(read_registry(engine)), Settings())
     without = build(tables, "test", Options())
@@ -173,7 +176,8 @@ def test_a_freeze_counts_on_its_own_day_and_a_report_without_data_says_so(
 def test_the_report_reconciles_with_invitations_on_the_follow_up_demo(engine: sa.Engine) -> None:
     """Every answer of the synthetic follow-up cohort comes in on its invitation: per site and
     time point the report's answered are the completed invitations, and its due those plus
-    the invitations whose link closed unanswered."""
+    the invitations whose link closed unanswered, of the follow-ups whose target date lies in
+    the year up to the report's day."""
     today = date(2026, 11, 30)
     codes = ["A1", "A2", "A3", "A4"]
     inv, s = schema.invitation, schema.site
@@ -182,12 +186,21 @@ def test_the_report_reconciles_with_invitations_on_the_follow_up_demo(engine: sa
         site_ids = [i for i in (find_site(conn, code) for code in codes) if i is not None]
         simulate(conn, site_ids, today, DEFAULT_WINDOWS, default_instruments())
         rows = conn.execute(
-            sa.select(s.c.site_code, inv.c.months, inv.c.completed_at, inv.c.closes).join(
-                s, s.c.id == inv.c.site_id
+            sa.select(
+                s.c.site_code,
+                inv.c.months,
+                inv.c.completed_at,
+                inv.c.closes,
+                schema.fusion.c.fusion_date,
             )
+            .join(s, s.c.id == inv.c.site_id)
+            .join(schema.fusion, schema.fusion.c.patient_id == inv.c.patient_id)
         ).all()
     expected: dict[tuple[str, int], list[int]] = {}
-    for site, months, completed, closes in rows:
+    year_before = _months_later(today, -12)
+    for site, months, completed, closes, fused in rows:
+        if not year_before < _months_later(fused, months) <= today:
+            continue  # the report counts the follow-ups due in its year
         if completed is not None or closes < today:
             for key in ((site, months), ("All", months)):
                 cell = expected.setdefault(key, [0, 0])

@@ -1,13 +1,15 @@
 """The analysis cohort: every fused patient followed long enough, one row each.
 
-The outcome is the last follow-up visit after the fusion. Everyone else in the
-registry is counted under the first reason that excludes them.
+The outcome is the last follow-up visit after the fusion. A study analyses the
+patients fused within its study period (``StudyPeriod``; open-ended by default).
+Everyone else in the registry is counted under the first reason that excludes them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 import polars as pl
 import sqlalchemy as sa
@@ -30,6 +32,43 @@ from sijreg.store import schema
 from sijreg.store.frames import Statement, read_frames
 
 PATIENT_COLUMNS = tuple(var.name for var in PATIENT_FIELDS)
+
+
+@dataclass(frozen=True)
+class StudyPeriod:
+    """The fusion dates a study analyses, both ends included; None leaves that end open."""
+
+    fused_from: date | None = None
+    fused_until: date | None = None
+
+    def __post_init__(self) -> None:
+        if self.fused_from and self.fused_until and self.fused_from > self.fused_until:
+            raise ValueError(
+                f"the study period ends ({self.fused_until}) before it starts ({self.fused_from})"
+            )
+
+    @property
+    def bounded(self) -> bool:
+        return self.fused_from is not None or self.fused_until is not None
+
+    @property
+    def text(self) -> str:
+        """'fusions from 2018-01-01 to 2021-04-30', 'fusions up to 2021-04-30', 'every fusion'."""
+        start, end = self.fused_from, self.fused_until
+        if start and end:
+            return f"fusions from {start} to {end}"
+        if start:
+            return f"fusions from {start} on"
+        return f"fusions up to {end}" if end else "every fusion"
+
+    def outside(self, fused: pl.Expr) -> pl.Expr:
+        """Whether a (non-null) fusion date lies outside the period."""
+        out = pl.lit(False)
+        if self.fused_from is not None:
+            out |= fused < self.fused_from
+        if self.fused_until is not None:
+            out |= fused > self.fused_until
+        return out
 
 
 @dataclass(frozen=True)
@@ -246,7 +285,8 @@ class Registry:
     patients: pl.DataFrame
     visits: pl.DataFrame
     fingerprints: Mapping[int, str] = field(default_factory=dict)
-    """Fingerprints of cohorts already known, by minimum follow-up in days: a freeze
+    """Fingerprints of cohorts already known, by minimum follow-up in days (with no study
+    period; a bounded one chooses other patients): a freeze
     carries its default cohort's, computed when it was made (its files are checked
     against their SHA-256 when read), so a report from it need not hash a million rows."""
 
@@ -304,33 +344,57 @@ def read_registry(engine: sa.Engine, site_code: str | None = None) -> Registry:
     return Registry(every, dated)
 
 
-def select_cohort(registry: Registry, min_followup_days: int = DEFAULT_MIN_FOLLOWUP_DAYS) -> Cohort:
-    """Split the registry into the analysed cohort and the patients left out, with reasons."""
+def select_cohort(
+    registry: Registry,
+    min_followup_days: int = DEFAULT_MIN_FOLLOWUP_DAYS,
+    period: StudyPeriod = StudyPeriod(),
+) -> Cohort:
+    """Split the registry into the analysed cohort and the patients left out, with reasons.
+
+    A patient fused outside ``period`` is left out for that (a bounded period only adds
+    the reason to the account)."""
     every = registry.patients
     no_fusion = pl.col("fusion_date").is_null()
-    no_followup = ~no_fusion & pl.col("last_followup_date").is_null()
-    too_short = ~no_fusion & ~no_followup & (pl.col("followup_days") < min_followup_days)
+    outside = ~no_fusion & period.outside(pl.col("fusion_date"))
+    no_followup = ~no_fusion & ~outside & pl.col("last_followup_date").is_null()
+    too_short = ~no_fusion & ~outside & ~no_followup & (pl.col("followup_days") < min_followup_days)
     counts = every.select(
-        no_fusion.sum().alias("a"), no_followup.sum().alias("b"), too_short.sum().alias("c")
+        no_fusion.sum().alias("a"),
+        outside.sum().alias("o"),
+        no_followup.sum().alias("b"),
+        too_short.sum().alias("c"),
     ).row(0)
+    in_period = (
+        (
+            Exclusion(
+                "outside_period",
+                f"a fusion outside the study period ({period.text})",
+                int(counts[1]),
+                members(every, outside),
+            ),
+        )
+        if period.bounded
+        else ()
+    )
     exclusions = (
         Exclusion(
             "no_fusion", "no index fusion recorded", int(counts[0]), members(every, no_fusion)
         ),
+        *in_period,
         Exclusion(
             "no_followup",
             "no follow-up visit after the fusion",
-            int(counts[1]),
+            int(counts[2]),
             members(every, no_followup),
         ),
         Exclusion(
             "short_followup",
             f"the last follow-up less than {min_followup_days} days after the fusion",
-            int(counts[2]),
+            int(counts[3]),
             members(every, too_short),
         ),
     )
-    analysed = every.filter(~no_fusion & ~no_followup & ~too_short)
+    analysed = every.filter(~no_fusion & ~outside & ~no_followup & ~too_short)
     return Cohort(
         analysed,
         every.height,
@@ -340,7 +404,7 @@ def select_cohort(registry: Registry, min_followup_days: int = DEFAULT_MIN_FOLLO
             pl.col("patient_id").is_in(analysed.get_column("patient_id").implode())
         ),
         members(every),
-        registry.fingerprints.get(min_followup_days),
+        None if period.bounded else registry.fingerprints.get(min_followup_days),
     )
 
 

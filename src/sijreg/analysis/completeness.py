@@ -10,11 +10,18 @@ Responder rates at each time point, each labelled:
 - missing counted as not a responder (as US quality measures count a patient not
   assessed as "not met", e.g. MIPS 459/469): responders / patients due.
 
-The windows are the schedule's (``domain.schedule``), the ones patients are invited
-in; the visit of a window is the one closest to its target date (earlier on a tie).
-Counted on Polars frames, the registry's (the report, a freeze) or the call list's: the
-domain's ``time_points`` decides once per fusion date and window whether a follow-up
-counts as due answered and unanswered, never a Python object per patient.
+The windows are the registry's (``store.registry_settings``), the ones patients are
+invited in; the visit of a window is the one closest to its target date (earlier on a
+tie). Counted on Polars frames, the registry's (the report, a freeze) or the call list's.
+The rules are the domain's (``domain.followup``), stated once: its ``window_dates`` give
+each window's days, a visit answers a window as ``in_window`` says (``WINDOW_ENDS``), and
+``time_points`` decides once per fusion date and window whether a follow-up counts as
+due answered and unanswered, never a Python object per patient.
+
+The call list and the API count every follow-up of the site. The study report counts
+the follow-ups whose target date fell in the year up to its day (``REPORT_MONTHS``), as
+registries report their follow-up rate for a year: a long-running registry's early
+years, or a study's old cohort entered by coordinators, do not hide how follow-up goes now.
 """
 
 from __future__ import annotations
@@ -29,8 +36,8 @@ import sqlalchemy as sa
 from sijreg.analysis.cohort import Registry
 from sijreg.analysis.describe import PATIENT_KEY, TRACKING_MEMBERS, members
 from sijreg.analysis.variables import RELIEF
-from sijreg.domain.followup import time_points, window_dates
-from sijreg.domain.schedule import DEFAULT_WINDOWS, Window
+from sijreg.domain.followup import WINDOW_ENDS, time_points, window_dates
+from sijreg.domain.schedule import Window, add_months
 from sijreg.store import schema
 from sijreg.store.scope import set_database_scope
 
@@ -89,7 +96,12 @@ class Completeness:
     """Per site and time point, then the sites pooled (site "All")."""
     responders: tuple[ResponderRow, ...]
     windows: tuple[Window, ...] = ()
+    targets_after: date | None = None
+    """Only follow-ups whose target date lies after this day (and by ``as_of``) are counted."""
 
+
+REPORT_MONTHS = 12
+"""The study report counts follow-ups whose target date lies in this many months up to its day."""
 
 KEY = "_key"
 """The frames' join key: the patient id from the registry; a position for bare ``Patient``s."""
@@ -138,7 +150,7 @@ def _answers(fused: pl.LazyFrame, dated: pl.LazyFrame, visits: pl.DataFrame) -> 
         visits.lazy()
         .join(fused.select(KEY, "fusion_date"), on=KEY)
         .join(dated.select("fusion_date", "months", "target", "opens", "closes"), on="fusion_date")
-        .filter(pl.col("visit_date").is_between(pl.col("opens"), pl.col("closes")))
+        .filter(pl.col("visit_date").is_between(pl.col("opens"), pl.col("closes"), WINDOW_ENDS))
         .with_columns((offset.abs() * 2 + (offset > 0).cast(pl.Int64)).alias("_score"))
         .group_by(KEY, "months")
         .agg(pl.col("relief").get(pl.col("_score").arg_min()), pl.lit(True).alias("answered"))
@@ -168,20 +180,25 @@ def frame_completeness(
     as_of: date,
     windows: Sequence[Window],
     thresholds: Sequence[int] = (30, 50),
+    targets_after: date | None = None,
 ) -> Completeness:
     """Completeness from frames: ``patients`` (KEY, patient_id, site, fusion_date) and
-    ``visits`` (KEY, visit_date, relief). Whole-frame operations, so a registry of a million
-    patients is counted in seconds."""
+    ``visits`` (KEY, visit_date, relief); with ``targets_after``, only the follow-ups whose
+    target date lies after it and on or before ``as_of``. Whole-frame operations, so a
+    registry of a million patients is counted in seconds."""
     fused = (  # sites as categories: grouping by them is grouping by whole numbers
         patients.lazy()
         .filter(pl.col("fusion_date").is_not_null())
         .with_columns(pl.col("site").cast(pl.Categorical))
     )
     dates = fused.select("fusion_date").unique().collect().get_column("fusion_date")
-    dated = _windows_by_fusion_date(dates, as_of, windows).lazy()
+    dated = _windows_by_fusion_date(dates, as_of, windows)
+    if targets_after is not None:
+        dated = dated.filter(pl.col("target").is_between(targets_after, as_of, closed="right"))
+    dated_lazy = dated.lazy()
     due = (
-        fused.join(dated, on="fusion_date")
-        .join(_answers(fused, dated, visits), on=[KEY, "months"], how="left")
+        fused.join(dated_lazy, on="fusion_date")
+        .join(_answers(fused, dated_lazy, visits), on=[KEY, "months"], how="left")
         .with_columns(pl.col("answered").fill_null(False))
         .filter(
             pl.when(pl.col("answered"))
@@ -230,7 +247,7 @@ def frame_completeness(
                     due_members,
                 )
             )
-    return Completeness(as_of, tuple(rows), tuple(responders), tuple(windows))
+    return Completeness(as_of, tuple(rows), tuple(responders), tuple(windows), targets_after)
 
 
 def completeness(
@@ -260,17 +277,19 @@ def completeness(
 
 
 def registry_completeness(
-    registry: Registry, as_of: date, windows: Sequence[Window] = DEFAULT_WINDOWS
+    registry: Registry, as_of: date, windows: Sequence[Window]
 ) -> Completeness:
     """Completeness of the whole registry (or a freeze: ``cohort.Registry``, every fused
-    patient, not only the analysed cohort) on ``as_of``, for the study report."""
+    patient, not only the analysed cohort, whatever the study period) on ``as_of``, for the
+    study report: the follow-ups whose target date fell in the ``REPORT_MONTHS`` up to it."""
     patients = registry.patients.select(
         pl.col(PATIENT_KEY).alias(KEY), PATIENT_KEY, "site", "fusion_date"
     )
     visits = registry.visits.select(
         pl.col(PATIENT_KEY).alias(KEY), "visit_date", pl.col(RELIEF.name).alias("relief")
     )
-    return frame_completeness(patients, visits, as_of, windows)
+    since = add_months(as_of, -REPORT_MONTHS)
+    return frame_completeness(patients, visits, as_of, windows, targets_after=since)
 
 
 def read_patients(conn: sa.Connection, site_id: int | None) -> list[Patient]:

@@ -17,8 +17,10 @@ import sqlalchemy as sa
 
 from sijreg.analysis.cohort import Registry, read_registry
 from sijreg.analysis.flow import Screened, read_screenings
+from sijreg.domain.schedule import DEFAULT_WINDOWS, Window
 from sijreg.store import audit
 from sijreg.store.database import DatabaseError
+from sijreg.store.registry_settings import visit_windows
 
 READ_ATTEMPTS = 3
 
@@ -29,12 +31,15 @@ class Snapshot:
     screenings: Sequence[Screened]
     audit_head: dict[str, Any] | None
     """The newest audit entry when read, ``{entry, hash}``; None for an empty trail."""
+    visit_windows: tuple[Window, ...] = DEFAULT_WINDOWS
+    """The registry's follow-up windows (store/registry_settings.py), counted by completeness."""
 
 
-def _head(engine: sa.Engine) -> dict[str, Any] | None:
+def _head(engine: sa.Engine) -> tuple[dict[str, Any] | None, tuple[Window, ...]]:
+    """The newest audit entry and the visit windows (a change of them is audited too)."""
     with engine.connect() as conn:
-        newest = audit.head(conn)
-    return {"entry": newest[0], "hash": newest[1]} if newest else None
+        newest, windows = audit.head(conn), visit_windows(conn)
+    return ({"entry": newest[0], "hash": newest[1]} if newest else None), windows
 
 
 def read_snapshot(engine: sa.Engine) -> Snapshot:
@@ -44,7 +49,7 @@ def read_snapshot(engine: sa.Engine) -> Snapshot:
         registry, screenings = read_registry(engine), read_screenings(engine)
         after = _head(engine)
         if before == after:
-            return Snapshot(registry, screenings, after)
+            return Snapshot(registry, screenings, *after)
     raise DatabaseError(
         f"the registry changed while it was being read, {READ_ATTEMPTS} times: "
         "run again when data entry pauses"

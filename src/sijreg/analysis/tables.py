@@ -13,7 +13,7 @@ from fractions import Fraction
 import polars as pl
 
 from sijreg.analysis import describe
-from sijreg.analysis.cohort import Cohort
+from sijreg.analysis.cohort import Cohort, StudyPeriod
 from sijreg.analysis.describe import Continuous, Count
 from sijreg.analysis.methods import (
     DEFAULT_MIN_FOLLOWUP_DAYS,
@@ -58,6 +58,8 @@ class Settings:
     """The random-effects interval of the pooling over sites (see analysis.sites)."""
     outcome_at: int | None = None
     """A window centre: Table 2 at that visit too, beside the last follow-up."""
+    period: StudyPeriod = field(default_factory=StudyPeriod)
+    """The fusion dates analysed (see cohort.select_cohort)."""
 
 
 @dataclass(frozen=True)

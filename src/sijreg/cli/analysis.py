@@ -73,6 +73,20 @@ OutcomeAtOption = Annotated[
         "follow-up; a --window centre.",
     ),
 ]
+
+
+def _fused_option(flag: str, side: str) -> Any:
+    """One end of the study period: a day, both ends included, open by default."""
+    return typer.Option(
+        flag,
+        formats=["%Y-%m-%d"],
+        metavar="DATE",
+        help=f"Study period: analyse patients fused on or {side} this day (open if not given).",
+    )
+
+
+FusedFromOption = Annotated[datetime | None, _fused_option("--fused-from", "after")]
+FusedUntilOption = Annotated[datetime | None, _fused_option("--fused-until", "before")]
 SuppressOption = Annotated[
     bool,
     typer.Option(
@@ -118,11 +132,10 @@ class Source:
         from datetime import UTC, datetime
 
         from sijreg.analysis.data_quality import read_data_quality
-        from sijreg.domain.schedule import DEFAULT_WINDOWS
 
         with self.engine.connect() as conn:
             today = datetime.now(UTC).date()
-            return read_data_quality(conn, None, today, DEFAULT_WINDOWS)
+            return read_data_quality(conn, None, today, self.snapshot.visit_windows)
 
     @property
     def origin(self) -> dict[str, Any]:
@@ -169,9 +182,17 @@ def analysis_settings(
     outcome_at: int | None = None,
     tests: ContinuousTests = ContinuousTests.AUTO,
     adjust: Adjustment = Adjustment.NONE,
+    fused_from: datetime | None = None,
+    fused_until: datetime | None = None,
 ) -> Settings:
     """The Table 1-3 settings with the analysis options; ValueError names a bad one."""
+    from sijreg.analysis.cohort import StudyPeriod
     from sijreg.analysis.variables import grouping_variable
+
+    period = StudyPeriod(
+        None if fused_from is None else fused_from.date(),
+        None if fused_until is None else fused_until.date(),
+    )
 
     for name in compare or ():
         grouping_variable(name)
@@ -195,6 +216,7 @@ def analysis_settings(
         outcome_at=outcome_at,
         tests=tests,
         adjust=adjust,
+        period=period,
     )
 
 
@@ -267,6 +289,8 @@ def export_tables_command(
     min_cell: MinCellOption = DEFAULT_MIN_CELL,
     protocol_file: ProtocolOption = None,
     freeze: FreezeOption = None,
+    fused_from: FusedFromOption = None,
+    fused_until: FusedUntilOption = None,
 ) -> None:
     """Write the report's tables as a Word document, LaTeX or CSV files."""
     from sijreg.analysis.cohort import select_cohort
@@ -289,10 +313,14 @@ def export_tables_command(
                 outcome_at=outcome_at,
                 tests=tests,
                 adjust=adjust,
+                fused_from=fused_from,
+                fused_until=fused_until,
             )
             options = display_options(ci, suppress, min_cell)
             source = open_source(database, freeze)
-            cohort = select_cohort(source.snapshot.registry, settings.min_followup_days)
+            cohort = select_cohort(
+                source.snapshot.registry, settings.min_followup_days, settings.period
+            )
             document = build(
                 study_tables(cohort, settings),
                 source.label,
@@ -313,6 +341,8 @@ def export_data_command(
     database: DatabaseOption = None,
     protocol_file: ProtocolOption = None,
     freeze: FreezeOption = None,
+    fused_from: FusedFromOption = None,
+    fused_until: FusedUntilOption = None,
 ) -> None:
     """Write the record-level de-identified analysis file (one row per analysed patient)."""
     from sijreg.analysis.cohort import select_cohort
@@ -324,10 +354,19 @@ def export_data_command(
 
     with _user_errors(out):
         _format(fmt, analysis_file.FORMATS)
-        settings = Settings()
+        settings = analysis_settings(
+            Settings(),
+            ProportionMethod.WILSON,
+            None,
+            None,
+            fused_from=fused_from,
+            fused_until=fused_until,
+        )
         protocol = load_protocol(protocol_file)
         source = open_source(database, freeze)
-        cohort = select_cohort(source.snapshot.registry, settings.min_followup_days)
+        cohort = select_cohort(
+            source.snapshot.registry, settings.min_followup_days, settings.period
+        )
         data_fingerprint = fingerprint(cohort)
         settings_used = method_settings(settings, Options())
         stamp = provenance(data_fingerprint, settings_used, protocol, source.origin)

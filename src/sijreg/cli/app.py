@@ -30,6 +30,7 @@ from sijreg.analysis.methods import (
     ProportionMethod,
 )
 from sijreg.cli import analysis, check, invitations, screening, server
+from sijreg.cli import settings as registry_settings
 from sijreg.cli.common import (
     DatabaseOption,
     UserError,
@@ -125,10 +126,17 @@ def _report(
     with nullcontext() if suppressing else without_members():
         with step("Computing the study tables"):
             source = read()
-            cohort = select_cohort(source.snapshot.registry, settings.min_followup_days)
+            cohort = select_cohort(
+                source.snapshot.registry, settings.min_followup_days, settings.period
+            )
             tables = study_tables(cohort, settings)
             flow = study_flow(tables.cohort, source.snapshot.screenings, protocol)
-            follow_up = partial(registry_completeness, source.snapshot.registry, source.as_of)
+            follow_up = partial(
+                registry_completeness,
+                source.snapshot.registry,
+                source.as_of,
+                source.snapshot.visit_windows,
+            )
         write = loading.result()
         renderers.shutdown()
         with step("Writing the report"):
@@ -212,6 +220,8 @@ def report(
     suppress: analysis.SuppressOption = False,
     min_cell: analysis.MinCellOption = DEFAULT_MIN_CELL,
     freeze: analysis.FreezeOption = None,
+    fused_from: analysis.FusedFromOption = None,
+    fused_until: analysis.FusedUntilOption = None,
     data_quality: Annotated[
         bool,
         typer.Option(
@@ -238,6 +248,8 @@ def report(
             outcome_at=outcome_at,
             tests=tests,
             adjust=adjust,
+            fused_from=fused_from,
+            fused_until=fused_until,
         )
         options = analysis.display_options(ci, suppress, min_cell)
         protocol = load_protocol(protocol_file)
@@ -258,36 +270,35 @@ def demo(
     ),
     database: DatabaseOption = None,
     quiet: QuietOption = False,
-    follow_up: Annotated[
-        bool,
-        typer.Option(
-            "--follow-up",
-            help="Also enrol recent synthetic patients with invitations and simulated answers "
-            "(the call list and completeness then show something; the report then differs from "
-            "the seed paper's tables).",
-        ),
-    ] = False,
 ) -> None:
-    """Load the synthetic 8-centre seed-study cohort and write its report (Tables 1-3)."""
+    """Load the synthetic 8-centre seed study and a recent follow-up cohort; write the report.
+
+    The report analyses the seed study's period (fusions up to its data lock), so Tables 1-3
+    are the paper's; follow-up completeness and the call list show the recent patients.
+    """
     from sijreg.analysis.tables import Settings
     from sijreg.interop.protocol_file import load_protocol
     from sijreg.store.database import DatabaseError
-    from sijreg.synthetic.demo import OtherSites, load_demo
+    from sijreg.synthetic.demo import SEED_PERIOD, OtherSites, load_demo
 
     try:
         engine = open_registry(database)
         protocol = load_protocol()
-        with step("Loading the synthetic seed study"):
-            loaded = load_demo(engine, protocol, follow_up=follow_up)
+        with step("Loading the synthetic seed study and the follow-up demo"):
+            loaded = load_demo(engine, protocol)
         console.print(f"Demo cohort in {label(engine)}: {loaded.patients.describe()}.")
         console.print(f"Demo screening log: {loaded.screenings.describe('screenings')}.")
-        if loaded.follow_up is not None:
-            recent, invited, answered = loaded.follow_up
-            console.print(
-                f"Follow-up demo: {recent} recent patients, {invited} invitations, "
-                f"{answered} answered."
+        recent, invited, answered = loaded.follow_up
+        console.print(
+            f"Follow-up demo: {recent} recent patients (fused after the seed study), "
+            + (
+                f"{invited} invitations, {answered} answered."
+                if invited
+                else "invitations and answers kept from the first run."
             )
-        _report(partial(analysis.database_source, engine), out, Settings(), quiet, protocol)
+        )
+        settings = Settings(period=SEED_PERIOD)
+        _report(partial(analysis.database_source, engine), out, settings, quiet, protocol)
     except OtherSites as refused:
         raise fail(
             f"{label(engine)} {refused}; run the demo on a database of its own: --database demo.db"
@@ -310,6 +321,7 @@ screening.register(app)
 server.register(app)
 invitations.register(app)
 check.register(app)
+registry_settings.register(app)
 
 
 def main() -> None:

@@ -14,7 +14,6 @@ from typing import Annotated
 import typer
 
 from sijreg.cli.common import DatabaseOption, console, fail, label, open_registry
-from sijreg.domain.schedule import DEFAULT_WINDOWS
 
 
 def check(
@@ -25,6 +24,7 @@ def check(
     from sijreg.store import accounts
     from sijreg.store.database import DatabaseError
     from sijreg.store.integrity import stored_breaches, stored_doubts
+    from sijreg.store.registry_settings import visit_windows
     from sijreg.store.scope import set_database_scope
 
     try:
@@ -37,7 +37,7 @@ def check(
         if site and site_id is None:
             raise fail(f"no site {site!r} in {label(engine)}")
         found = stored_breaches(conn, site_id, date.today())
-        doubts = stored_doubts(conn, site_id, date.today(), DEFAULT_WINDOWS)
+        doubts = stored_doubts(conn, site_id, date.today(), visit_windows(conn))
     for d in doubts:
         console.print(
             f"warning: site {d.site_code}, patient {d.study_id}, {d.form} {d.record_id}: "

@@ -38,8 +38,13 @@ class UserError(Exception):
 
 
 def fail(message: str) -> typer.Exit:
-    """Print ``message`` as the command's one error; raise what this returns (exit code 1)."""
-    errors.print(f"[bold red]Error:[/bold red] {message}", highlight=False)
+    """Print ``message`` as the command's one error; raise what this returns (exit code 1).
+
+    The message is shown as written: what a user typed in it (``12:x:60``, ``[a]``) is
+    neither Rich markup nor an emoji code."""
+    from rich.markup import escape
+
+    errors.print(f"[bold red]Error:[/bold red] {escape(message)}", highlight=False, emoji=False)
     return typer.Exit(code=1)
 
 

@@ -19,7 +19,6 @@ import typer
 
 from sijreg.cli.common import DatabaseOption, console, fail, open_registry
 from sijreg.domain.followup import DEFAULT_REMINDER_DAYS, message_due, parse_reminder_days
-from sijreg.domain.schedule import DEFAULT_WINDOWS, parse_windows
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -32,7 +31,6 @@ invitations_app = typer.Typer(
 
 KEY_ENV = "SIJREG_LINK_KEY_FILE"
 DEFAULT_KEY = Path("sijreg-links.key")
-WINDOWS_TEXT = ",".join(f"{w.months}:{w.before}:{w.after}" for w in DEFAULT_WINDOWS)
 DAYS_TEXT = ",".join(str(d) for d in DEFAULT_REMINDER_DAYS)
 
 SiteOption = Annotated[str, typer.Option("--site", help="The site's code.")]
@@ -48,7 +46,6 @@ KeyOption = Annotated[
         "Keep it with the server's configuration, never in the database.",
     ),
 ]
-WindowsOption = Annotated[str, typer.Option(help="Follow-ups as months:days-before:days-after.")]
 DaysOption = Annotated[
     str, typer.Option(help="Days after a window opens to send the invitation and reminders.")
 ]
@@ -77,7 +74,7 @@ def link_key(path: Path | None) -> bytes:
 
 
 def _live(
-    database: str | None, site: str, key: bytes, base_url: str, windows: str, days: str
+    database: str | None, site: str, key: bytes, base_url: str, days: str
 ) -> tuple[sa.Engine, str, list[Invitation], tuple[int, ...]]:
     # The store, PDF, QR and FHIR libraries load only for these commands: others start sooner.
     import sqlalchemy as sa
@@ -86,11 +83,11 @@ def _live(
     from sijreg.interop.instrument_file import InstrumentError, default_instruments
     from sijreg.store import accounts, followup, schema
     from sijreg.store.database import DatabaseError
+    from sijreg.store.registry_settings import visit_windows
 
     try:
         engine = open_registry(database)
         reminder_days = parse_reminder_days(days)
-        parsed = parse_windows(windows)
         instruments = default_instruments()
     except (DatabaseError, ValueError, InstrumentError) as error:
         raise fail(str(error)) from None
@@ -99,7 +96,7 @@ def _live(
         site_id = accounts.find_site(conn, site)
         if site_id is None:
             raise fail(f"no site {site!r} in the registry")
-        made = followup.issue(conn, site_id, key, today, parsed, instruments)
+        made = followup.issue(conn, site_id, key, today, visit_windows(conn), instruments)
         rows = followup.invitations(conn, site_id)
         s = schema.site
         name = conn.execute(sa.select(s.c.site_name).where(s.c.id == site_id)).scalar() or site
@@ -117,13 +114,12 @@ def export(
     out: Annotated[Path, typer.Option(help="Folder for the CSV and the letters.")] = Path("."),
     key: KeyOption = None,
     database: DatabaseOption = None,
-    visit_windows: WindowsOption = WINDOWS_TEXT,
     reminder_days: DaysOption = DAYS_TEXT,
 ) -> None:
     """Write the site's live links as a mail-merge CSV and printable PDF letters with QR codes."""
     from sijreg.interop import invitation_letters as letters
 
-    _, name, live, _ = _live(database, site, link_key(key), base_url, visit_windows, reminder_days)
+    _, name, live, _ = _live(database, site, link_key(key), base_url, reminder_days)
     out.mkdir(parents=True, exist_ok=True)
     csv_path, pdf_path = out / f"invitations-{site}.csv", out / f"letters-{site}.pdf"
     letters.write_csv(live, csv_path)
@@ -142,7 +138,6 @@ def send(
     sender: Annotated[str, typer.Option(help="The From address.")] = "follow-up@localhost",
     key: KeyOption = None,
     database: DatabaseOption = None,
-    visit_windows: WindowsOption = WINDOWS_TEXT,
     reminder_days: DaysOption = DAYS_TEXT,
 ) -> None:
     """E-mail each invitation or reminder that is due today to the address the site keeps."""
@@ -154,9 +149,7 @@ def send(
         addresses = letters.read_contacts(contacts)
     except (ValueError, letters.ContactsError) as error:
         raise fail(str(error)) from None
-    engine, name, live, days = _live(
-        database, site, link_key(key), base_url, visit_windows, reminder_days
-    )
+    engine, name, live, days = _live(database, site, link_key(key), base_url, reminder_days)
     today = datetime.now(UTC).date()
     due = [
         i

@@ -18,7 +18,6 @@ from sijreg.cli import backup as backup_cli
 from sijreg.cli.analysis import ProtocolOption
 from sijreg.cli.common import DatabaseOption, console, fail, label, open_registry
 from sijreg.domain.followup import parse_reminder_days
-from sijreg.domain.schedule import DEFAULT_WINDOWS
 from sijreg.store.roles import Role
 
 if TYPE_CHECKING:
@@ -28,7 +27,6 @@ user_app = typer.Typer(help="Manage user accounts and API tokens.", no_args_is_h
 db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
 
 PASSWORD_ENV = "SIJREG_PASSWORD"
-DEFAULT_WINDOWS_TEXT = ",".join(f"{w.months}:{w.before}:{w.after}" for w in DEFAULT_WINDOWS)
 
 
 def _password(confirm: bool = True) -> str:
@@ -231,10 +229,6 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     idle_minutes: Annotated[int, typer.Option(help="Sign out after this much inactivity.")] = 30,
     absolute_hours: Annotated[int, typer.Option(help="Sign out this long after sign-in.")] = 12,
-    visit_windows: Annotated[
-        str,
-        typer.Option(help="Follow-ups as months:days-before:days-after, comma-separated."),
-    ] = DEFAULT_WINDOWS_TEXT,
     protocol_file: ProtocolOption = None,
     odi_file: Annotated[
         Path | None,
@@ -266,14 +260,12 @@ def serve(
     """Run the registry server (pages and the JSON API at /api/v1)."""
     import sqlalchemy as sa
 
-    from sijreg.domain.schedule import parse_windows
     from sijreg.interop.instrument_file import InstrumentError, default_instruments
     from sijreg.interop.protocol_file import load_protocol
     from sijreg.store.accounts import Timeouts
     from sijreg.store.database import DatabaseError
 
     try:
-        windows = parse_windows(visit_windows)
         protocol = load_protocol(protocol_file)
         instruments = default_instruments(odi_file)
         days = parse_reminder_days(reminder_days)
@@ -298,7 +290,6 @@ def serve(
 
     settings = ServerSettings(
         Timeouts(timedelta(minutes=idle_minutes), timedelta(hours=absolute_hours)),
-        windows,
         protocol,
         instruments,
         days,

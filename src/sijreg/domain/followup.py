@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from typing import Final
 
 from sijreg.domain.schedule import Window, add_months
 
@@ -64,6 +65,16 @@ class TimePoint:
         return self.state in (State.ANSWERED, State.MISSED)
 
 
+WINDOW_ENDS: Final = "both"
+"""A visit on the first or the last day of a window answers it: both ends count
+(``in_window``; the Polars counts of ``analysis.completeness`` use ``closed=WINDOW_ENDS``)."""
+
+
+def in_window(day: date, opens: date, closes: date) -> bool:
+    """The rule of an answered follow-up: a visit (from any source) dated in its window."""
+    return opens <= day <= closes
+
+
 def window_dates(fusion: date, window: Window) -> tuple[date, date, date]:
     """(target, opens, closes) of a follow-up after ``fusion``."""
     target = add_months(fusion, window.months)
@@ -93,7 +104,7 @@ def time_points(
             target, opens, closes = window_dates(fusion, window)
         except (ValueError, OverflowError):  # past the year 9999: neither this nor a later one
             break
-        if any(opens <= v <= closes for v in visits):
+        if any(in_window(v, opens, closes) for v in visits):
             state = State.ANSWERED
         elif today < opens:
             state = State.NOT_YET_DUE

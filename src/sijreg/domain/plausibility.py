@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from itertools import pairwise
 
+from sijreg.domain.followup import in_window, window_dates
 from sijreg.domain.records import PatientRecord, Values
 from sijreg.domain.schedule import Window, add_months
 
@@ -57,13 +58,7 @@ def _odi_jumps(visits: list[tuple[int, date, Values]]) -> list[Doubt]:
 
 
 def _windows(fused: date, windows: Sequence[Window]) -> list[tuple[date, date]]:
-    return [
-        (
-            add_months(fused, w.months) - timedelta(days=w.before),
-            add_months(fused, w.months) + timedelta(days=w.after),
-        )
-        for w in windows
-    ]
+    return [window_dates(fused, w)[1:] for w in windows]
 
 
 def patient_warnings(record: PatientRecord, today: date, windows: Sequence[Window]) -> list[Doubt]:
@@ -79,7 +74,11 @@ def patient_warnings(record: PatientRecord, today: date, windows: Sequence[Windo
         if visit.get("baseline") is True or when <= fused:
             continue
         early = spans and when < spans[0][0]  # an early check (6 weeks) comes before any window
-        if spans and not early and not any(opens <= when <= closes for opens, closes in spans):
+        if (
+            spans
+            and not early
+            and not any(in_window(when, opens, closes) for opens, closes in spans)
+        ):
             found.append(
                 Doubt("visit", i, "visit_date", f"visit on {when} is outside every window")
             )

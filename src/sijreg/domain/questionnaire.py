@@ -34,9 +34,14 @@ Text = tuple[tuple[str, str], ...]
 """A wording in each language it is given in: ((language, text), ...), the default first."""
 
 
+def spoken(text: Text, language: str) -> tuple[str, str]:
+    """(language, wording): in ``language`` when the text is given in it, else the default."""
+    return next(((lang, t) for lang, t in text if lang == language), text[0])
+
+
 def say(text: Text, language: str) -> str:
     """The wording in ``language``, or the default (first) one."""
-    return next((t for lang, t in text if lang == language), text[0][1])
+    return spoken(text, language)[1]
 
 
 @dataclass(frozen=True)
@@ -116,6 +121,20 @@ class Instrument:
 
 ODI_SECTIONS = 10
 ODI_MAX_MISSING = 2
+
+
+def languages(instruments: Sequence[Instrument]) -> tuple[str, ...]:
+    """Every language the instruments' wording is given in, the first default's first."""
+    found: dict[str, None] = {}
+    for instrument in instruments:
+        texts = [instrument.title]
+        for group in instrument.groups:
+            texts.append(group.title)
+            for item in group.items:
+                texts += [item.text, *(o.label for o in item.options)]
+        for text in texts:
+            found.update((lang, None) for lang, _ in text)
+    return tuple(found)
 
 
 def odi_score(sections: Sequence[int | None]) -> Decimal | None:

@@ -35,7 +35,15 @@ def parse_windows(text: str) -> tuple[Window, ...]:
         if months < 1:
             raise ValueError("a follow-up is at least 1 month after the fusion")
         windows.append(Window(months, before, after))
+    months_given = [w.months for w in windows]
+    if len(set(months_given)) < len(months_given):
+        raise ValueError(f"{text!r} names a follow-up month twice")
     return tuple(sorted(windows, key=lambda w: w.months))
+
+
+def windows_text(windows: tuple[Window, ...]) -> str:
+    """The windows as ``parse_windows`` reads them: ``"3:14:30,6:30:30"``."""
+    return ",".join(f"{w.months}:{w.before}:{w.after}" for w in windows)
 
 
 def add_months(start: date, months: int) -> date:

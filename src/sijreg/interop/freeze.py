@@ -33,6 +33,7 @@ from sijreg.analysis.methods import DEFAULT_MIN_FOLLOWUP_DAYS
 from sijreg.analysis.provenance import fingerprint
 from sijreg.analysis.snapshot import Snapshot, read_snapshot
 from sijreg.domain.dictionary import SCREENING
+from sijreg.domain.schedule import DEFAULT_WINDOWS, parse_windows, windows_text
 
 FORMAT = "sijreg.freeze"
 FORMAT_VERSION = 1
@@ -116,6 +117,7 @@ def write_freeze(engine: sa.Engine, path: Path, database: str, note: str = "") -
             "note": note,
             "software": {"name": "sijreg", "version": __version__},
             "audit_head": snapshot.audit_head,
+            "visit_windows": windows_text(snapshot.visit_windows),
             "files": files,
             "data_fingerprints": {  # the default cohort's, as every report from it publishes
                 str(DEFAULT_MIN_FOLLOWUP_DAYS): fingerprint(select_cohort(registry))
@@ -208,9 +210,16 @@ def read_freeze(path: Path) -> Freeze:
         ({k: v for k, v in row.items() if k != ENROLLED}, bool(row[ENROLLED]))
         for row in screenings.iter_rows(named=True)
     ]
-    known = _fingerprints(manifest)
+    # A freeze made before the windows were a registry setting was counted by the defaults.
+    windows = manifest.get("visit_windows")
     return Freeze(
-        Snapshot(Registry(patients, visits, known), log, manifest["audit_head"]), manifest
+        Snapshot(
+            Registry(patients, visits, _fingerprints(manifest)),
+            log,
+            manifest["audit_head"],
+            DEFAULT_WINDOWS if windows is None else parse_windows(windows),
+        ),
+        manifest,
     )
 
 

@@ -7,7 +7,8 @@ R4B changed nothing in ``Questionnaire`` from R4), then read into an
 - top-level items of type ``group`` are the pages; their items are ``integer``,
   ``decimal``, ``choice`` (``answerOption`` codings) or ``boolean`` questions;
 - the standard extensions ``minValue``/``maxValue`` (ranges), ``ordinalValue`` (an
-  option's score) and ``translation`` (other languages of a text);
+  option's score) and ``translation`` (other languages of a text: an item's ``text``, a
+  group's, the title, and an option's ``valueCoding.display``);
 - sijreg's extensions: ``visit-field`` (the visit field an item, or the instrument's
   score, fills), ``scoring`` (a rule of ``questionnaire.SCORING``) and
   ``placeholder-wording`` (the repository's stand-in for copyrighted text).
@@ -105,12 +106,13 @@ def parse_instrument(data: bytes, source: str) -> Instrument:
         first = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise InstrumentError(f"{source}: not a FHIR R4 Questionnaire: {first}") from None
     where = f"{source}: "
+    language = str(raw.get("language", "en"))  # the file's own language: its texts' default
     groups = []
     for node in raw.get("item", []):
         if node.get("type") != "group":
             raise InstrumentError(f"{where}item {node.get('linkId')}: top-level items are groups")
-        items = tuple(_item(child, where) for child in node.get("item", []))
-        groups.append(Group(node["linkId"], _text(node, "text", where), items))
+        items = tuple(_item(child, where, language) for child in node.get("item", []))
+        groups.append(Group(node["linkId"], _text(node, "text", where, language), items))
     ext = _extensions(raw)
     scoring = ext.get(SD + "scoring")
     if scoring is not None and scoring not in SCORING:
@@ -118,7 +120,7 @@ def parse_instrument(data: bytes, source: str) -> Instrument:
     instrument = Instrument(
         id=str(raw.get("id", "")),
         version=str(raw.get("version", "")),
-        title=_text(raw, "title", where),
+        title=_text(raw, "title", where, language),
         groups=tuple(groups),
         scoring=scoring,
         score_fills=_visit_field(ext.get(SD + "visit-field"), where),
@@ -139,21 +141,27 @@ def _extensions(node: Mapping[str, Any]) -> dict[str, Any]:
     return found
 
 
-def _text(node: Mapping[str, Any], key: str, where: str) -> Text:
+def _text(node: Mapping[str, Any], key: str, where: str, language: str) -> Text:
+    """``node[key]`` in the file's ``language``, then each FHIR translation of it."""
+    name = node.get("linkId") or node.get("code") or "the questionnaire"
     if not node.get(key):
-        raise InstrumentError(f"{where}{node.get('linkId', 'the questionnaire')}: no {key}")
-    texts = [(str(node.get("language", "en")), str(node[key]))]
+        raise InstrumentError(f"{where}{name}: no {key}")
+    texts = [(language, str(node[key]))]
     for ext in node.get(f"_{key}", {}).get("extension", []):
         if ext.get("url") == TRANSLATION:
             parts = {
-                e["url"]: next(iter(v for k, v in e.items() if k != "url"))
-                for e in ext["extension"]
+                e.get("url"): next(iter(v for k, v in e.items() if k != "url"), None)
+                for e in ext.get("extension", [])
             }
+            if not parts.get("lang") or not parts.get("content"):
+                raise InstrumentError(
+                    f"{where}{name}: a translation of its {key} needs a lang and a content"
+                )
             texts.append((str(parts["lang"]), str(parts["content"])))
     return tuple(texts)
 
 
-def _item(node: Mapping[str, Any], where: str) -> Item:
+def _item(node: Mapping[str, Any], where: str, language: str) -> Item:
     link = node.get("linkId", "?")
     kinds = {k.value: k for k in ItemKind}
     if node.get("type") not in kinds:
@@ -161,24 +169,24 @@ def _item(node: Mapping[str, Any], where: str) -> Item:
     ext = _extensions(node)
     item = Item(
         link_id=link,
-        text=_text(node, "text", where),
+        text=_text(node, "text", where, language),
         kind=kinds[node["type"]],
         required=bool(node.get("required", False)),
         minimum=_number(ext.get(MIN_VALUE)),
         maximum=_number(ext.get(MAX_VALUE)),
-        options=tuple(_option(o, where, link) for o in node.get("answerOption", [])),
+        options=tuple(_option(o, where, link, language) for o in node.get("answerOption", [])),
         fills=_visit_field(ext.get(SD + "visit-field"), f"{where}item {link}: "),
     )
     _fits(item, f"{where}item {link}: ")
     return item
 
 
-def _option(node: Mapping[str, Any], where: str, link: str) -> Option:
+def _option(node: Mapping[str, Any], where: str, link: str, language: str) -> Option:
     coding = node.get("valueCoding")
     if not coding or not coding.get("code") or not coding.get("display"):
         raise InstrumentError(f"{where}item {link}: options are codings with code and display")
     score = _extensions(node).get(ORDINAL)
-    label: Text = (("en", str(coding["display"])),)
+    label = _text(coding, "display", f"{where}item {link}, option ", language)
     return Option(str(coding["code"]), label, None if score is None else int(score))
 
 

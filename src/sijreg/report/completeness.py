@@ -8,6 +8,7 @@ follows from a shown share.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from fractions import Fraction
 from typing import Any
 
@@ -21,11 +22,13 @@ NOT_AVAILABLE = (
     "so there are no counts and no denominators to state."
 )
 DENOMINATOR = (
-    "Denominators: due = fused patients in the whole registry (not only the analysed cohort) "
-    "whose follow-up at that time point was answered (a visit in its window, from any source) "
-    "or whose window had closed by {as_of}; a window still open and unanswered is not counted "
-    "yet. Answered % = answered / due."
+    "Denominators: due = fused patients in the whole registry (not only the analysed cohort, "
+    "whatever the study period) whose follow-up at that time point{period} was answered "
+    "(a visit in its window, from any source) or whose window had closed by {as_of}; a window "
+    "still open and unanswered is not counted yet. Answered % = answered / due."
 )
+PERIOD = ", its target date from {start} to {as_of},"
+"""The report's year: follow-ups that fell due then (analysis.completeness.REPORT_MONTHS)."""
 RESPONDER_DENOMINATOR = (
     "Denominators: complete case = patients due with a pain relief recorded at the time "
     "point's visit; missing counted as not a responder = every patient due at the time point "
@@ -56,6 +59,14 @@ def _share(
         "percent_display": display,
         "display": text,
     }
+
+
+def _period(found: Completeness) -> str:
+    """Which follow-ups are counted: those with a target date in the report's year."""
+    if found.targets_after is None:
+        return ""
+    start = found.targets_after + timedelta(days=1)
+    return PERIOD.format(start=start.isoformat(), as_of=found.as_of.isoformat())
 
 
 def build(found: Completeness | None, cells: Cells) -> dict[str, Any]:
@@ -97,6 +108,7 @@ def build(found: Completeness | None, cells: Cells) -> dict[str, Any]:
         ],
         "sites": sites,
         "responders": responders,
-        "denominator": DENOMINATOR.format(as_of=found.as_of.isoformat()),
+        "targets_after": None if found.targets_after is None else found.targets_after.isoformat(),
+        "denominator": DENOMINATOR.format(as_of=found.as_of.isoformat(), period=_period(found)),
         "responder_denominator": RESPONDER_DENOMINATOR,
     }

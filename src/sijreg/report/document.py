@@ -10,6 +10,7 @@ import contextvars
 import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from sijreg import __version__
@@ -93,10 +94,19 @@ def denominator_note(key: str, rows: dict[str, Any]) -> str:
     )
 
 
+def _day(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
 def method_settings(settings: Settings, options: Options) -> dict[str, Any]:
     """The method settings every report and export records in its provenance."""
     return {
         "min_followup_days": settings.min_followup_days,
+        "study_period": {
+            "fused_from": _day(settings.period.fused_from),
+            "fused_until": _day(settings.period.fused_until),
+            "text": settings.period.text,
+        },
         "thresholds": [float(t) for t in settings.thresholds],
         "subgroup": settings.subgroup,
         "sd": "sample (n - 1)",
@@ -289,7 +299,10 @@ def cohort_sentence(document: dict[str, Any]) -> str:
     cohort = document["cohort"]
     left = [f"{e['n']} with {e['label']}" for e in cohort["excluded"].values() if e["n"]]
     text = f"Analysed: {cohort['analysed']} of {cohort['registered']} registered patients"
-    return text + ("; left out: " + "; ".join(left) if left else "; none left out") + "."
+    text += ("; left out: " + "; ".join(left) if left else "; none left out") + "."
+    period = document["settings"].get("study_period")
+    bounded = period and (period["fused_from"] or period["fused_until"])
+    return text + (f" Study period: {period['text']}." if bounded else "")
 
 
 def provenance_line(document: dict[str, Any]) -> str:

@@ -16,6 +16,7 @@ from sijreg.server import web
 from sijreg.server.monitor_sites import link, own_site, per_site
 from sijreg.server.pages import page
 from sijreg.store.integrity import stored_breaches, stored_doubts
+from sijreg.store.registry_settings import visit_windows
 from sijreg.store.roles import Role
 
 router = APIRouter(include_in_schema=False)
@@ -29,7 +30,7 @@ def checks(request: Request) -> Response:
     column and filter; the monitor reads, the site corrects)."""
     with web.transaction(request) as conn:
         user = web.page_user(conn, request)
-        today, windows = web.today(), web.settings(request).windows
+        today, windows = web.today(), visit_windows(conn)
         codes = [code for _, code in user.sites]
         site = request.query_params.get("site", "")
         site = site if site in codes else ""

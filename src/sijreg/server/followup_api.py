@@ -23,6 +23,7 @@ from sijreg.server import web
 from sijreg.server.models import MAX_ID
 from sijreg.store import followup
 from sijreg.store.followup import PatientLocked
+from sijreg.store.registry_settings import visit_windows
 from sijreg.store.scope import Forbidden, Locked, SiteScope
 
 router = APIRouter(prefix="/api/v1/follow-up", tags=["follow-up"])
@@ -94,7 +95,7 @@ def states(request: Request) -> list[TimePointOut]:
                 state=t.state.value,
             )
             for p in followup.follow_up(
-                conn, scope.site_id, web.today(), settings.windows, settings.reminder_days
+                conn, scope.site_id, web.today(), visit_windows(conn), settings.reminder_days
             )
             for t in p.time_points
         ]
@@ -155,9 +156,7 @@ def answers(
 def site_completeness(request: Request) -> list[CompletenessOut]:
     with web.transaction(request) as conn:
         scope = _scope(conn, request)
-        found = completeness(
-            read_patients(conn, scope.site_id), web.today(), web.settings(request).windows
-        )
+        found = completeness(read_patients(conn, scope.site_id), web.today(), visit_windows(conn))
     return [
         CompletenessOut(
             as_of=found.as_of,

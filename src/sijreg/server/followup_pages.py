@@ -23,6 +23,7 @@ from sijreg.server import web
 from sijreg.server.pages import Posted, RecordId, go, page
 from sijreg.store import followup
 from sijreg.store.followup import CALL_OUTCOMES, PatientLocked
+from sijreg.store.registry_settings import visit_windows
 from sijreg.store.scope import Forbidden, NotFound, SiteScope
 
 router = APIRouter(include_in_schema=False)
@@ -36,7 +37,7 @@ def call_list(request: Request) -> Response:
         scope = SiteScope(conn, user.actor)
         settings = web.settings(request)
         patients = followup.follow_up(
-            conn, scope.site_id, web.today(), settings.windows, settings.reminder_days
+            conn, scope.site_id, web.today(), visit_windows(conn), settings.reminder_days
         )
         made = followup.calls(conn, scope.site_id)
         rows = [
@@ -50,7 +51,7 @@ def call_list(request: Request) -> Response:
         for p in patients:
             for tp in p.time_points:
                 counts[tp.state] = counts.get(tp.state, 0) + 1
-        found = completeness(read_patients(conn, scope.site_id), web.today(), settings.windows)
+        found = completeness(read_patients(conn, scope.site_id), web.today(), visit_windows(conn))
         return page(
             "call_list.html.j2",
             user,

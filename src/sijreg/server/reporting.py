@@ -20,12 +20,12 @@ from sijreg.analysis.completeness import registry_completeness
 from sijreg.analysis.data_quality import read_data_quality
 from sijreg.analysis.provenance import fingerprint
 from sijreg.analysis.tables import Settings, study_tables
-from sijreg.domain.schedule import DEFAULT_WINDOWS
 from sijreg.interop import analysis_file
 from sijreg.report import document, html
 from sijreg.server import web
 from sijreg.store import audit, schema
 from sijreg.store.accounts import Actor, Role
+from sijreg.store.registry_settings import visit_windows
 from sijreg.store.scope import Forbidden, SiteScope, reading_engine, set_database_scope
 
 
@@ -85,7 +85,7 @@ def study_report(
     registry = _registry(engine, site_id, site_code)
     tables = study_tables(select_cohort(registry, settings.min_followup_days), settings)
     _audit_export(conn, actor, site_id, f"report, {label}", tables.cohort.n)
-    follow_up = registry_completeness(registry, web.today())
+    follow_up = registry_completeness(registry, web.today(), visit_windows(conn))
     quality = _data_quality(conn, site_id)
     return document.build(
         tables, label, completeness=follow_up, data_quality=quality
@@ -96,7 +96,7 @@ def _data_quality(conn: sa.Connection, site_id: int | None) -> dict[str, Any]:
     """The data-quality section in the reader's scope (the analyst's: pooled, read only)."""
     set_database_scope(conn, site_id, pooled=site_id is None)
     try:
-        return read_data_quality(conn, site_id, web.today(), DEFAULT_WINDOWS)
+        return read_data_quality(conn, site_id, web.today(), visit_windows(conn))
     finally:
         set_database_scope(conn, site_id)
 

@@ -18,7 +18,6 @@ from fastapi import Request
 from sijreg.domain.followup import DEFAULT_REMINDER_DAYS
 from sijreg.domain.protocol import Protocol
 from sijreg.domain.questionnaire import Instrument
-from sijreg.domain.schedule import DEFAULT_WINDOWS, Window
 from sijreg.interop.instrument_file import default_instruments
 from sijreg.interop.protocol_file import load_protocol
 from sijreg.server.body_limit import DEFAULT_MAX_BODY_KB
@@ -34,7 +33,6 @@ CSRF_FIELD = "csrf_token"
 @dataclass(frozen=True)
 class ServerSettings:
     timeouts: Timeouts = field(default_factory=Timeouts)
-    windows: tuple[Window, ...] = DEFAULT_WINDOWS
     protocol: Protocol = field(default_factory=load_protocol)
     """The active screening protocol: decisions are judged and stored under it."""
     instruments: tuple[Instrument, ...] = field(default_factory=default_instruments)

@@ -30,6 +30,7 @@ _GRANTS: dict[str, str] = {
     "screening": "SELECT, INSERT, UPDATE",
     "screening_result": "SELECT, INSERT",
     "data_query": "SELECT, INSERT, UPDATE",
+    "registry_setting": "SELECT",
     "audit_log": "SELECT, INSERT",
     "alembic_version": "SELECT",
 }

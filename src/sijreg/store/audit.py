@@ -97,6 +97,7 @@ def record_state(table: sa.Table, row: Mapping[Any, Any]) -> dict[str, Any]:
 
 
 OWN_COLUMNS: dict[str, tuple[str, ...]] = {
+    "registry_setting": ("id", "name", "value"),
     "app_user": ("id", "username", "printed_name", "role", "site_id", "password_hash", "disabled"),
     "api_token": ("id", "token_hash", "user_id", "site_id", "role", "expires_at", "revoked_at"),
     "monitor_site": ("id", "user_id", "site_id"),

@@ -249,6 +249,18 @@ idempotency_key = sa.Table(
 )
 """An API write's Idempotency-Key and its first answer (status NULL while it runs)."""
 
+registry_setting = sa.Table(
+    "registry_setting",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(40), nullable=False),
+    sa.Column("value", sa.Text, nullable=False),
+    _utc("updated_at"),
+    sa.UniqueConstraint("name"),
+)
+"""A setting of the whole registry that every door reads (store/registry_settings.py);
+every change is audited."""
+
 api_token = sa.Table(
     "api_token",
     metadata,
