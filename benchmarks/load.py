@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,19 +81,41 @@ def server_database(database: str) -> str:
     return url.set(username=APP_ROLE, password=None).render_as_string(hide_password=False)
 
 
+def _cpu_and_parent(pid: int) -> tuple[float, int]:
+    """CPU seconds (user + system) so far of process ``pid``, and its parent's id."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0, 0
+    return (int(fields[11]) + int(fields[12])) / TICK, int(fields[1])
+
+
 def tree_cpu(pid: int) -> float:
-    """CPU seconds (user + system) so far of process ``pid`` and its live children."""
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(entry.name) == pid or int(fields[1]) == pid:
-            total += (int(fields[11]) + int(fields[12])) / TICK
-    return total
+    """CPU seconds so far of process ``pid`` and its live children."""
+    found = (_cpu_and_parent(int(e.name)) for e in Path("/proc").iterdir() if e.name.isdigit())
+    return _cpu_and_parent(pid)[0] + sum(cpu for cpu, parent in found if parent == pid)
+
+
+Backends = Callable[[], dict[int, float]]
+
+
+def backends(database: str | None) -> Backends:
+    """CPU seconds so far of each PostgreSQL backend serving ``database`` (same machine), or
+    nothing for SQLite (its work is in the server's process)."""
+    if database is None:
+        return dict
+    engine = sa.create_engine(resolve_url(database), poolclass=sa.NullPool)
+    query = sa.text(
+        "SELECT pid FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+
+    def cpu() -> dict[int, float]:
+        with engine.connect() as conn:
+            pids = conn.execute(query).scalars().all()
+        return {pid: _cpu_and_parent(pid)[0] for pid in pids}
+
+    return cpu
 
 
 def machine_busy() -> tuple[int, int]:
@@ -112,6 +135,7 @@ class Phase:
     latencies: list[float]
     failed: int
     server_cpu: float
+    database_cpu: float
     client_cpu: float
     busy: float
     """The machine's busy share of all cores during the phase (everyone's work)."""
@@ -123,7 +147,8 @@ class Phase:
         return (
             f"| {self.label} | {self.kind} | {self.clients} | {self.done / self.seconds:.0f} | "
             f"{cuts[49] * 1000:.1f} | {cuts[98] * 1000:.1f} | {self.done} | {self.failed} | "
-            f"{self.server_cpu / per * 1000:.2f} | {self.client_cpu / per * 1000:.2f} | "
+            f"{self.server_cpu / per * 1000:.2f} | {self.database_cpu / per * 1000:.2f} | "
+            f"{self.client_cpu / per * 1000:.2f} | "
             f"{self.busy * 100:.0f} |"
         )
 
@@ -132,6 +157,7 @@ def run_phase(
     label: str,
     port: int,
     server: int,
+    database: Backends,
     tokens: list[str],
     clients: int,
     seconds: float,
@@ -180,6 +206,7 @@ def run_phase(
     threads = [threading.Thread(target=run, args=(n,)) for n in range(clients)]
     for t in threads:
         t.start()
+    database_before = database()
     server_before, client_before, busy_before = (
         tree_cpu(server),
         time.process_time(),
@@ -200,37 +227,49 @@ def run_phase(
         latencies,
         counts[1],
         tree_cpu(server) - server_before,
+        sum(cpu - database_before.get(pid, 0.0) for pid, cpu in database().items()),
         time.process_time() - client_before,
         busy,
     )
 
 
 def run_levels(
-    label: str, port: int, server: int, tokens: list[str], levels: list[int], seconds: float
+    label: str,
+    port: int,
+    server: int,
+    database: Backends,
+    tokens: list[str],
+    levels: list[int],
+    seconds: float,
 ) -> list[Phase]:
-    phases = []
+    """A phase of writes then one of reads at each client count, after a warm-up (each
+    worker's first requests load and compile what later ones reuse) that is not reported;
+    its writes count among the acknowledged."""
+    warm: list[int] = []
+    phases = [run_phase("warm-up", port, server, database, tokens, 4, 1.0, "write", warm)]
+    run_phase("warm-up", port, server, database, tokens, 4, 1.0, "read", warm)
     for clients in levels:
         ids: list[int] = []
         for kind in ("write", "read"):
-            phases.append(run_phase(label, port, server, tokens, clients, seconds, kind, ids))
+            phase = run_phase(label, port, server, database, tokens, clients, seconds, kind, ids)
+            phases.append(phase)
             print(phases[-1].row(), flush=True)
     return phases
 
 
 def _floor(levels: list[int], seconds: float, workers: int) -> list[Phase]:
-    command = [sys.executable, "-m", "uvicorn", "benchmarks.trivial_app:app", "--no-access-log"]
-    command += ["--workers", str(workers)] if workers > 1 else []
+    command = [sys.executable, "-m", "benchmarks.trivial_app", "--workers", str(workers)]
     tokens = ["floor"] * max(levels)
     with serving(command) as (port, process):
-        return run_levels("floor", port, process.pid, tokens, levels, seconds)
+        return run_levels("floor", port, process.pid, dict, tokens, levels, seconds)
 
 
 def _ratios(sijreg: list[Phase], floor: list[Phase]) -> list[str]:
-    by = {(p.kind, p.clients): p for p in floor}
+    by = {(p.kind, p.clients): p for p in floor if p.label != "warm-up"}
     lines = []
     for p in sijreg:
         f = by.get((p.kind, p.clients))
-        if f and f.done:
+        if f and f.done and p.label != "warm-up":
             lines.append(
                 f"| {p.kind} | {p.clients} | {p.done / p.seconds:.0f} | {f.done / f.seconds:.0f} "
                 f"| {p.done / f.done:.2f} |"
@@ -257,7 +296,9 @@ def main() -> None:
         command = [sijreg, "serve", "-d", server_database(database)]
         command += ["--workers", str(args.workers)] if args.workers > 1 else []
         with serving(command) as (port, process):
-            phases = run_levels("sijreg", port, process.pid, tokens, levels, args.seconds)
+            phases = run_levels(
+                "sijreg", port, process.pid, backends(args.postgres), tokens, levels, args.seconds
+            )
         acknowledged = sum(p.done for p in phases if p.kind == "write")
         engine = create_engine(resolve_url(database))
         with engine.connect() as conn:
@@ -281,14 +322,15 @@ def main() -> None:
         f"{uvicorn.__version__}; client: http.client keep-alive threads in one process.",
         f"Each phase {args.seconds:g} s; writes = `POST /api/v1/patients`, reads = "
         "`GET /api/v1/patients/{id}`; `floor` = benchmarks/trivial_app.py (no database), "
-        "same client. CPU columns: ms of CPU per request in the server's processes and in "
+        "same client. CPU columns: ms of CPU per request in the server's processes, in the "
+        "PostgreSQL backends serving the database (SQLite: in the server) and in "
         "the client; busy = the machine's busy share of both cores (everyone's work).",
         *([args.note] if args.note else []),
         "",
         "| server | phase | clients | per second | p50 ms | p99 ms | acknowledged | failed "
-        "| server CPU ms | client CPU ms | busy % |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
-        *(p.row() for p in [*floor, *phases]),
+        "| server CPU ms | database CPU ms | client CPU ms | busy % |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        *(p.row() for p in [*floor, *phases] if p.label != "warm-up"),
         "",
         f"Rows: {stored} patient rows, {acknowledged} acknowledged writes "
         f"({'equal' if stored == acknowledged else 'NOT EQUAL'}). "

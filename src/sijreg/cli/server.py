@@ -201,8 +201,8 @@ def server_engine(database: str | None) -> sa.Engine:
 
     url = resolve_url(database)
     if url.get_backend_name() == "sqlite":
-        return open_database(database)
-    engine = create_engine(url)
+        return open_database(database, connections=SERVER_CONNECTIONS)
+    engine = create_engine(url, connections=SERVER_CONNECTIONS)
     with engine.connect() as conn:
         current = current_revision(conn)
     if current != SCHEMA_REVISION:
@@ -328,6 +328,10 @@ def _listen(host: str, port: int) -> socket.socket:
     return listening
 
 
+SERVER_CONNECTIONS = 16
+"""Database connections each server process keeps open (and never more: see
+``create_engine``); a PostgreSQL server needs ``max_connections`` above workers x 16."""
+
 _OPTIONS_ENV = "SIJREG_SERVE_OPTIONS"
 """How ``serve --workers N`` hands its options to the worker processes it starts."""
 
@@ -375,7 +379,8 @@ def worker_app() -> FastAPI:
 
     options = ServeOptions(**json.loads(os.environ[_OPTIONS_ENV]))
     _log_setup()
-    return create_app(create_engine(resolve_url(options.database)), options.settings())
+    engine = create_engine(resolve_url(options.database), connections=SERVER_CONNECTIONS)
+    return create_app(engine, options.settings())
 
 
 def _log_setup() -> None:

@@ -96,9 +96,16 @@ def _queue_writers(engine: sa.Engine) -> None:
     sa.event.listen(engine.pool, "checkin", lambda raw, _record: release(raw))
 
 
-def create_engine(url: sa.URL) -> sa.Engine:
-    """An engine for ``url``; SQLite connections get WAL mode and foreign keys."""
-    engine = sa.create_engine(url)
+def create_engine(url: sa.URL, *, connections: int | None = None) -> sa.Engine:
+    """An engine for ``url``; SQLite connections get WAL mode and foreign keys.
+
+    ``connections`` keeps that many open and never more (the server's pool): a pool's
+    default overflow closes a connection at every return beyond five, so a busy server
+    would open a new database connection every few requests (measured: 140 PostgreSQL
+    sessions in 3 s at 32 clients); requests beyond it wait for one.
+    """
+    sizes = {} if connections is None else {"pool_size": connections, "max_overflow": 0}
+    engine = sa.create_engine(url, **sizes)
     if url.get_backend_name() == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
         _queue_writers(engine)
@@ -166,7 +173,9 @@ def upgrade(engine: sa.Engine) -> bool:
     return True
 
 
-def open_database(database: str | None = None, *, create: bool = True) -> sa.Engine:
+def open_database(
+    database: str | None = None, *, create: bool = True, connections: int | None = None
+) -> sa.Engine:
     """Open (migrating when needed) the registry at ``database``.
 
     A SQLite file that does not exist yet is created, unless ``create`` is false
@@ -182,7 +191,7 @@ def open_database(database: str | None = None, *, create: bool = True) -> sa.Eng
         parent = Path(url.database).parent
         if not parent.is_dir():
             raise DatabaseError(f"cannot create {url.database}: folder {parent} does not exist")
-    engine = create_engine(url)
+    engine = create_engine(url, connections=connections)
     try:
         upgrade(engine)
     except sa_exc.DBAPIError as error:
