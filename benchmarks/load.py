@@ -51,6 +51,8 @@ PASSWORD = "mauve staple orbit 42"
 APP_ROLE = "sijreg_bench_app"
 """The restricted role the PostgreSQL server connects as (cluster-wide; left in place)."""
 TICK = os.sysconf("SC_CLK_TCK")
+EARLIER = "## Earlier runs"
+"""LOAD.md's section of runs before the present load client; new runs go above it."""
 
 
 def prepare(database: str, clients: int) -> list[str]:
@@ -312,7 +314,7 @@ def main() -> None:
     )
     load = os.getloadavg()
     report = [
-        f"## {label}, {args.workers} worker(s), {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"### {label}, {args.workers} worker(s), {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
         f"{platform.release()}; load average {load_before[0]:.1f} before, {load[0]:.1f} after "
@@ -350,7 +352,8 @@ def main() -> None:
     out = HERE / "LOAD.md"
     head = "# Load: validated writes and reads against `sijreg serve`\n\n"
     before = out.read_text() if out.exists() else head
-    out.write_text(before + "\n".join(report) + "\n")
+    cut = before.find(EARLIER) if EARLIER in before else len(before)  # newest runs go above
+    out.write_text(before[:cut] + "\n".join(report) + "\n" + before[cut:])
     print("\n".join(report))
 
 
