@@ -7,11 +7,11 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
+from benchmarks.served import sijreg_serve
 
 from sijreg.cli.app import app
 from sijreg.store import schema
 from sijreg.store.database import resolve_url
-from tests.server.served import sijreg_serve
 from tests.server.test_cli import _run, runner
 
 

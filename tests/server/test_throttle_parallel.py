@@ -11,10 +11,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import sqlalchemy as sa
+from benchmarks.served import sijreg_serve
 
 from sijreg.store import accounts
 from sijreg.store.database import resolve_url
-from tests.server.served import sijreg_serve
 from tests.server.server_support import csrf_of
 from tests.server.test_cli import PASSWORD, _run
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import getpass
+import json
 import logging
 import os
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -22,6 +25,9 @@ from sijreg.store.roles import Role
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
+    from fastapi import FastAPI
+
+    from sijreg.server.web import ServerSettings
 
 user_app = typer.Typer(help="Manage user accounts and API tokens.", no_args_is_help=True)
 db_app = typer.Typer(help="Database administration.", no_args_is_help=True)
@@ -211,8 +217,8 @@ def server_engine(database: str | None) -> sa.Engine:
 
     url = resolve_url(database)
     if url.get_backend_name() == "sqlite":
-        return open_database(database)
-    engine = create_engine(url)
+        return open_database(database, connections=SERVER_CONNECTIONS)
+    engine = create_engine(url, connections=SERVER_CONNECTIONS)
     with engine.connect() as conn:
         current = current_revision(conn)
     if current != SCHEMA_REVISION:
@@ -256,57 +262,137 @@ def serve(
     max_body_kb: Annotated[
         int, typer.Option(help="Refuse request bodies larger than this (KB) with 413.")
     ] = 1024,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Server processes (PostgreSQL: one per core; SQLite has one writer, keep 1)."
+        ),
+    ] = 1,
 ) -> None:
     """Run the registry server (pages and the JSON API at /api/v1)."""
     import sqlalchemy as sa
 
-    from sijreg.interop.instrument_file import InstrumentError, default_instruments
-    from sijreg.interop.protocol_file import load_protocol
-    from sijreg.store.accounts import Timeouts
+    from sijreg.interop.instrument_file import InstrumentError
     from sijreg.store.database import DatabaseError
 
+    options = ServeOptions(
+        database,
+        idle_minutes,
+        absolute_hours,
+        None if protocol_file is None else str(protocol_file),
+        None if odi_file is None else str(odi_file),
+        reminder_days,
+        max_body_kb,
+    )
     try:
-        protocol = load_protocol(protocol_file)
-        instruments = default_instruments(odi_file)
-        days = parse_reminder_days(reminder_days)
-        if idle_minutes < 1 or absolute_hours < 1:
-            raise ValueError("time-outs must be positive")
-        if max_body_kb < 1:
-            raise ValueError("--max-body-kb must be at least 1")
+        settings = options.settings()
         if (checkpoint_key is None) != (checkpoint_file is None) or checkpoint_minutes <= 0:
             raise ValueError(
                 "--checkpoint-key and --checkpoint-file go together, every > 0 minutes"
             )
+        if workers < 1:
+            raise ValueError("--workers must be at least 1")
         engine = server_engine(database)
     except (ValueError, DatabaseError, sa.exc.OperationalError, InstrumentError) as error:
         raise fail(str(error).splitlines()[0]) from None
-    if checkpoint_key is not None and checkpoint_file is not None:
+    if checkpoint_key is not None and checkpoint_file is not None:  # in this process only
         audit_cli.start_checkpoints(engine, checkpoint_key, checkpoint_file, checkpoint_minutes)
     # The web stack loads only for `serve`: every other command starts a second sooner.
     import uvicorn
 
     from sijreg.server.app import create_app
-    from sijreg.server.web import ServerSettings
 
-    settings = ServerSettings(
-        Timeouts(timedelta(minutes=idle_minutes), timedelta(hours=absolute_hours)),
-        protocol,
-        instruments,
-        days,
-        max_body_kb,
-    )
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    _log_setup()
     _first_run_hint(engine)
     console.print(f"Serving {label(engine)} on http://{host}:{port}/ (Ctrl+C stops)")
-    uvicorn.run(
-        create_app(engine, settings),
-        host=host,
-        port=port,
-        access_log=False,
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
-        server_header=False,
-    )
+    common = {
+        "host": host,
+        "port": port,
+        "access_log": False,
+        "proxy_headers": True,
+        "forwarded_allow_ips": forwarded_allow_ips,
+        "server_header": False,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(engine, settings), **common)  # type: ignore[arg-type]
+        return
+    os.environ[_OPTIONS_ENV] = json.dumps(asdict(options))
+    from uvicorn.supervisors import Multiprocess
+
+    config = uvicorn.Config(f"{__name__}:worker_app", factory=True, workers=workers, **common)  # type: ignore[arg-type]
+    try:
+        listening = _listen(host, port)
+    except OSError as error:
+        raise fail(f"cannot listen on {host}:{port}: {error}") from None
+    Multiprocess(config, sockets=[listening]).run()
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The socket the workers share. Made as a TCP socket explicitly: asyncio sets
+    TCP_NODELAY only on connections of such a socket, and without it (uvicorn's own
+    ``--workers`` socket) a small answer in two writes waits 40 ms for a delayed ACK."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listening.bind((host, port))
+    listening.set_inheritable(True)
+    return listening
+
+
+SERVER_CONNECTIONS = 16
+"""Database connections each server process keeps open (and never more: see
+``create_engine``); a PostgreSQL server needs ``max_connections`` above workers x 16."""
+
+_OPTIONS_ENV = "SIJREG_SERVE_OPTIONS"
+"""How ``serve --workers N`` hands its options to the worker processes it starts."""
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """``serve``'s options that shape the application, as given (each worker parses them)."""
+
+    database: str | None
+    idle_minutes: int
+    absolute_hours: int
+    protocol_file: str | None
+    odi_file: str | None
+    reminder_days: str
+    max_body_kb: int
+
+    def settings(self) -> ServerSettings:
+        """The server's settings; ValueError (or InstrumentError) names a bad option."""
+        from sijreg.interop.instrument_file import default_instruments
+        from sijreg.interop.protocol_file import load_protocol
+        from sijreg.server.web import ServerSettings
+        from sijreg.store.accounts import Timeouts
+
+        if self.idle_minutes < 1 or self.absolute_hours < 1:
+            raise ValueError("time-outs must be positive")
+        if self.max_body_kb < 1:
+            raise ValueError("--max-body-kb must be at least 1")
+        return ServerSettings(
+            Timeouts(timedelta(minutes=self.idle_minutes), timedelta(hours=self.absolute_hours)),
+            load_protocol(None if self.protocol_file is None else Path(self.protocol_file)),
+            default_instruments(None if self.odi_file is None else Path(self.odi_file)),
+            parse_reminder_days(self.reminder_days),
+            self.max_body_kb,
+        )
+
+
+def worker_app() -> FastAPI:
+    """One worker's application under ``serve --workers N`` (uvicorn calls it in each process;
+    the first process checked the options and the schema already)."""
+    from sijreg.server.app import create_app
+    from sijreg.store.database import create_engine, resolve_url
+
+    options = ServeOptions(**json.loads(os.environ[_OPTIONS_ENV]))
+    _log_setup()
+    engine = create_engine(resolve_url(options.database), connections=SERVER_CONNECTIONS)
+    return create_app(engine, options.settings())
+
+
+def _log_setup() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
 
 
 def _first_run_hint(engine: sa.Engine) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,6 +16,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from sijreg import __version__
 from sijreg.domain.entry import Invalid
@@ -166,8 +166,67 @@ def _handlers(app: FastAPI) -> None:
 
 
 def _route(request: Request) -> str:
-    route = request.scope.get("route")
-    return str(getattr(route, "path", "(no route)"))
+    return _route_of(request.scope)
+
+
+def _route_of(scope: Scope) -> str:
+    return str(getattr(scope.get("route"), "path", "(no route)"))
+
+
+_HEADERS = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+
+class HeadersAndLog:
+    """ASGI middleware: security headers on every answer, one log line per request, and a
+    plain 500 for an error raised past the handlers (no trace). Plain ASGI rather than
+    ``@app.middleware``: that wrapper costs a task and a stream per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = [0]
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                message["headers"] = _secured(scope["path"], list(message.get("headers", ())))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, with_headers)
+        except Exception as error:  # an error raised past the handlers still gets no trace
+            log.error("unexpected %s on %s", type(error).__name__, _route_of(scope))
+            if status[0]:
+                raise
+            await _answer(Request(scope), 500)(scope, receive, with_headers)
+        log.info(
+            "%s %s %d %.0fms",
+            scope["method"],
+            _route_of(scope),
+            status[0],
+            (time.perf_counter() - start) * 1000,
+        )
+
+
+def _secured(path: str, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    """``headers`` with every security header the answer did not set itself."""
+    present = {name.lower() for name, _ in headers}
+    headers += [(k, v) for k, v in _HEADERS if k not in present]
+    if path.startswith("/api/docs"):
+        headers = [(k, v) for k, v in headers if k.lower() != b"content-security-policy"]
+    elif path.startswith("/screenings"):  # the form's script, and no other
+        headers = [
+            (k, v + screening_pages.SCRIPT_POLICY.encode())
+            if k.lower() == b"content-security-policy"
+            else (k, v)
+            for k, v in headers
+        ]
+    return headers
 
 
 def create_app(engine: sa.Engine, settings: web.ServerSettings | None = None) -> FastAPI:
@@ -201,30 +260,6 @@ def create_app(engine: sa.Engine, settings: web.ServerSettings | None = None) ->
     _handlers(app)
     app.add_middleware(idempotency.Idempotency, engine=engine)  # inside the headers and log
 
-    @app.middleware("http")
-    async def headers_and_log(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        start = time.perf_counter()
-        try:
-            response = await call_next(request)
-        except Exception as error:  # an error raised past the handlers still gets no trace
-            log.error("unexpected %s on %s", type(error).__name__, _route(request))
-            response = _answer(request, 500)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if request.url.path.startswith("/api/docs"):
-            del response.headers["Content-Security-Policy"]
-        elif request.url.path.startswith("/screenings"):  # the form's script, and no other
-            response.headers["Content-Security-Policy"] += screening_pages.SCRIPT_POLICY
-        log.info(
-            "%s %s %d %.0fms",
-            request.method,
-            _route(request),
-            response.status_code,
-            (time.perf_counter() - start) * 1000,
-        )
-        return response
-
+    app.add_middleware(HeadersAndLog)
     app.add_middleware(body_limit.BodyLimit, max_bytes=app.state.settings.max_body_kb * 1024)
     return app

@@ -15,8 +15,6 @@ import sqlalchemy as sa
 from sijreg.store import audit
 
 RETRY_AFTER_SECONDS = 5
-LOCK_NOT_AVAILABLE = "55P03"
-"""PostgreSQL's SQLSTATE for a lock wait that ran out (lock_timeout)."""
 
 
 def is_busy(error: BaseException) -> bool:
@@ -28,4 +26,4 @@ def is_busy(error: BaseException) -> bool:
     cause = error.orig
     if isinstance(cause, sqlite3.OperationalError):
         return str(cause).startswith(("database is locked", "database is busy"))
-    return getattr(cause, "sqlstate", None) == LOCK_NOT_AVAILABLE
+    return getattr(cause, "sqlstate", None) == audit.LOCK_NOT_AVAILABLE

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
@@ -206,44 +205,54 @@ def entry_hash(prev_hash: str, row: Mapping[Any, Any]) -> str:
     return _digest(prev_hash + "\n" + (_json(body) or ""))
 
 
-def _serialise(conn: sa.Connection) -> None:
-    """Take the database's write lock, so that two appends never chain to the same entry.
+def _take_head(conn: sa.Connection) -> tuple[int, str] | None:
+    """Take the chain's write lock, then read its head: two appends never chain to the same entry.
 
-    On PostgreSQL the wait is bounded (:class:`ChainBusy`), as SQLite's busy timeout
-    bounds it there: a request never hangs behind a long transaction holding the chain.
+    On PostgreSQL a transaction-scoped advisory lock and the head in one round trip
+    (``sijreg_audit_take_head()``), waited for in the server (a queue: the next writer
+    goes as soon as the holder commits, no polling) for at most :data:`LOCK_WAIT_SECONDS`
+    (:class:`ChainBusy`), as SQLite's busy timeout bounds it there: a request never hangs
+    behind a long transaction holding the chain. The lock is held from the first append
+    of a transaction, the last step of its work, to its commit.
     """
     if conn.dialect.name != "postgresql":
-        conn.execute(sa.delete(schema.sign_in_throttle).where(sa.false()))
-        return
-    take = sa.text("SELECT pg_try_advisory_xact_lock(:k)").bindparams(k=_PG_LOCK_KEY)
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
-    pause = 0.002
-    while not conn.execute(take).scalar_one():
-        if time.monotonic() > deadline:
-            raise ChainBusy("the audit trail is busy (a large import is being written)")
-        time.sleep(pause)
-        pause = min(pause * 2, 0.05)
+        conn.execute(_SQLITE_WRITE_LOCK)
+        return head(conn)
+    wait = f"{int(LOCK_WAIT_SECONDS * 1000)}ms"
+    try:
+        last = conn.execute(_TAKE_HEAD, {"k": _PG_LOCK_KEY, "wait": wait}).first()
+    except sa.exc.OperationalError as error:
+        if getattr(error.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
+            raise ChainBusy("the audit trail is busy (a large import is being written)") from None
+        raise
+    return (int(last.id), str(last.entry_hash)) if last else None
+
+
+_SQLITE_WRITE_LOCK = sa.delete(schema.sign_in_throttle).where(sa.false())
+"""A write that changes nothing: it takes SQLite's write lock."""
+_TAKE_HEAD = sa.text("SELECT id, entry_hash FROM sijreg_audit_take_head(:k, :wait)")
+_HEAD = sa.text("SELECT id, entry_hash FROM sijreg_audit_head()")
+_SQLITE_HEAD = (
+    sa.select(schema.audit_log.c.id, schema.audit_log.c.entry_hash)
+    .order_by(schema.audit_log.c.id.desc())
+    .limit(1)
+)
+_INSERT = sa.insert(schema.audit_log)
+LOCK_NOT_AVAILABLE = "55P03"
+"""PostgreSQL's SQLSTATE for a lock wait that ran out (``lock_timeout``)."""
 
 
 def head(conn: sa.Connection) -> tuple[int, str] | None:
     """The newest entry's id and hash (None for an empty trail): every change sijreg makes
     appends an entry, so an unchanged head means an unchanged registry."""
-    if conn.dialect.name == "postgresql":  # row-level security hides other sites' entries
-        newest = sa.text("SELECT id, entry_hash FROM sijreg_audit_head()")
-        last = conn.execute(newest).first()
-    else:
-        log = schema.audit_log
-        last = conn.execute(
-            sa.select(log.c.id, log.c.entry_hash).order_by(log.c.id.desc()).limit(1)
-        ).first()
+    postgres = conn.dialect.name == "postgresql"  # row-level security hides other sites' entries
+    last = conn.execute(_HEAD if postgres else _SQLITE_HEAD).first()
     return (int(last.id), str(last.entry_hash)) if last else None
 
 
 def append(conn: sa.Connection, entry: Entry) -> int:
     """Append ``entry`` to the chain in the caller's transaction; returns its id."""
-    _serialise(conn)
-    last = head(conn)
-    log = schema.audit_log
+    last = _take_head(conn)
     row: dict[str, Any] = {
         "id": last[0] + 1 if last else 1,
         "at": datetime.now(UTC),
@@ -258,7 +267,7 @@ def append(conn: sa.Connection, entry: Entry) -> int:
         "record_hash": entry.record_hash,
     }
     prev = last[1] if last else GENESIS
-    conn.execute(sa.insert(log).values(**row, prev_hash=prev, entry_hash=entry_hash(prev, row)))
+    conn.execute(_INSERT, {**row, "prev_hash": prev, "entry_hash": entry_hash(prev, row)})
     return int(row["id"])
 
 
@@ -366,8 +375,7 @@ def append_many(conn: sa.Connection, entries: Iterable[Staged], batch: int = 5_0
     rows = list(islice(stream, batch))
     if not rows:
         return
-    _serialise(conn)
-    last = head(conn)
+    last = _take_head(conn)
     next_id, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     moment = datetime.now(UTC)
     lead = ',"at":' + json.dumps(utc_text(moment)) + ',"id":'

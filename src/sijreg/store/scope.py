@@ -16,6 +16,7 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -67,11 +68,13 @@ def set_database_scope(conn: sa.Connection, site_id: int | None, pooled: bool = 
     if conn.dialect.name != "postgresql":
         return
     conn.execute(
-        sa.text(
-            "SELECT set_config('sijreg.site_id', :s, true), set_config('sijreg.pooled', :p, true)"
-        ),
-        {"s": "" if site_id is None else str(site_id), "p": "on" if pooled else "off"},
+        _SET_SCOPE, {"s": "" if site_id is None else str(site_id), "p": "on" if pooled else "off"}
     )
+
+
+_SET_SCOPE = sa.text(
+    "SELECT set_config('sijreg.site_id', :s, true), set_config('sijreg.pooled', :p, true)"
+)
 
 
 def reading_engine(engine: sa.Engine, site_id: int | None) -> sa.Engine:
@@ -84,6 +87,20 @@ def reading_engine(engine: sa.Engine, site_id: int | None) -> sa.Engine:
         return engine
     setting = f"-c sijreg.site_id={site_id}" if site_id is not None else "-c sijreg.pooled=on"
     return sa.create_engine(engine.url.update_query_dict({"options": setting}))
+
+
+@cache
+def _by_id(t: sa.Table) -> sa.Select[Any]:
+    """A row of ``t`` by site and id, built once (building costs more than running it)."""
+    return sa.select(t).where(
+        t.c.site_id == sa.bindparam("scope_site"), t.c.id == sa.bindparam("scope_id")
+    )
+
+
+@cache
+def _inserting(t: sa.Table) -> sa.Insert:
+    """An insert into ``t`` that answers the row as stored, built once."""
+    return sa.insert(t).returning(*t.c)
 
 
 def table(name: str) -> sa.Table:
@@ -118,8 +135,9 @@ class SiteScope:
         )
 
     def get(self, name: str, record_id: int) -> sa.RowMapping:
-        t = table(name)
-        row = self.conn.execute(self._select(t).where(t.c.id == record_id)).mappings().first()
+        query = _by_id(table(name))
+        found = self.conn.execute(query, {"scope_site": self.site_id, "scope_id": record_id})
+        row = found.mappings().first()
         if row is None:
             log.warning("record not found in scope: table=%s role=%s", name, self.actor.role)
             raise NotFound(name)
@@ -244,12 +262,8 @@ class SiteScope:
         self._unique(name, values, patient_id, None)
         self._rules(name, patient_id, None, values)
         moment = accounts.now()
-        new_id = self.conn.execute(
-            sa.insert(t)
-            .values(**keys, **values, version=1, created_at=moment, updated_at=moment)
-            .returning(t.c.id)
-        ).scalar_one()
-        row = self.get(name, new_id)
+        stored = {**keys, **values, "version": 1, "created_at": moment, "updated_at": moment}
+        row = self.conn.execute(_inserting(t), stored).mappings().one()  # no read back
         self._audit(audit.Action.CREATE, t, row, None, row, None)
         return row
 
@@ -273,14 +287,18 @@ class SiteScope:
         self._rules(
             name, record_id if name == "patient" else old.get("patient_id"), record_id, values
         )
-        changed = self.conn.execute(
-            sa.update(t)
-            .where(t.c.id == record_id, t.c.site_id == self.site_id, t.c.version == version)
-            .values(**values, version=version + 1, updated_at=accounts.now())
-        ).rowcount
-        if changed != 1:
+        row = (
+            self.conn.execute(
+                sa.update(t)
+                .where(t.c.id == record_id, t.c.site_id == self.site_id, t.c.version == version)
+                .values(**values, version=version + 1, updated_at=accounts.now())
+                .returning(*t.c)
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
             raise Conflict(self.get(name, record_id))
-        row = self.get(name, record_id)
         self._audit(audit.Action.UPDATE, t, row, old, row, why)
         return row
 
