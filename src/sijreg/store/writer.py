@@ -286,7 +286,7 @@ def _save(
             summary.updated.append(label)
         else:
             summary.unchanged.append(label)
-    if check is not None:
+    if check is not None and merge.changes:
         _check_merges(conn, merge.changes, check)
     merge.apply(conn)
     _insert_new(conn, new, site_ids)
