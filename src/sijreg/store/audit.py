@@ -3,7 +3,7 @@
 Every entry's hash covers its own columns and the previous entry's hash, so an
 entry altered, removed or moved breaks the chain from that point on. Entries that
 create or update an audited row (registry records, the screening log and its
-decisions, accounts, API tokens, signatures) also carry the hash of the row's
+decisions, accounts, API tokens, signatures, data queries) also carry the hash of the row's
 state right after the change (:func:`record_hash`). Verification works both ways:
 every audited row must match its newest entry, and every row an entry names must
 still be there unless a deletion entry says it was deleted. Checkpoints
@@ -16,8 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
@@ -36,14 +36,18 @@ GENESIS = "0" * 64
 _PG_LOCK_KEY = 7_301_203
 """The advisory lock that serialises appends on PostgreSQL (one chain, one writer)."""
 
+_PG_BULK_KEY = 7_301_204
+"""Held (exclusively) by a bulk save while it takes and holds the chain on PostgreSQL."""
+
 LOCK_WAIT_SECONDS = 10.0
 """How long an append waits for the chain on PostgreSQL before giving up with
 :class:`ChainBusy` (SQLite's own busy timeout is as long)."""
 
 
 class ChainBusy(Exception):
-    """Another transaction held the audit chain for longer than :data:`LOCK_WAIT_SECONDS`
-    (a large import publishing its entries): nothing was written; retry shortly."""
+    """Another transaction held the audit chain for longer than :data:`LOCK_WAIT_SECONDS`,
+    or a bulk save (a large import publishing its entries) holds it: nothing was written;
+    retry shortly."""
 
 
 class Action(StrEnum):
@@ -120,6 +124,19 @@ OWN_COLUMNS: dict[str, tuple[str, ...]] = {
         "decision",
         "criteria",
         "judged_at",
+    ),
+    "data_query": (
+        "id",
+        "site_id",
+        "patient_id",
+        "form",
+        "record_id",
+        "field_name",
+        "state",
+        "message",
+        "answer",
+        "raised_by",
+        "version",
     ),
 }
 """The audited columns of the tables that are not forms of the data dictionary."""
@@ -208,16 +225,18 @@ def _serialise(conn: sa.Connection) -> None:
     """Take the database's write lock, so that two appends never chain to the same entry.
 
     On PostgreSQL the wait is bounded (:class:`ChainBusy`), as SQLite's busy timeout
-    bounds it there: a request never hangs behind a long transaction holding the chain.
+    bounds it there: a request never hangs behind a long transaction holding the chain;
+    behind a bulk save (:func:`append_many` with ``bulk``) it does not wait at all.
     """
     if conn.dialect.name != "postgresql":
         conn.execute(sa.delete(schema.sign_in_throttle).where(sa.false()))
         return
     take = sa.text("SELECT pg_try_advisory_xact_lock(:k)").bindparams(k=_PG_LOCK_KEY)
+    no_bulk = sa.text("SELECT pg_try_advisory_xact_lock_shared(:k)").bindparams(k=_PG_BULK_KEY)
     deadline = time.monotonic() + LOCK_WAIT_SECONDS
     pause = 0.002
     while not conn.execute(take).scalar_one():
-        if time.monotonic() > deadline:
+        if time.monotonic() > deadline or not conn.execute(no_bulk).scalar_one():
             raise ChainBusy("the audit trail is busy (a large import is being written)")
         time.sleep(pause)
         pause = min(pause * 2, 0.05)
@@ -357,13 +376,23 @@ def _staged(
     )
 
 
-def append_many(conn: sa.Connection, entries: Iterable[Staged], batch: int = 5_000) -> None:
+def append_many(
+    conn: sa.Connection, entries: Iterable[Staged], batch: int = 5_000, *, bulk: bool = False
+) -> None:
     """Append ``entries`` in order, chained exactly as :func:`append` one by one would
-    (one time for all), with one lock, one read of the head and batched inserts."""
+    (one time for all), with one lock, one read of the head and batched inserts.
+
+    ``bulk`` (a large save's entries, on PostgreSQL): the chain is taken saying so, and
+    a save that finds it taken is told "busy, retry" (:class:`ChainBusy`) at once
+    instead of waiting: writing the entries of a 100,000-row import holds it for
+    seconds, and entries chained to them cannot commit before them.
+    """
     stream = iter(entries)
     rows = list(islice(stream, batch))
     if not rows:
         return
+    if bulk and conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_PG_BULK_KEY))
     _serialise(conn)
     last = head(conn)
     next_id, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
@@ -421,45 +450,6 @@ def _copier(conn: sa.Connection) -> Callable[[list[tuple[Any, ...]]], None]:
                 copy.write_row(row)
 
     return write
-
-
-_held = sa.Table(
-    "audit_held",
-    sa.MetaData(),
-    sa.Column("seq", sa.BigInteger, sa.Identity(), primary_key=True),
-    *(
-        sa.Column(f.name, sa.Text if f.type in ("str", "str | None") else sa.Integer)
-        for f in fields(Staged)
-    ),
-    prefixes=["TEMPORARY"],
-    postgresql_on_commit="DROP",
-)
-"""Entries of a large save on PostgreSQL waiting for :func:`append_held`, in this
-transaction only (dropped at its end)."""
-
-
-def hold(conn: sa.Connection, entries: Sequence[Staged]) -> None:
-    """Keep ``entries`` on the database until :func:`append_held` (PostgreSQL): a save of
-    any size then needs bounded memory and takes the chain's lock only at its end."""
-    if not entries:
-        return
-    _held.create(conn, checkfirst=True)
-    conn.execute(
-        sa.insert(_held), [{f.name: getattr(e, f.name) for f in fields(Staged)} for e in entries]
-    )
-
-
-def append_held(conn: sa.Connection) -> None:
-    """Append the entries :func:`hold` kept, in the order they were held."""
-    if not sa.inspect(conn).has_table(_held.name):
-        return
-    names = [f.name for f in fields(Staged)]
-    held = conn.execute(
-        sa.select(*(_held.c[n] for n in names))
-        .order_by(_held.c.seq)
-        .execution_options(yield_per=5_000)
-    )
-    append_many(conn, (Staged(*row) for row in held))
 
 
 @dataclass(frozen=True)
