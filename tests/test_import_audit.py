@@ -124,7 +124,7 @@ def test_chunks_change_only_ids_and_order(
 ) -> None:
     """Saved 7 records at a time, the registry holds the same values (rows created while
     merging get other ids: each chunk's new patients come before the next chunk's); entries
-    kept in a temporary file on PostgreSQL come out in the order they went in."""
+    kept in a temporary table on PostgreSQL come out in the order they went in."""
     per_row = _scenario(database_url, tmp_path, "per_row", per_row_writer.save_patients)
     chunked = _scenario(database_url, tmp_path, "chunked", writer.save_patients, chunk=7)
     monkeypatch.setattr(writer, "HOLD_IN_MEMORY", 20)

@@ -16,14 +16,14 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from functools import cache
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple, get_args, get_type_hints
 
 import sqlalchemy as sa
 
@@ -279,12 +279,12 @@ def append(conn: sa.Connection, entry: Entry) -> int:
     return int(row["id"])
 
 
-@dataclass(frozen=True, slots=True)
-class Staged:
+class Staged(NamedTuple):
     """An entry serialised ahead of the chain lock: everything but its id, time and hashes.
 
     ``tail`` is the entry's canonical JSON from ``new_values`` on (the keys after
-    ``id``), so that chaining under the lock only joins strings and hashes them.
+    ``id``), so that chaining under the lock only joins strings and hashes them. A plain
+    tuple: a large save makes hundreds of thousands, some of them under the lock.
     """
 
     action: str
@@ -450,6 +450,42 @@ def _copier(conn: sa.Connection) -> Callable[[list[tuple[Any, ...]]], None]:
                 copy.write_row(row)
 
     return write
+
+
+_held = sa.Table(
+    "audit_held",
+    sa.MetaData(),
+    sa.Column("seq", sa.BigInteger, sa.Identity(), primary_key=True),
+    *(
+        sa.Column(name, sa.Integer if int in (kind, *get_args(kind)) else sa.Text)
+        for name, kind in get_type_hints(Staged).items()
+    ),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+"""Entries of a large save on PostgreSQL waiting for :func:`append_held`, in this
+transaction only (dropped at its end)."""
+
+
+def hold(conn: sa.Connection, entries: Sequence[Staged]) -> None:
+    """Keep ``entries`` on the database until :func:`append_held` (PostgreSQL): a save of
+    any size then needs bounded memory and takes the chain's lock only at its end."""
+    if not entries:
+        return
+    _held.create(conn, checkfirst=True)
+    conn.execute(sa.insert(_held), [e._asdict() for e in entries])
+
+
+def append_held(conn: sa.Connection) -> None:
+    """Append the entries :func:`hold` kept, in the order they were held, as a bulk save."""
+    if not sa.inspect(conn).has_table(_held.name):
+        return
+    held = conn.execute(
+        sa.select(*(_held.c[n] for n in Staged._fields))
+        .order_by(_held.c.seq)
+        .execution_options(yield_per=5_000)
+    )
+    append_many(conn, (Staged._make(row) for row in held), bulk=True)
 
 
 @dataclass(frozen=True)

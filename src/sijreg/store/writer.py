@@ -16,15 +16,12 @@ the stored ones, its visits are matched by date, and the prior procedures it
 from __future__ import annotations
 
 import json
-import pickle
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from itertools import islice
-from operator import attrgetter
-from typing import IO, Any
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -94,7 +91,7 @@ class _Journal:
     created: list[audit.Staged] = field(default_factory=list)
     updated: list[tuple[sa.Table, int, Any]] = field(default_factory=list)
     held: list[audit.Staged] = field(default_factory=list)
-    spool: _Spool | None = None
+    spilled: bool = False
 
     def collect(self, conn: sa.Connection) -> None:
         """Serialise what the journal holds, in the order the trail gets it: deletions
@@ -220,19 +217,15 @@ def audited(conn: sa.Connection, reason: str) -> Iterator[_Journal]:
     helpers), and write it to the audit trail when the block ends without an error."""
     journal = conn.info[_JOURNAL] = _Journal(reason)
     try:
-        try:
-            yield journal
-        finally:
-            del conn.info[_JOURNAL]
-        journal.collect(conn)
-        _publish(conn, journal, final=True)
+        yield journal
     finally:
-        if journal.spool is not None:
-            journal.spool.close()
+        del conn.info[_JOURNAL]
+    journal.collect(conn)
+    _publish(conn, journal, final=True)
 
 
 HOLD_IN_MEMORY = 200_000
-"""Entries a save on PostgreSQL keeps in memory before it moves them to a temporary file."""
+"""Entries a save on PostgreSQL keeps in memory before it moves them to the database."""
 
 
 def _publish(conn: sa.Connection, journal: _Journal, *, final: bool) -> None:
@@ -242,7 +235,7 @@ def _publish(conn: sa.Connection, journal: _Journal, *, final: bool) -> None:
     entries go out chunk by chunk and memory stays bounded. On PostgreSQL rows are
     written side by side with other transactions and only the chain is serialised,
     so the entries wait for the end (in memory, past :data:`HOLD_IN_MEMORY` in a
-    temporary file): the chain lock is then held for their writing and the commit
+    temporary table): the chain lock is then held for their writing and the commit
     alone, never for the whole save.
 
     Why not chunk by chunk on PostgreSQL too, letting go of the chain in between?
@@ -251,42 +244,16 @@ def _publish(conn: sa.Connection, journal: _Journal, *, final: bool) -> None:
     other save would have to wait for this one's commit anyway. Meanwhile other
     saves are told "busy, retry" at once (``bulk``) instead of waiting.
     """
-    if conn.dialect.name == "sqlite" or (final and journal.spool is None):
+    if conn.dialect.name == "sqlite" or (final and not journal.spilled):
         audit.append_many(conn, journal.held, bulk=True)
     elif final or len(journal.held) >= HOLD_IN_MEMORY:
-        journal.spool = journal.spool or _Spool()
-        journal.spool.add(journal.held)
+        audit.hold(conn, journal.held)
+        journal.spilled = True
         if final:
-            audit.append_many(conn, journal.spool.entries(), bulk=True)
+            audit.append_held(conn)
     else:
         return
     journal.held = []
-
-
-class _Spool:
-    """Staged entries in a temporary file, read back in the order they were added: a save
-    of any size needs bounded memory, and reading them back under the chain's lock is
-    quick (a local file, not the database)."""
-
-    _row = attrgetter(*(f.name for f in fields(audit.Staged)))
-
-    def __init__(self) -> None:
-        self.file: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (closed by audited)
-
-    def add(self, entries: Sequence[audit.Staged]) -> None:
-        pickle.dump([_Spool._row(e) for e in entries], self.file, pickle.HIGHEST_PROTOCOL)
-
-    def entries(self) -> Iterator[audit.Staged]:
-        self.file.seek(0)
-        while True:
-            try:
-                rows = pickle.load(self.file)  # this save's own file
-            except EOFError:
-                return
-            yield from (audit.Staged(*row) for row in rows)
-
-    def close(self) -> None:
-        self.file.close()
 
 
 def _save(
