@@ -84,6 +84,11 @@ class Run:
     seconds: float
     peak_mib: float
     held: float
+    waited: float
+    """The longest one concurrent save took (to commit, or to be told "busy, retry")."""
+    busy: int
+    """Concurrent saves told "busy, retry"."""
+    saved: int
 
 
 class _Probe(threading.Thread):
@@ -134,21 +139,63 @@ class _Probe(threading.Thread):
         self._postgres() if "://" in self.target else self._sqlite()
 
 
-def _measure(command: list[str], target: str) -> Run:
+class _Writer(threading.Thread):
+    """A concurrent save every 50 ms, as the server makes one: an audit entry appended in
+    its own transaction; how long each took, and how many were told "busy, retry"."""
+
+    def __init__(self, target: str) -> None:
+        super().__init__(daemon=True)
+        self.target, self.stop = target, threading.Event()
+        self.longest, self.busy, self.saved = 0.0, 0, 0
+
+    def run(self) -> None:
+        import sqlalchemy as sa
+
+        from sijreg.store import audit
+        from sijreg.store.database import open_database
+
+        engine = open_database(self.target)
+        while not self.stop.is_set():
+            start = time.perf_counter()
+            try:
+                with engine.begin() as conn:
+                    audit.append(conn, audit.Entry(audit.Action.EXPORT, reason="benchmark"))
+                self.saved += 1
+            except (audit.ChainBusy, sa.exc.OperationalError):
+                self.busy += 1
+            self.longest = max(self.longest, time.perf_counter() - start)
+            time.sleep(0.05)
+        engine.dispose()
+
+
+def _measure(command: list[str], target: str, write: bool = True) -> Run:
     """Run ``command`` under GNU time (a small parent: Linux keeps the largest resident
     set across exec, so a child forked from this process would report this one's)."""
-    probe = _Probe(target)
+    probe, writer = _Probe(target), _Writer(target)
     probe.start()
+    if write:
+        writer.start()
     with tempfile.NamedTemporaryFile("r") as report, tempfile.TemporaryFile() as errors:
         timed = ["/usr/bin/time", "-f", "%e %U %S %M", "-o", report.name, *command]
         status = subprocess.run(timed, stdout=subprocess.DEVNULL, stderr=errors, check=False)
         probe.stop.set()
+        writer.stop.set()
         probe.join()
+        if write:
+            writer.join()
         if status.returncode != 0:
             errors.seek(0)
             raise SystemExit(f"{' '.join(command)} failed:\n{errors.read().decode()}")
         wall, user, system, peak_kib = report.read().split()[-4:]
-    return Run(float(user) + float(system), float(wall), int(peak_kib) / 1024, probe.longest)
+    return Run(
+        float(user) + float(system),
+        float(wall),
+        int(peak_kib) / 1024,
+        probe.longest,
+        writer.longest,
+        writer.busy,
+        writer.saved,
+    )
 
 
 def _sijreg(*args: str) -> list[str]:
@@ -232,10 +279,24 @@ def _postgres_version(url: str) -> str:
     return f"PostgreSQL {server}, psycopg {version('psycopg')}"
 
 
+HISTORY = [
+    "Before the bulk path (issue 12, same machine): import 200-290 CPU-s, the same sheet again",
+    "56 CPU-s; on SQLite every write request answered 500 for the whole import, on PostgreSQL",
+    "a save hung over 90 s during its audit phase. Goals: <= 40 CPU-s and <= 1.5 GB; <= 10.",
+    "",
+    "Issue 15, PostgreSQL, before the import took the chain as a bulk save (same machine,",
+    "2026-11-30 06:40, load 13): import 63.5 CPU-s, 200 s, 510 MiB; kept out 38.5 s; the",
+    "longest concurrent save 10.0 s (it waited the chain's whole wait, then was told busy;",
+    "3 of 2,129 saves). Since: a save behind the import is told busy at once.",
+]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("rows", type=int, nargs="?", default=100_000)
     parser.add_argument("--postgres", help="an expendable PostgreSQL database URL (emptied)")
+    parser.add_argument("--only-postgres", action="store_true", help="skip SQLite and the floor")
+    parser.add_argument("--output", type=Path, default=HERE / "IMPORT.md")
     parser.add_argument("--floor", nargs=2, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.floor:
@@ -250,12 +311,16 @@ def main() -> None:
     lines += [
         "CPU = user + system seconds of the command's process; peak = its largest resident set;",
         "kept out = the longest stretch a concurrent save could not take what it needs",
-        "(SQLite: the write lock; PostgreSQL: the audit chain's lock), probed every 10 ms.",
+        "(SQLite: the write lock; PostgreSQL: the audit chain's lock), probed every 10 ms;",
+        "longest save = the longest a concurrent save (an audit entry in its own transaction,",
+        'every 50 ms) took to commit or to be told "busy, retry"; saves = committed / told busy.',
         "",
-        "| database | what | CPU s | wall s | peak MiB | kept out s |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| database | what | CPU s | wall s | peak MiB | kept out s | longest save s | saves |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    targets: list[tuple[str, str]] = [("SQLite", str(_empty_sqlite(DATA / "import.db")))]
+    targets: list[tuple[str, str]] = []
+    if not args.only_postgres:
+        targets.append(("SQLite", str(_empty_sqlite(DATA / "import.db"))))
     if args.postgres:
         targets.append(("PostgreSQL", _empty_postgres(args.postgres)))
         lines[5:5] = [f"- {_postgres_version(args.postgres)}"]
@@ -266,29 +331,31 @@ def main() -> None:
                 if what == "audit verify"
                 else _sijreg("import-sheet", str(sheet), "-d", target)
             )
-            run = _measure(command, target)
+            run = _measure(command, target, write=what != "audit verify")
+            saves = f"{run.saved} / {run.busy}" if what != "audit verify" else "-"
             lines.append(
                 f"| {name} | {what} | {run.cpu:.1f} | {run.seconds:.1f} | {run.peak_mib:.0f} "
-                f"| {run.held:.1f} |"
+                f"| {run.held:.1f} | {run.waited:.1f} | {saves} |"
             )
             print(lines[-1], flush=True)
+    if not args.only_postgres:
+        lines.append(_floor(sheet))
+        print(lines[-1], flush=True)
+    lines += ["", *HISTORY]
+    args.output.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def _floor(sheet: Path) -> str:
     floor_db = _empty_sqlite(DATA / "floor.db")
     floor = _measure(
         [sys.executable, "-m", "benchmarks.import_sheet", "--floor", str(sheet), str(floor_db)],
         str(floor_db),
+        write=False,
     )
-    lines.append(
+    return (
         f"| SQLite | raw sqlite3 executemany, no checks, no audit (floor) | {floor.cpu:.1f} "
-        f"| {floor.seconds:.1f} | {floor.peak_mib:.0f} | {floor.held:.1f} |"
+        f"| {floor.seconds:.1f} | {floor.peak_mib:.0f} | {floor.held:.1f} | - | - |"
     )
-    print(lines[-1], flush=True)
-    lines += [
-        "",
-        "Before the bulk path (issue 12, same machine): import 200-290 CPU-s, the same sheet again",
-        "56 CPU-s; on SQLite every write request answered 500 for the whole import, on PostgreSQL",
-        "a save hung over 90 s during its audit phase. Goals: <= 40 CPU-s and <= 1.5 GB; <= 10.",
-    ]
-    (HERE / "IMPORT.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 if __name__ == "__main__":

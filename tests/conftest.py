@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
@@ -18,6 +19,9 @@ from hypothesis import settings
 
 from sijreg.store.database import open_database
 from tests.helpers import read_tables
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser
 
 # Timings on a shared 2-core machine vary tenfold: a Hypothesis deadline would fail a test for
 # the machine's load, not for the code (performance is measured by benchmarks/, not by tests).
@@ -93,3 +97,27 @@ def tables_json_is_strict(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     for path in sorted(folder.rglob("tables.json")) if folder else []:
         read_tables(path)
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    """The system's Chromium, headless, through Playwright (every browser test's); imported
+    here, as only browser tests need it."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()

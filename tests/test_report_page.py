@@ -3,17 +3,14 @@ and every flow box holds its text (the SVG is laid out from estimated text width
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 
 from tests.helpers import run
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = "/usr/bin/chromium"
 
 OVERFLOW = """() => {
   const out = [];
@@ -36,16 +33,6 @@ OVERFLOW = """() => {
   }
   return out;
 }"""
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.mark.parametrize("width", [390, 1280])

@@ -8,20 +8,19 @@ axe-core's own build comes with the ``axe-playwright-python`` package. Set
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from sijreg.server.web import today
 from sijreg.store import accounts
 from sijreg.store.accounts import Role
+from tests.server.browser_support import fill, sign_in
 from tests.server.server_support import PASSWORD, People, add_monitors
-from tests.server.test_browser import ARGS, CHROMIUM
 
 pytestmark = pytest.mark.browser
 
@@ -29,30 +28,9 @@ SIZES = {"desktop": (1280, 900), "tablet": (768, 1024)}
 BLOCKING = ("serious", "critical")
 
 
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
-
-
-def _sign_in(page: Page, live_server: str, username: str) -> None:
-    page.goto(f"{live_server}/sign-in")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("button", name="Sign out").wait_for()
-
-
 def _save(page: Page, url: str, values: dict[str, str]) -> str:
     page.goto(url)
-    for name, value in values.items():
-        field = page.locator(f"#{name}")
-        if field.evaluate("e => e.tagName") == "SELECT":
-            field.select_option(value)
-        else:
-            field.fill(value)
+    fill(page, values)
     page.get_by_role("button", name="Save").click()
     page.wait_for_load_state()
     return page.url
@@ -114,7 +92,7 @@ def test_every_page_passes_axe_at_desktop_and_tablet_sizes(
     problems += _check(anonymous, f"{live_server}/sign-in", "sign-in", shots)
 
     page = browser.new_context(bypass_csp=True).new_page()
-    _sign_in(page, live_server, "coord1")
+    sign_in(page, live_server, "coord1")
     made = _a_followed_patient(page, live_server)
     pid = made["pid"]
     for label, path in {
@@ -136,7 +114,7 @@ def test_every_page_passes_axe_at_desktop_and_tablet_sizes(
 
     add_monitors(engine, people)
     monitor = browser.new_context(bypass_csp=True).new_page()
-    _sign_in(monitor, live_server, "mon1")
+    sign_in(monitor, live_server, "mon1")
     raising = f"{live_server}/records/patient/{pid}/queries/new"
     problems += _check(monitor, raising, "query-new", shots)
     monitor.get_by_label("Message").fill("Please confirm.")
@@ -149,12 +127,12 @@ def test_every_page_passes_axe_at_desktop_and_tablet_sizes(
     with engine.begin() as conn:  # a monitor of both sites: the lists of every covered site
         accounts.add_user(conn, "cra", "Dr Cra", Role.MONITOR, PASSWORD, monitors=["S01", "S02"])
     several = browser.new_context(bypass_csp=True).new_page()
-    _sign_in(several, live_server, "cra")
+    sign_in(several, live_server, "cra")
     problems += _check(several, f"{live_server}/queries", "queries-of-sites", shots)
     problems += _check(several, f"{live_server}/checks", "checks-of-sites", shots)
 
     investigator = browser.new_context(bypass_csp=True).new_page()
-    _sign_in(investigator, live_server, "inv1")
+    sign_in(investigator, live_server, "inv1")
     problems += _check(investigator, f"{live_server}/patients/{pid}", "patient-to-sign", shots)
     investigator.locator("#sign-password").fill(PASSWORD)
     investigator.get_by_role("button", name="Sign", exact=True).click()
@@ -163,7 +141,7 @@ def test_every_page_passes_axe_at_desktop_and_tablet_sizes(
 
     for username, paths in {"admin": ["/admin"], "analyst": ["/", "/report"]}.items():
         other = browser.new_context(bypass_csp=True).new_page()
-        _sign_in(other, live_server, username)
+        sign_in(other, live_server, username)
         for path in paths:
             problems += _check(
                 other, live_server + path, f"{username}{path.replace('/', '-')}", shots

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from sijreg.interop.protocol_file import load_protocol
 from sijreg.interop.screening_sheet import import_screening_sheet
-from sijreg.store import accounts, audit, checkpoints, schema
+from sijreg.store import accounts, audit, checkpoints, queries, schema
 from sijreg.store.scope import SiteScope
 from tests.server.server_support import PASSWORD, People
 from tests.server.test_audit import _as_owner_without_guard
@@ -23,7 +23,8 @@ Ids = dict[str, int]
 
 
 def _registry(engine: sa.Engine, people: People, tmp_path: Path) -> Ids:
-    """Records, a signed patient, an API token and stored screening decisions."""
+    """Records, a signed patient with a data query, an API token and stored screening
+    decisions."""
     enrol(engine, "P-9")
     import_screening_sheet(engine, sheet(tmp_path, three_of_five("SCR-1", "P-9")), load_protocol())
     with engine.begin() as conn:
@@ -33,7 +34,9 @@ def _registry(engine: sa.Engine, people: People, tmp_path: Path) -> Ids:
             "visit", {"visit_date": date(2025, 4, 20), "nrs_pain": 3}, patient["id"]
         )
         signed = scope.create("patient", {"study_id": "P-002", "sex": "M", "age": 50})
-        SiteScope(conn, people.actor(conn, "inv1")).sign(signed["id"], PASSWORD, "approval")
+        investigator = SiteScope(conn, people.actor(conn, "inv1"))
+        query = queries.raise_query(investigator, "patient", signed["id"], "age", "Is 50 right?")
+        investigator.sign(signed["id"], PASSWORD, "approval")
         token, _ = accounts.issue_token(conn, people.ids["coord1"], 30, "sheet upload")
         return {
             "patient": patient["id"],
@@ -42,6 +45,7 @@ def _registry(engine: sa.Engine, people: People, tmp_path: Path) -> Ids:
             "token": token,
             "signature": conn.execute(sa.select(schema.record_signature.c.id)).scalar_one(),
             "result": conn.execute(sa.select(schema.screening_result.c.id)).scalar_one(),
+            "query": query,
         }
 
 
@@ -133,6 +137,16 @@ def revive_a_revoked_token(engine: sa.Engine, people: People, ids: Ids) -> str:
     return f"api_token {ids['token']} (audit entry"
 
 
+def close_a_data_query(engine: sa.Engine, people: People, ids: Ids) -> str:
+    _sql(engine, f"UPDATE data_query SET state = 'closed' WHERE id = {ids['query']}")
+    return f"data_query {ids['query']} (audit entry"
+
+
+def remove_a_data_query(engine: sa.Engine, people: People, ids: Ids) -> str:
+    _sql(engine, "DELETE FROM data_query")
+    return f"data_query {ids['query']} (audit entry"
+
+
 def edit_a_record(engine: sa.Engine, people: People, ids: Ids) -> str:
     _sql(engine, f"UPDATE visit SET nrs_pain = 9 WHERE id = {ids['visit']}")
     return f"visit {ids['visit']} (audit entry"
@@ -154,6 +168,8 @@ TAMPERING = (
     remove_a_signature,
     change_a_screening_decision,
     revive_a_revoked_token,
+    close_a_data_query,
+    remove_a_data_query,
     edit_a_record,
     delete_a_record,
 )
@@ -173,8 +189,8 @@ def test_each_tampering_is_found_naming_table_and_id(
 def test_deleting_a_patient_through_sijreg_leaves_a_verifiable_trail(
     engine: sa.Engine, people: People, tmp_path: Path
 ) -> None:
-    """Rows the database deletes with their parent (a patient's signature, a screening's
-    decisions) get their own deletion entries."""
+    """Rows the database deletes with their parent (a patient's signature and data queries, a
+    screening's decisions) get their own deletion entries."""
     ids = _registry(engine, people, tmp_path)
     with engine.begin() as conn:
         inv = SiteScope(conn, people.actor(conn, "inv1"))
@@ -182,6 +198,7 @@ def test_deleting_a_patient_through_sijreg_leaves_a_verifiable_trail(
         version = inv.get("patient", ids["signed"])["version"]
         inv.delete("patient", ids["signed"], version, "entered twice")
         assert conn.execute(sa.select(schema.record_signature)).first() is None
+        assert conn.execute(sa.select(schema.data_query)).first() is None
         coord = SiteScope(conn, people.actor(conn, "coord1"))
         screening = conn.execute(sa.select(schema.screening)).mappings().one()
         coord.delete("screening", screening["id"], screening["version"], "screened twice")

@@ -7,59 +7,23 @@ registry; the browser is Debian's /usr/bin/chromium, driven by Playwright.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from sijreg.domain.schedule import add_months
 from sijreg.server.web import today
 from sijreg.store import accounts
-from tests.server.server_support import PASSWORD, People
+from tests.server.browser_support import fill, sign_in
+from tests.server.server_support import People
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
-
-
-def _sign_in(page: Page, live_server: str, username: str) -> None:
-    page.goto(f"{live_server}/sign-in")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("button", name="Sign out")).to_be_visible()
-
-
-def _fill(page: Page, values: dict[str, str]) -> None:
-    for name, value in values.items():
-        field = page.locator(f"#{name}")
-        if field.evaluate("e => e.tagName") == "SELECT":
-            field.select_option(value)
-        else:
-            field.fill(value)
-
 
 def _fill_and_save(page: Page, values: dict[str, str]) -> None:
-    _fill(page, values)
+    fill(page, values)
     page.get_by_role("button", name="Save").click()
 
 
@@ -67,7 +31,7 @@ def test_a_coordinator_records_a_patient_and_another_site_cannot_find_it(
     browser: Browser, live_server: str, engine: sa.Engine, people: People
 ) -> None:
     page = browser.new_context().new_page()
-    _sign_in(page, live_server, "coord1")
+    sign_in(page, live_server, "coord1")
 
     # Enrol, with a validation error fixed on the way.
     page.get_by_role("navigation").get_by_role("link", name="Enrol a patient").click()
@@ -109,7 +73,7 @@ def test_a_coordinator_records_a_patient_and_another_site_cannot_find_it(
 
     # A coordinator of another site: no page and no API route finds the patient.
     other = browser.new_context().new_page()
-    _sign_in(other, live_server, "coord2")
+    sign_in(other, live_server, "coord2")
     expect(other.locator("main")).not_to_contain_text("BRW-1")
     for path in (
         f"/patients/{patient_id}",

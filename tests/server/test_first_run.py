@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Browser, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Route, expect
 
 from sijreg.cli.app import app  # noqa: F401  (the command modules import the app first)
 from sijreg.cli.server import _first_run_hint
 from sijreg.store import accounts
 from sijreg.store.accounts import Role
 from sijreg.store.database import open_database
-from tests.server.test_browser import ARGS, CHROMIUM
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
 
 
 @pytest.mark.browser

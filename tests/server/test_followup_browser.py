@@ -25,6 +25,7 @@ from playwright.sync_api import (
 from typer.testing import CliRunner
 
 from sijreg.cli.app import app
+from tests.server.browser_support import sign_in
 from tests.server.followup_support import (
     FIRST_HALF,
     KEY,
@@ -34,11 +35,10 @@ from tests.server.followup_support import (
     seed_followup,
     smtp_server,
 )
-from tests.server.server_support import PASSWORD, People
-from tests.server.test_browser import browser
+from tests.server.server_support import People
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser", "smtp_server"]  # the fixtures, used by name
+__all__ = ["smtp_server"]  # the fixture, used by name
 
 PHONE: ViewportSize = {"width": 390, "height": 844}
 AXE = (Path(axe_module.__file__).parent / "axe.min.js").read_text()
@@ -153,10 +153,7 @@ def test_a_patient_answers_from_the_e_mail_on_a_phone(
 
     site = browser.new_context()
     page = site.new_page()
-    page.goto(f"{live_server}/sign-in")
-    page.fill("#username", "coord1")
-    page.fill("#password", PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, live_server, "coord1")
     page.goto(f"{live_server}/patients/{seeded.patient_id}")
     expect(page.locator("#visit")).to_contain_text(ODI_EXPECTED)
     page.goto(f"{live_server}/follow-up")

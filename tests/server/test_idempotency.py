@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from sijreg.server.idempotency import MAX_KEY
 from sijreg.store import schema
+from sijreg.store.scope import set_database_scope
 from tests.server.server_support import People, bearer
 
 EVENT = {"event_date": "2024-04-01", "event_kind": "other"}
@@ -68,3 +71,58 @@ def test_keys_are_per_user_and_failures_release_the_key(
     assert server.post(url, json=EVENT, headers={**bearer("sijreg_x"), **key}).status_code == 401
     assert _count(engine, schema.adverse_event) == 1
     assert _count(engine, schema.idempotency_key) == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_stored_answers_are_under_each_sites_row_level_security(
+    server: TestClient, app_engine: sa.Engine, people: People, tokens: dict[str, str]
+) -> None:
+    """A stored first answer holds the record it returned: the app role acting for one
+    site reads none of another site's, and cannot file one under another site."""
+    for user in ("coord1", "coord2"):
+        answer = server.post(
+            "/api/v1/patients",
+            json={"study_id": f"{user}-P", "sex": "F", "age": 64},
+            headers={**bearer(tokens[user]), "Idempotency-Key": f"{user}-key"},
+        )
+        assert answer.status_code == 201, answer.text
+    k = schema.idempotency_key
+    with app_engine.begin() as conn:
+        assert conn.execute(sa.select(k)).all() == []  # no scope, no rows
+        set_database_scope(conn, people.sites["S01"])
+        seen = conn.execute(sa.select(k.c.user_id, k.c.site_id, k.c.body)).all()
+        assert [(r.user_id, r.site_id) for r in seen] == [
+            (people.ids["coord1"], people.sites["S01"])
+        ]
+        assert "coord1-P" in seen[0].body
+        assert "coord2-P" not in seen[0].body
+        hidden = conn.execute(sa.delete(k).where(k.c.user_id == people.ids["coord2"]))
+        assert hidden.rowcount == 0
+    filed_elsewhere = sa.insert(k).values(
+        user_id=people.ids["coord1"],
+        key_hash="f" * 64,
+        site_id=people.sites["S02"],
+        fingerprint="0" * 64,
+        created_at=sa.func.now(),
+    )
+    with app_engine.begin() as conn:
+        set_database_scope(conn, people.sites["S01"])
+        with pytest.raises(sa.exc.ProgrammingError, match="row-level security"):
+            conn.execute(filed_elsewhere)
+
+
+def test_the_openapi_document_states_the_header_on_every_api_post(server: TestClient) -> None:
+    document = server.get("/api/v1/openapi.json").json()
+    posts = [path for path, item in document["paths"].items() if "post" in item]
+    assert {"/api/v1/patients", "/api/v1/queries", "/api/v1/screenings/evaluate"} <= set(posts)
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            named = [p for p in operation.get("parameters", []) if p["name"] == "Idempotency-Key"]
+            if method == "post" and path.startswith("/api/"):
+                assert len(named) == 1, path
+                assert named[0]["in"] == "header"
+                assert named[0]["required"] is False
+                assert named[0]["schema"]["maxLength"] == MAX_KEY
+            else:
+                assert named == [], (method, path)

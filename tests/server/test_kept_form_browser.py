@@ -4,16 +4,14 @@ lost (issue 13, "How we will check it").
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, expect
 
 from sijreg.store import accounts, schema
-from tests.server.server_support import PASSWORD
-from tests.server.test_browser import ARGS, CHROMIUM
+from tests.server.browser_support import fill, fill_sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -27,33 +25,14 @@ TYPED = {
 }
 
 
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
-
-
-def _sign_in(page: Page, username: str) -> None:
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-
-
 def test_a_half_filled_screening_survives_the_end_of_the_session(
     browser: Browser, live_server: str, engine: sa.Engine
 ) -> None:
     page = browser.new_context().new_page()
     page.goto(f"{live_server}/sign-in")
-    _sign_in(page, "coord1")
+    fill_sign_in(page, "coord1")
     page.goto(f"{live_server}/screenings/new")
-    for name, value in TYPED.items():
-        field = page.locator(f"#{name}")
-        if field.evaluate("e => e.tagName") == "SELECT":
-            field.select_option(value)
-        else:
-            field.fill(value)
+    fill(page, TYPED)
     expect(page.locator("#decision h2")).to_have_text("Decision as typed (not saved yet)")
     page.wait_for_load_state("networkidle")  # the last as-you-type decision is in
     with engine.begin() as conn:  # the coordinator answered the phone for 31 minutes
@@ -64,7 +43,7 @@ def test_a_half_filled_screening_survives_the_end_of_the_session(
         )
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_contain_text("What you typed is kept")
-    _sign_in(page, "coord1")
+    fill_sign_in(page, "coord1")
     expect(page).to_have_url(f"{live_server}/screenings/new")
     expect(page.get_by_role("status")).to_contain_text("here is what you typed")
     for name, value in TYPED.items():

@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser
 
 from sijreg.store import accounts, audit, queries, schema
 from sijreg.store.accounts import Role
 from sijreg.store.scope import SiteScope
 from tests.helpers import run
+from tests.server.browser_support import sign_in
 from tests.server.server_support import PASSWORD, People, add_monitors, csrf_of
-from tests.server.test_browser import ARGS, CHROMIUM
 
 
 @pytest.fixture
@@ -209,27 +209,21 @@ def test_the_command_line_adds_monitors_of_several_or_all_sites(
 
 @pytest.mark.browser
 def test_the_query_list_of_several_sites_fits_a_tablet_and_a_phone(
-    live_server: str, world: dict[str, int]
+    live_server: str, world: dict[str, int], browser: Browser
 ) -> None:
     """No sideways scrolling of the page at 768 and 390 px (the table scrolls in its box).
     ``SIJREG_SCREENSHOTS=<folder>`` keeps a screenshot of each."""
     shots = os.environ.get("SIJREG_SCREENSHOTS")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_context(bypass_csp=True).new_page()
-        page.goto(f"{live_server}/sign-in")
-        page.get_by_label("User name").fill("cra")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.get_by_role("heading", name="Data queries of your sites").wait_for()
-        for width in (768, 390):
-            page.set_viewport_size({"width": width, "height": 900})
-            wider = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-            assert wider <= 0, f"{wider} px wider than a {width} px window"
-            if shots:
-                Path(shots).mkdir(parents=True, exist_ok=True)
-                page.screenshot(path=f"{shots}/queries-of-sites-{width}.png", full_page=True)
-        page.get_by_role("link", name="Site S02", exact=True).click()
-        page.wait_for_url("**/queries?site=S02")
-        assert page.locator("#queries tbody tr").count() == 1
-        browser.close()
+    page = browser.new_context(bypass_csp=True).new_page()
+    sign_in(page, live_server, "cra")
+    page.get_by_role("heading", name="Data queries of your sites").wait_for()
+    for width in (768, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        wider = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+        assert wider <= 0, f"{wider} px wider than a {width} px window"
+        if shots:
+            Path(shots).mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=f"{shots}/queries-of-sites-{width}.png", full_page=True)
+    page.get_by_role("link", name="Site S02", exact=True).click()
+    page.wait_for_url("**/queries?site=S02")
+    assert page.locator("#queries tbody tr").count() == 1

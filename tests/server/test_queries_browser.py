@@ -8,11 +8,10 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
 
 from sijreg.store.scope import SiteScope
-from tests.server.server_support import PASSWORD, People, add_monitors
-from tests.server.test_browser import browser
+from tests.server.browser_support import sign_in
+from tests.server.server_support import People, add_monitors
 
 pytestmark = pytest.mark.browser
-__all__ = ["browser"]  # the fixture, used by name
 
 
 @pytest.fixture(autouse=True)
@@ -23,11 +22,7 @@ def monitors(engine: sa.Engine, people: People) -> None:
 
 def _signed_in(browser: Browser, live_server: str, username: str) -> Page:
     page = browser.new_context().new_page()
-    page.goto(f"{live_server}/sign-in")
-    page.get_by_label("User name").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.get_by_role("button", name="Sign out").wait_for()
+    sign_in(page, live_server, username)
     return page
 
 

@@ -11,11 +11,10 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, expect
 
 from sijreg.store.scope import SiteScope
+from tests.server.browser_support import fill, sign_in
 from tests.server.server_support import People
-from tests.server.test_browser import _fill, _sign_in, browser
 from tests.server.test_screening_pages import FORM
 
-__all__ = ["browser"]  # the fixture, shared with the other browser test
 pytestmark = pytest.mark.browser
 
 INJECTIONS = (date(2023, 1, 10), date(2023, 4, 10), date(2023, 7, 10), date(2023, 10, 10))
@@ -48,11 +47,11 @@ def test_a_coordinator_sees_the_decision_as_they_type_and_the_pathway(
     page = browser.new_context().new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))  # the script fails nowhere
-    _sign_in(page, live_server, "coord1")
+    sign_in(page, live_server, "coord1")
     page.get_by_role("navigation").get_by_role("link", name="Screening log").click()
     page.get_by_role("link", name="Record a screening").click()
     expect(page.locator("#block_relief_pct-rule")).to_contain_text("0 to 100")
-    _fill(page, {k: v for k, v in FORM.items() if k != "block_relief_pct"})
+    fill(page, {k: v for k, v in FORM.items() if k != "block_relief_pct"})
     relief = page.locator("#criteria li[data-key=block_relief]")
     expect(relief).to_have_class("missing")
     expect(page.locator("#decision h2")).to_have_text("Decision as typed (not saved yet)")

@@ -258,6 +258,7 @@ def create_app(engine: sa.Engine, settings: web.ServerSettings | None = None) ->
     app.include_router(queries_api.router)
     app.include_router(pages.router)
     _handlers(app)
+    idempotency.document(app)
     app.add_middleware(idempotency.Idempotency, engine=engine)  # inside the headers and log
 
     app.add_middleware(HeadersAndLog)

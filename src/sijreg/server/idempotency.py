@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Any
 
 import sqlalchemy as sa
+from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,6 +25,33 @@ from sijreg.store import accounts, idempotency
 
 HEADER = b"idempotency-key"
 MAX_KEY = 200
+
+
+PARAMETER: dict[str, Any] = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY},
+    "description": "Optional. The same key from the same user within 24 hours answers the "
+    "first successful answer again (header `Idempotent-Replayed: true`) without writing; "
+    "the same key with a different request answers 422, a retry while the first request "
+    "still runs 409.",
+}
+
+
+def document(app: FastAPI) -> None:
+    """State the header in the OpenAPI document on every operation it applies to (each
+    POST under ``/api/``, as :class:`Idempotency` decides)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            for path, item in build()["paths"].items():
+                if path.startswith("/api/") and "post" in item:
+                    item["post"].setdefault("parameters", []).append(PARAMETER)
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 class Idempotency:
@@ -80,19 +109,18 @@ class Idempotency:
         finally:
             await run_in_threadpool(self._settle, user, key, status, b"".join(chunks))
 
-    def _user(self, authorization: bytes) -> int | None:
+    def _user(self, authorization: bytes) -> accounts.Actor | None:
         scheme, _, token = authorization.decode("latin-1").partition(" ")
         if scheme.lower() != "bearer" or not token.strip().startswith(accounts.TOKEN_PREFIX):
             return None
         with self.engine.connect() as conn:
-            actor = accounts.token_actor(conn, token.strip())
-        return actor.user_id if actor else None
+            return accounts.token_actor(conn, token.strip())
 
-    def _claim(self, user: int, key: str, fingerprint: str) -> idempotency.Stored | None:
+    def _claim(self, user: accounts.Actor, key: str, fingerprint: str) -> idempotency.Stored | None:
         with self.engine.begin() as conn:
             return idempotency.claim(conn, user, key, fingerprint)
 
-    def _settle(self, user: int, key: str, status: int, body: bytes) -> None:
+    def _settle(self, user: accounts.Actor, key: str, status: int, body: bytes) -> None:
         with self.engine.begin() as conn:
             idempotency.settle(conn, user, key, status, body.decode("utf-8", "replace"))
 

@@ -3,7 +3,7 @@
 Every entry's hash covers its own columns and the previous entry's hash, so an
 entry altered, removed or moved breaks the chain from that point on. Entries that
 create or update an audited row (registry records, the screening log and its
-decisions, accounts, API tokens, signatures) also carry the hash of the row's
+decisions, accounts, API tokens, signatures, data queries) also carry the hash of the row's
 state right after the change (:func:`record_hash`). Verification works both ways:
 every audited row must match its newest entry, and every row an entry names must
 still be there unless a deletion entry says it was deleted. Checkpoints
@@ -16,13 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from functools import cache
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple, get_args, get_type_hints
 
 import sqlalchemy as sa
 
@@ -35,14 +35,18 @@ GENESIS = "0" * 64
 _PG_LOCK_KEY = 7_301_203
 """The advisory lock that serialises appends on PostgreSQL (one chain, one writer)."""
 
+_PG_BULK_KEY = 7_301_204
+"""Held (exclusively) by a bulk save while it takes and holds the chain on PostgreSQL."""
+
 LOCK_WAIT_SECONDS = 10.0
 """How long an append waits for the chain on PostgreSQL before giving up with
 :class:`ChainBusy` (SQLite's own busy timeout is as long)."""
 
 
 class ChainBusy(Exception):
-    """Another transaction held the audit chain for longer than :data:`LOCK_WAIT_SECONDS`
-    (a large import publishing its entries): nothing was written; retry shortly."""
+    """Another transaction held the audit chain for longer than :data:`LOCK_WAIT_SECONDS`,
+    or a bulk save (a large import publishing its entries) holds it: nothing was written;
+    retry shortly."""
 
 
 class Action(StrEnum):
@@ -121,6 +125,19 @@ OWN_COLUMNS: dict[str, tuple[str, ...]] = {
         "decision",
         "criteria",
         "judged_at",
+    ),
+    "data_query": (
+        "id",
+        "site_id",
+        "patient_id",
+        "form",
+        "record_id",
+        "field_name",
+        "state",
+        "message",
+        "answer",
+        "raised_by",
+        "version",
     ),
 }
 """The audited columns of the tables that are not forms of the data dictionary."""
@@ -205,19 +222,24 @@ def entry_hash(prev_hash: str, row: Mapping[Any, Any]) -> str:
     return _digest(prev_hash + "\n" + (_json(body) or ""))
 
 
-def _take_head(conn: sa.Connection) -> tuple[int, str] | None:
+def _take_head(conn: sa.Connection, bulk: bool = False) -> tuple[int, str] | None:
     """Take the chain's write lock, then read its head: two appends never chain to the same entry.
 
     On PostgreSQL a transaction-scoped advisory lock and the head in one round trip
     (``sijreg_audit_take_head()``), waited for in the server (a queue: the next writer
     goes as soon as the holder commits, no polling) for at most :data:`LOCK_WAIT_SECONDS`
     (:class:`ChainBusy`), as SQLite's busy timeout bounds it there: a request never hangs
-    behind a long transaction holding the chain. The lock is held from the first append
+    behind a long transaction holding the chain; behind a bulk save (``bulk``, an import:
+    :func:`append_many`) it does not wait at all. The lock is held from the first append
     of a transaction, the last step of its work, to its commit.
     """
     if conn.dialect.name != "postgresql":
         conn.execute(_SQLITE_WRITE_LOCK)
         return head(conn)
+    if bulk:  # saves arriving meanwhile are told busy at once (a shared lock they cannot get)
+        conn.execute(_TAKE_BULK, {"k": _PG_BULK_KEY})
+    elif not conn.execute(_NO_BULK, {"k": _PG_BULK_KEY}).scalar_one():
+        raise ChainBusy("the audit trail is busy (a large import is being written)")
     wait = f"{int(LOCK_WAIT_SECONDS * 1000)}ms"
     try:
         last = conn.execute(_TAKE_HEAD, {"k": _PG_LOCK_KEY, "wait": wait}).first()
@@ -230,6 +252,8 @@ def _take_head(conn: sa.Connection) -> tuple[int, str] | None:
 
 _SQLITE_WRITE_LOCK = sa.delete(schema.sign_in_throttle).where(sa.false())
 """A write that changes nothing: it takes SQLite's write lock."""
+_TAKE_BULK = sa.text("SELECT pg_advisory_xact_lock(:k)")
+_NO_BULK = sa.text("SELECT pg_try_advisory_xact_lock_shared(:k)")
 _TAKE_HEAD = sa.text("SELECT id, entry_hash FROM sijreg_audit_take_head(:k, :wait)")
 _HEAD = sa.text("SELECT id, entry_hash FROM sijreg_audit_head()")
 _SQLITE_HEAD = (
@@ -271,12 +295,12 @@ def append(conn: sa.Connection, entry: Entry) -> int:
     return int(row["id"])
 
 
-@dataclass(frozen=True, slots=True)
-class Staged:
+class Staged(NamedTuple):
     """An entry serialised ahead of the chain lock: everything but its id, time and hashes.
 
     ``tail`` is the entry's canonical JSON from ``new_values`` on (the keys after
-    ``id``), so that chaining under the lock only joins strings and hashes them.
+    ``id``), so that chaining under the lock only joins strings and hashes them. A plain
+    tuple: a large save makes hundreds of thousands, some of them under the lock.
     """
 
     action: str
@@ -368,14 +392,22 @@ def _staged(
     )
 
 
-def append_many(conn: sa.Connection, entries: Iterable[Staged], batch: int = 5_000) -> None:
+def append_many(
+    conn: sa.Connection, entries: Iterable[Staged], batch: int = 5_000, *, bulk: bool = False
+) -> None:
     """Append ``entries`` in order, chained exactly as :func:`append` one by one would
-    (one time for all), with one lock, one read of the head and batched inserts."""
+    (one time for all), with one lock, one read of the head and batched inserts.
+
+    ``bulk`` (a large save's entries, on PostgreSQL): the chain is taken saying so, and
+    a save that finds it taken is told "busy, retry" (:class:`ChainBusy`) at once
+    instead of waiting: writing the entries of a 100,000-row import holds it for
+    seconds, and entries chained to them cannot commit before them.
+    """
     stream = iter(entries)
     rows = list(islice(stream, batch))
     if not rows:
         return
-    last = _take_head(conn)
+    last = _take_head(conn, bulk)
     next_id, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
     moment = datetime.now(UTC)
     lead = ',"at":' + json.dumps(utc_text(moment)) + ',"id":'
@@ -438,8 +470,8 @@ _held = sa.Table(
     sa.MetaData(),
     sa.Column("seq", sa.BigInteger, sa.Identity(), primary_key=True),
     *(
-        sa.Column(f.name, sa.Text if f.type in ("str", "str | None") else sa.Integer)
-        for f in fields(Staged)
+        sa.Column(name, sa.Integer if int in (kind, *get_args(kind)) else sa.Text)
+        for name, kind in get_type_hints(Staged).items()
     ),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
@@ -454,22 +486,19 @@ def hold(conn: sa.Connection, entries: Sequence[Staged]) -> None:
     if not entries:
         return
     _held.create(conn, checkfirst=True)
-    conn.execute(
-        sa.insert(_held), [{f.name: getattr(e, f.name) for f in fields(Staged)} for e in entries]
-    )
+    conn.execute(sa.insert(_held), [e._asdict() for e in entries])
 
 
 def append_held(conn: sa.Connection) -> None:
-    """Append the entries :func:`hold` kept, in the order they were held."""
+    """Append the entries :func:`hold` kept, in the order they were held, as a bulk save."""
     if not sa.inspect(conn).has_table(_held.name):
         return
-    names = [f.name for f in fields(Staged)]
     held = conn.execute(
-        sa.select(*(_held.c[n] for n in names))
+        sa.select(*(_held.c[n] for n in Staged._fields))
         .order_by(_held.c.seq)
         .execution_options(yield_per=5_000)
     )
-    append_many(conn, (Staged(*row) for row in held))
+    append_many(conn, (Staged._make(row) for row in held), bulk=True)
 
 
 @dataclass(frozen=True)

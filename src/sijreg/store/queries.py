@@ -203,6 +203,7 @@ def _audit(
             old_values=old,
             new_values=new,
             reason=reason,
+            record_hash=audit.stored_hash(scope.conn, TABLE, query_id),
         ),
     )
 

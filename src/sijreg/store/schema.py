@@ -242,12 +242,15 @@ idempotency_key = sa.Table(
     metadata,
     sa.Column("user_id", sa.ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True),
     sa.Column("key_hash", sa.String(64), primary_key=True),
+    sa.Column("site_id", sa.ForeignKey("site.id"), nullable=True),
     sa.Column("fingerprint", sa.String(64), nullable=False),
     sa.Column("status", sa.Integer, nullable=True),
     sa.Column("body", sa.Text, nullable=True),
     _utc("created_at"),
 )
-"""An API write's Idempotency-Key and its first answer (status NULL while it runs)."""
+"""An API write's Idempotency-Key and its first answer (status NULL while it runs). The
+answer can hold patient data, so on PostgreSQL the row is under its site's row-level
+security (``site_id``: the user's site; none for site-less roles, whose writes hold none)."""
 
 registry_setting = sa.Table(
     "registry_setting",

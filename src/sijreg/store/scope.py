@@ -453,17 +453,16 @@ class SiteScope:
 
     def _delete_dependents(self, t: sa.Table, record_id: int, why: str) -> None:
         """Deletion entries for the rows the database deletes with a record (ON DELETE CASCADE)."""
-        dependent, column = {
-            "patient": (schema.record_signature, "patient_id"),
-            "screening": (schema.screening_result, "screening_id"),
-        }.get(t.name, (None, ""))
-        if dependent is None:
-            return
-        found = self.conn.execute(
-            sa.select(dependent.c.id).where(dependent.c[column] == record_id)
-        ).scalars()
-        for dependent_id in found.all():
-            self._log(audit.Action.DELETE, dependent.name, dependent_id, reason=why)
+        dependents = {
+            "patient": ((schema.record_signature, "patient_id"), (schema.data_query, "patient_id")),
+            "screening": ((schema.screening_result, "screening_id"),),
+        }.get(t.name, ())
+        for dependent, column in dependents:
+            found = self.conn.execute(
+                sa.select(dependent.c.id).where(dependent.c[column] == record_id)
+            ).scalars()
+            for dependent_id in found.all():
+                self._log(audit.Action.DELETE, dependent.name, dependent_id, reason=why)
 
     # The worklist -------------------------------------------------------------------------
 

@@ -251,9 +251,15 @@ def _publish(conn: sa.Connection, journal: _Journal, *, final: bool) -> None:
     so the entries wait for the end (in memory, past :data:`HOLD_IN_MEMORY` in a
     temporary table): the chain lock is then held for their writing and the commit
     alone, never for the whole save.
+
+    Why not chunk by chunk on PostgreSQL too, letting go of the chain in between?
+    An entry chains to the one before it, so the next save's entry would chain to
+    this save's, which are not committed (and would vanish with a rollback): every
+    other save would have to wait for this one's commit anyway. Meanwhile other
+    saves are told "busy, retry" at once (``bulk``) instead of waiting.
     """
     if conn.dialect.name == "sqlite" or (final and not journal.spilled):
-        audit.append_many(conn, journal.held)
+        audit.append_many(conn, journal.held, bulk=True)
     elif final or len(journal.held) >= HOLD_IN_MEMORY:
         audit.hold(conn, journal.held)
         journal.spilled = True

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from sijreg.store import rls
+
 revision = "0003"
 down_revision = "0002"
 branch_labels = None
@@ -136,8 +138,6 @@ def upgrade() -> None:
 ISOLATED = ("patient", "prior_procedure", "fusion", "visit", "adverse_event", "record_signature")
 """Per-patient tables: row-level security on PostgreSQL (see docs/server.md)."""
 
-SITE_SETTING = "NULLIF(current_setting('sijreg.site_id', true), '')::integer"
-
 
 def _sqlite_up() -> None:
     for event in ("UPDATE", "DELETE"):
@@ -157,22 +157,14 @@ def _postgres_up() -> None:
         "FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()"
     )
     for table in ISOLATED:
-        op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-        op.execute(
-            f"CREATE POLICY site_rows ON {table} USING (site_id = {SITE_SETTING}) "
-            f"WITH CHECK (site_id = {SITE_SETTING})"
-        )
-        op.execute(
-            f"CREATE POLICY pooled_read ON {table} FOR SELECT "
-            "USING (current_setting('sijreg.pooled', true) = 'on')"
-        )
+        for statement in rls.site_policies(table):
+            op.execute(statement)
 
 
 def _postgres_down() -> None:
     for table in ISOLATED:
-        op.execute(f"DROP POLICY pooled_read ON {table}")
-        op.execute(f"DROP POLICY site_rows ON {table}")
-        op.execute(f"ALTER TABLE {table} DISABLE ROW LEVEL SECURITY")
+        for statement in rls.drop_policies(table):
+            op.execute(statement)
     op.execute("DROP TRIGGER audit_log_append_only ON audit_log")
     op.execute("DROP FUNCTION audit_log_append_only()")
 

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from alembic import op
 
+from sijreg.store import rls
+
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
 
-SITE_SETTING = "NULLIF(current_setting('sijreg.site_id', true), '')::integer"
 OWN_SCREENING = "screening_id IN (SELECT id FROM screening)"
 """Evaluated under the screening table's own policies: the site's rows, or all when pooled."""
 
@@ -26,16 +27,9 @@ OWN_SCREENING = "screening_id IN (SELECT id FROM screening)"
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute("ALTER TABLE screening ENABLE ROW LEVEL SECURITY")
-    op.execute(
-        f"CREATE POLICY site_rows ON screening USING (site_id = {SITE_SETTING}) "
-        f"WITH CHECK (site_id = {SITE_SETTING})"
-    )
-    op.execute(
-        "CREATE POLICY pooled_read ON screening FOR SELECT "
-        "USING (current_setting('sijreg.pooled', true) = 'on')"
-    )
-    op.execute("ALTER TABLE screening_result ENABLE ROW LEVEL SECURITY")
+    for statement in rls.site_policies("screening"):
+        op.execute(statement)
+    op.execute(rls.enable("screening_result"))
     op.execute(
         f"CREATE POLICY screening_rows ON screening_result USING ({OWN_SCREENING}) "
         f"WITH CHECK ({OWN_SCREENING})"
@@ -47,6 +41,5 @@ def downgrade() -> None:
         return
     op.execute("DROP POLICY screening_rows ON screening_result")
     op.execute("ALTER TABLE screening_result DISABLE ROW LEVEL SECURITY")
-    op.execute("DROP POLICY pooled_read ON screening")
-    op.execute("DROP POLICY site_rows ON screening")
-    op.execute("ALTER TABLE screening DISABLE ROW LEVEL SECURITY")
+    for statement in rls.drop_policies("screening"):
+        op.execute(statement)

@@ -14,12 +14,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from sijreg.store import rls
+
 revision = "0005_followup"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
 
-SITE_SETTING = "NULLIF(current_setting('sijreg.site_id', true), '')::integer"
 TABLES = ("invitation", "call_attempt")
 
 
@@ -126,15 +127,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_call_attempt_site_id"), ["site_id"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
         for table in TABLES:
-            op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
-            op.execute(
-                f"CREATE POLICY site_rows ON {table} USING (site_id = {SITE_SETTING}) "
-                f"WITH CHECK (site_id = {SITE_SETTING})"
-            )
-            op.execute(
-                f"CREATE POLICY pooled_read ON {table} FOR SELECT "
-                "USING (current_setting('sijreg.pooled', true) = 'on')"
-            )
+            for statement in rls.site_policies(table):
+                op.execute(statement)
         op.execute(
             "CREATE POLICY token_row ON invitation FOR SELECT "
             "USING (token_hash = current_setting('sijreg.invitation', true))"
@@ -145,8 +139,8 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP POLICY token_row ON invitation")
         for table in TABLES:
-            op.execute(f"DROP POLICY pooled_read ON {table}")
-            op.execute(f"DROP POLICY site_rows ON {table}")
+            for statement in rls.drop_policies(table, disable=False):
+                op.execute(statement)
     with op.batch_alter_table("call_attempt", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_call_attempt_site_id"))
         batch_op.drop_index(batch_op.f("ix_call_attempt_patient_id"))

@@ -15,23 +15,20 @@ from __future__ import annotations
 
 from alembic import op
 
+from sijreg.store import rls
+
 revision = "0007_audit_rls"
 down_revision = "0006_kept_forms"
 branch_labels = None
 depends_on = None
 
-SITE_SETTING = "NULLIF(current_setting('sijreg.site_id', true), '')::integer"
-
 
 def upgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    op.execute("ALTER TABLE audit_log ENABLE ROW LEVEL SECURITY")
-    op.execute(f"CREATE POLICY site_rows ON audit_log FOR SELECT USING (site_id = {SITE_SETTING})")
-    op.execute(
-        "CREATE POLICY pooled_read ON audit_log FOR SELECT "
-        "USING (current_setting('sijreg.pooled', true) = 'on')"
-    )
+    op.execute(rls.enable("audit_log"))
+    op.execute(rls.site_rows("audit_log", read_only=True))
+    op.execute(rls.pooled_read("audit_log"))
     op.execute("CREATE POLICY append ON audit_log FOR INSERT WITH CHECK (true)")
     op.execute(
         "CREATE FUNCTION sijreg_audit_head() RETURNS TABLE (id integer, entry_hash varchar) "
@@ -44,7 +41,5 @@ def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute("DROP FUNCTION sijreg_audit_head()")
-    op.execute("DROP POLICY append ON audit_log")
-    op.execute("DROP POLICY pooled_read ON audit_log")
-    op.execute("DROP POLICY site_rows ON audit_log")
-    op.execute("ALTER TABLE audit_log DISABLE ROW LEVEL SECURITY")
+    for statement in rls.drop_policies("audit_log", ("append", "pooled_read", "site_rows")):
+        op.execute(statement)

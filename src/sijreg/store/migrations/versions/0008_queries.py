@@ -13,12 +13,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from sijreg.store import rls
+
 revision = "0008_queries"
 down_revision = "0007_audit_rls"
 branch_labels = None
 depends_on = None
-
-SITE_SETTING = "NULLIF(current_setting('sijreg.site_id', true), '')::integer"
 
 
 def upgrade() -> None:
@@ -57,21 +57,14 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_data_query_patient_id"), ["patient_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_data_query_site_id"), ["site_id"], unique=False)
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("ALTER TABLE data_query ENABLE ROW LEVEL SECURITY")
-        op.execute(
-            f"CREATE POLICY site_rows ON data_query USING (site_id = {SITE_SETTING}) "
-            f"WITH CHECK (site_id = {SITE_SETTING})"
-        )
-        op.execute(
-            "CREATE POLICY pooled_read ON data_query FOR SELECT "
-            "USING (current_setting('sijreg.pooled', true) = 'on')"
-        )
+        for statement in rls.site_policies("data_query"):
+            op.execute(statement)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute("DROP POLICY pooled_read ON data_query")
-        op.execute("DROP POLICY site_rows ON data_query")
+        for statement in rls.drop_policies("data_query", disable=False):
+            op.execute(statement)
     with op.batch_alter_table("data_query", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_data_query_site_id"))
         batch_op.drop_index(batch_op.f("ix_data_query_patient_id"))
