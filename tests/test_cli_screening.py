@@ -197,7 +197,19 @@ def test_report_with_another_protocol_changes_the_flow(tmp_path: Path) -> None:
     assert demo.exit_code == 0, demo.output
     four = edited(tmp_path, ('version = "1"', 'version = "2"'), ("threshold = 3", "threshold = 4"))
     report = runner.invoke(
-        app, ["report", "-q", "-d", database, "-o", str(tmp_path / "r2"), "-p", str(four)]
+        app,
+        [
+            "report",
+            "-q",
+            "-d",
+            database,
+            "-o",
+            str(tmp_path / "r2"),
+            "-p",
+            str(four),
+            "--fused-until",
+            "2021-04-30",
+        ],
     )
     assert report.exit_code == 0, report.output
     before = read_tables(tmp_path / "r1")
