@@ -7,6 +7,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from sijreg.analysis.completeness import completeness, read_patients
+from sijreg.domain.followup import DEFAULT_REMINDER_DAYS
 from sijreg.domain.schedule import DEFAULT_WINDOWS
 from sijreg.interop.instrument_file import default_instruments
 from sijreg.store import schema
@@ -24,7 +25,9 @@ def test_completeness_reconciles_with_invitations_and_visits(engine: sa.Engine) 
         save_patients(conn, recent_cohort(SITES, TODAY), reason="test")
         ids = [find_site(conn, code) for code in SITES]
         site_ids = [i for i in ids if i is not None]
-        invited, answered = simulate(conn, site_ids, TODAY, DEFAULT_WINDOWS, default_instruments())
+        invited, answered = simulate(
+            conn, site_ids, TODAY, DEFAULT_WINDOWS, DEFAULT_REMINDER_DAYS, default_instruments()
+        )
         found = completeness(read_patients(conn, None), TODAY, DEFAULT_WINDOWS)
         completed = conn.execute(
             sa.select(sa.func.count()).where(inv.c.completed_at.is_not(None))

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sijreg.analysis.cohort import read_registry, select_cohort
 from sijreg.analysis.completeness import registry_completeness
 from sijreg.analysis.tables import Settings, study_tables
+from sijreg.domain.followup import DEFAULT_REMINDER_DAYS
 from sijreg.domain.schedule import DEFAULT_WINDOWS
 from sijreg.interop import table_export
 from sijreg.interop.freeze import read_freeze, write_freeze
@@ -184,7 +185,9 @@ def test_the_report_reconciles_with_invitations_on_the_follow_up_demo(engine: sa
     with engine.begin() as conn:
         save_patients(conn, recent_cohort(codes, today), reason="test")
         site_ids = [i for i in (find_site(conn, code) for code in codes) if i is not None]
-        simulate(conn, site_ids, today, DEFAULT_WINDOWS, default_instruments())
+        simulate(
+            conn, site_ids, today, DEFAULT_WINDOWS, DEFAULT_REMINDER_DAYS, default_instruments()
+        )
         rows = conn.execute(
             sa.select(
                 s.c.site_code,

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from sijreg.cli.common import DatabaseOption, console, fail, open_registry
-from sijreg.domain.followup import DEFAULT_REMINDER_DAYS, message_due, parse_reminder_days
+from sijreg.domain.followup import message_due
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -31,7 +31,6 @@ invitations_app = typer.Typer(
 
 KEY_ENV = "SIJREG_LINK_KEY_FILE"
 DEFAULT_KEY = Path("sijreg-links.key")
-DAYS_TEXT = ",".join(str(d) for d in DEFAULT_REMINDER_DAYS)
 
 SiteOption = Annotated[str, typer.Option("--site", help="The site's code.")]
 BaseUrlOption = Annotated[
@@ -45,9 +44,6 @@ KeyOption = Annotated[
         help=f"The site's link key file (made on first use; ${KEY_ENV} or ./{DEFAULT_KEY}). "
         "Keep it with the server's configuration, never in the database.",
     ),
-]
-DaysOption = Annotated[
-    str, typer.Option(help="Days after a window opens to send the invitation and reminders.")
 ]
 
 
@@ -74,7 +70,7 @@ def link_key(path: Path | None) -> bytes:
 
 
 def _live(
-    database: str | None, site: str, key: bytes, base_url: str, days: str
+    database: str | None, site: str, key: bytes, base_url: str
 ) -> tuple[sa.Engine, str, list[Invitation], tuple[int, ...]]:
     # The store, PDF, QR and FHIR libraries load only for these commands: others start sooner.
     import sqlalchemy as sa
@@ -83,11 +79,10 @@ def _live(
     from sijreg.interop.instrument_file import InstrumentError, default_instruments
     from sijreg.store import accounts, followup, schema
     from sijreg.store.database import DatabaseError
-    from sijreg.store.registry_settings import visit_windows
+    from sijreg.store.registry_settings import reminder_days, visit_windows
 
     try:
         engine = open_registry(database)
-        reminder_days = parse_reminder_days(days)
         instruments = default_instruments()
     except (DatabaseError, ValueError, InstrumentError) as error:
         raise fail(str(error)) from None
@@ -97,6 +92,7 @@ def _live(
         if site_id is None:
             raise fail(f"no site {site!r} in the registry")
         made = followup.issue(conn, site_id, key, today, visit_windows(conn), instruments)
+        days = reminder_days(conn)
         rows = followup.invitations(conn, site_id)
         s = schema.site
         name = conn.execute(sa.select(s.c.site_name).where(s.c.id == site_id)).scalar() or site
@@ -104,7 +100,7 @@ def _live(
         console.print(f"{made} new invitations issued at {site}.")
     base = base_url.rstrip("/")
     links = {int(r["id"]): f"{base}/f/{followup.token_for(key, r['salt'])}" for r in rows}
-    return engine, name, letters.live(rows, links, today, reminder_days), reminder_days
+    return engine, name, letters.live(rows, links, today, days), days
 
 
 @invitations_app.command("export")
@@ -114,12 +110,11 @@ def export(
     out: Annotated[Path, typer.Option(help="Folder for the CSV and the letters.")] = Path("."),
     key: KeyOption = None,
     database: DatabaseOption = None,
-    reminder_days: DaysOption = DAYS_TEXT,
 ) -> None:
     """Write the site's live links as a mail-merge CSV and printable PDF letters with QR codes."""
     from sijreg.interop import invitation_letters as letters
 
-    _, name, live, _ = _live(database, site, link_key(key), base_url, reminder_days)
+    _, name, live, _ = _live(database, site, link_key(key), base_url)
     out.mkdir(parents=True, exist_ok=True)
     csv_path, pdf_path = out / f"invitations-{site}.csv", out / f"letters-{site}.pdf"
     letters.write_csv(live, csv_path)
@@ -138,7 +133,6 @@ def send(
     sender: Annotated[str, typer.Option(help="The From address.")] = "follow-up@localhost",
     key: KeyOption = None,
     database: DatabaseOption = None,
-    reminder_days: DaysOption = DAYS_TEXT,
 ) -> None:
     """E-mail each invitation or reminder that is due today to the address the site keeps."""
     from sijreg.interop import invitation_letters as letters
@@ -149,7 +143,7 @@ def send(
         addresses = letters.read_contacts(contacts)
     except (ValueError, letters.ContactsError) as error:
         raise fail(str(error)) from None
-    engine, name, live, days = _live(database, site, link_key(key), base_url, reminder_days)
+    engine, name, live, days = _live(database, site, link_key(key), base_url)
     today = datetime.now(UTC).date()
     due = [
         i

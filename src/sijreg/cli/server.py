@@ -20,7 +20,6 @@ from sijreg.cli import audit as audit_cli
 from sijreg.cli import backup as backup_cli
 from sijreg.cli.analysis import ProtocolOption
 from sijreg.cli.common import DatabaseOption, console, fail, label, open_registry
-from sijreg.domain.followup import parse_reminder_days
 from sijreg.store.roles import Role
 
 if TYPE_CHECKING:
@@ -240,9 +239,6 @@ def serve(
         Path | None,
         typer.Option(help="The study's licensed ODI wording (FHIR Questionnaire, see docs)."),
     ] = None,
-    reminder_days: Annotated[
-        str, typer.Option(help="Days after a window opens for the invitation and reminders.")
-    ] = "0,14,28",
     checkpoint_key: Annotated[
         Path | None, typer.Option(help="Sign audit checkpoints with this Ed25519 private key.")
     ] = None,
@@ -281,7 +277,6 @@ def serve(
         absolute_hours,
         None if protocol_file is None else str(protocol_file),
         None if odi_file is None else str(odi_file),
-        reminder_days,
         max_body_kb,
     )
     try:
@@ -356,7 +351,6 @@ class ServeOptions:
     absolute_hours: int
     protocol_file: str | None
     odi_file: str | None
-    reminder_days: str
     max_body_kb: int
 
     def settings(self) -> ServerSettings:
@@ -374,7 +368,6 @@ class ServeOptions:
             Timeouts(timedelta(minutes=self.idle_minutes), timedelta(hours=self.absolute_hours)),
             load_protocol(None if self.protocol_file is None else Path(self.protocol_file)),
             default_instruments(None if self.odi_file is None else Path(self.odi_file)),
-            parse_reminder_days(self.reminder_days),
             self.max_body_kb,
         )
 

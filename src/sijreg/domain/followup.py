@@ -161,6 +161,11 @@ def parse_reminder_days(text: str) -> tuple[int, ...]:
     return tuple(sorted({int(p) for p in parts}))
 
 
+def reminder_days_text(days: Sequence[int]) -> str:
+    """The days as ``parse_reminder_days`` reads them: ``"0,14,28"``."""
+    return ",".join(str(d) for d in days)
+
+
 def next_due(points: Sequence[TimePoint]) -> TimePoint | None:
     """The patient's next follow-up still to be answered (open or not yet due), if any."""
     waiting = [p for p in points if p.state in OPEN_STATES or p.state is State.NOT_YET_DUE]

@@ -28,7 +28,7 @@ from sijreg.server.models import (
     Signature,
 )
 from sijreg.server.reporting import pooled_export, study_report
-from sijreg.store.registry_settings import visit_windows
+from sijreg.store.registry_settings import reminder_days, visit_windows
 from sijreg.store.scope import Conflict, Locked, SiteScope
 
 PLURAL = {
@@ -245,7 +245,7 @@ def worklist(request: Request) -> list[DueVisitOut]:
         scope = _scope(conn, request)
         return [
             DueVisitOut(patient_id=p["id"], study_id=p["study_id"], **vars(due))
-            for p, due in scope.worklist(web.today(), visit_windows(conn))
+            for p, due in scope.worklist(web.today(), visit_windows(conn), reminder_days(conn))
         ]
 
 

@@ -23,7 +23,7 @@ from sijreg.server import web
 from sijreg.server.models import MAX_ID
 from sijreg.store import followup
 from sijreg.store.followup import PatientLocked
-from sijreg.store.registry_settings import visit_windows
+from sijreg.store.registry_settings import reminder_days, visit_windows
 from sijreg.store.scope import Forbidden, Locked, SiteScope
 
 router = APIRouter(prefix="/api/v1/follow-up", tags=["follow-up"])
@@ -81,7 +81,6 @@ def _scope(conn: sa.Connection, request: Request) -> SiteScope:
 
 @router.get("/states", summary="Each fused patient's follow-up time points and their state")
 def states(request: Request) -> list[TimePointOut]:
-    settings = web.settings(request)
     with web.transaction(request) as conn:
         scope = _scope(conn, request)
         return [
@@ -95,7 +94,7 @@ def states(request: Request) -> list[TimePointOut]:
                 state=t.state.value,
             )
             for p in followup.follow_up(
-                conn, scope.site_id, web.today(), visit_windows(conn), settings.reminder_days
+                conn, scope.site_id, web.today(), visit_windows(conn), reminder_days(conn)
             )
             for t in p.time_points
         ]

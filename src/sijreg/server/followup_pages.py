@@ -23,7 +23,7 @@ from sijreg.server import web
 from sijreg.server.pages import Posted, RecordId, go, page
 from sijreg.store import followup
 from sijreg.store.followup import CALL_OUTCOMES, PatientLocked
-from sijreg.store.registry_settings import visit_windows
+from sijreg.store.registry_settings import reminder_days, visit_windows
 from sijreg.store.scope import Forbidden, NotFound, SiteScope
 
 router = APIRouter(include_in_schema=False)
@@ -35,9 +35,8 @@ def call_list(request: Request) -> Response:
     with web.transaction(request) as conn:
         user = web.page_user(conn, request)
         scope = SiteScope(conn, user.actor)
-        settings = web.settings(request)
         patients = followup.follow_up(
-            conn, scope.site_id, web.today(), visit_windows(conn), settings.reminder_days
+            conn, scope.site_id, web.today(), visit_windows(conn), reminder_days(conn)
         )
         made = followup.calls(conn, scope.site_id)
         rows = [

@@ -31,7 +31,7 @@ from sijreg.store import accounts, audit, queries, schema
 from sijreg.store.accounts import AccountError, Role
 from sijreg.store.followup import follow_up
 from sijreg.store.reader import patient_pathway
-from sijreg.store.registry_settings import visit_windows
+from sijreg.store.registry_settings import reminder_days, visit_windows
 from sijreg.store.scope import (
     CHILD_TABLES,
     REASON,
@@ -244,11 +244,10 @@ def patients(request: Request) -> Response:
             ).all()
         )
         found = [p for p in scope.patients() if wanted.lower() in p["study_id"].lower()]
-        settings = web.settings(request)
         points = {
             f.patient_id: f.time_points
             for f in follow_up(
-                conn, scope.site_id, web.today(), visit_windows(conn), settings.reminder_days
+                conn, scope.site_id, web.today(), visit_windows(conn), reminder_days(conn)
             )
         }
         return page(
@@ -601,7 +600,7 @@ def unlock(request: Request, patient_id: RecordId, form: Posted) -> Response:
 def worklist(request: Request) -> Response:
     with web.transaction(request) as conn:
         scope, user = _scope(conn, request)
-        due = scope.worklist(web.today(), visit_windows(conn))
+        due = scope.worklist(web.today(), visit_windows(conn), reminder_days(conn))
         return page("worklist.html.j2", user, due=due, today=web.today())
 
 

@@ -15,7 +15,6 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 from fastapi import Request
 
-from sijreg.domain.followup import DEFAULT_REMINDER_DAYS
 from sijreg.domain.protocol import Protocol
 from sijreg.domain.questionnaire import Instrument
 from sijreg.interop.instrument_file import default_instruments
@@ -37,7 +36,6 @@ class ServerSettings:
     """The active screening protocol: decisions are judged and stored under it."""
     instruments: tuple[Instrument, ...] = field(default_factory=default_instruments)
     """The follow-up questionnaires a patient's link asks (docs/follow-up.md)."""
-    reminder_days: tuple[int, ...] = DEFAULT_REMINDER_DAYS
     max_body_kb: int = DEFAULT_MAX_BODY_KB
     """Request bodies over this many KB get 413 before they are read (server/body_limit.py)."""
 

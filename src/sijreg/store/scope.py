@@ -467,7 +467,7 @@ class SiteScope:
     # The worklist -------------------------------------------------------------------------
 
     def worklist(
-        self, today: date, windows: tuple[Window, ...]
+        self, today: date, windows: tuple[Window, ...], reminder_days: tuple[int, ...]
     ) -> list[tuple[sa.RowMapping, DueVisit]]:
         """Every fused patient's follow-ups whose window is open today without a visit.
 
@@ -495,7 +495,9 @@ class SiteScope:
                     patient,
                     DueVisit(p.months, p.target, p.opens, p.closes, p.state is State.OVERDUE),
                 )
-                for p in time_points(fused, visits.get(patient["id"], []), today, windows)
+                for p in time_points(
+                    fused, visits.get(patient["id"], []), today, windows, None, reminder_days
+                )
                 if p.state in OPEN_STATES
             ]
         return sorted(found, key=lambda pair: pair[1].target)

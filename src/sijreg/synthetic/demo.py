@@ -78,7 +78,7 @@ def _follow_up(conn: sa.Connection, site_codes: list[str]) -> tuple[int, int, in
     from sijreg.interop.instrument_file import default_instruments
     from sijreg.store import schema
     from sijreg.store.accounts import find_site
-    from sijreg.store.registry_settings import visit_windows
+    from sijreg.store.registry_settings import reminder_days, visit_windows
     from sijreg.synthetic.followup_demo import recent_cohort, simulate
 
     today = datetime.now(UTC).date()
@@ -87,6 +87,6 @@ def _follow_up(conn: sa.Connection, site_codes: list[str]) -> tuple[int, int, in
     if conn.execute(sa.select(schema.invitation.c.id).limit(1)).first() is not None:
         return len(recent), 0, 0
     site_ids = [i for i in (find_site(conn, code) for code in site_codes) if i is not None]
-    windows = visit_windows(conn)
-    invited, answered = simulate(conn, site_ids, today, windows, default_instruments())
+    windows, days = visit_windows(conn), reminder_days(conn)
+    invited, answered = simulate(conn, site_ids, today, windows, days, default_instruments())
     return len(recent), invited, answered

@@ -16,7 +16,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
-from sijreg.domain.followup import DEFAULT_REMINDER_DAYS
 from sijreg.domain.questionnaire import Instrument
 from sijreg.domain.records import PatientRecord
 from sijreg.domain.schedule import Window, add_months
@@ -69,9 +68,11 @@ def simulate(
     site_ids: Sequence[int],
     today: date,
     windows: Sequence[Window],
+    reminder_days: Sequence[int],
     instruments: Sequence[Instrument],
 ) -> tuple[int, int]:
-    """Invitations for every opened window and simulated answers; returns (invited, answered)."""
+    """Invitations for every opened window, the messages sent on ``reminder_days`` and
+    simulated answers; returns (invited, answered)."""
     rng = random.Random(SEED + 1)
     key = followup.new_key()  # the demo keeps no key: its links are never handed out
     invited = answered = 0
@@ -89,7 +90,7 @@ def simulate(
         for row in rows:
             invited += 1
             last = min(today, row.closes)
-            for day in DEFAULT_REMINDER_DAYS:
+            for day in reminder_days:
                 sent = row.opens + timedelta(days=day)
                 if sent <= last:
                     followup.record_sent(conn, row.id, _moment(sent))
