@@ -9,6 +9,7 @@ import os
 import re
 import sqlite3
 import threading
+import time
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,13 +59,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={int(WRITER_WAIT_SECONDS * 1000)}")
     cursor.close()
 
 
 _WRITES = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|BEGIN IMMEDIATE|CREATE|DROP|ALTER)\b", re.I)
 WRITER_WAIT_SECONDS = 10.0
-"""How long a writer queues in this process before it tries SQLite's lock anyway."""
+"""The longest a writer waits for SQLite's write lock: its place in this process's queue and
+SQLite's busy timeout together (then "database is locked": the server's busy, retry)."""
+
+
+def _busy_timeout(raw: Any, seconds: float) -> None:
+    raw.execute(f"PRAGMA busy_timeout={max(0, int(seconds * 1000))}")
 
 
 def _queue_writers(engine: sa.Engine) -> None:
@@ -75,19 +81,29 @@ def _queue_writers(engine: sa.Engine) -> None:
     unlucky one waits seconds. Here a transaction's first write waits on a Python lock
     instead, granted the moment the holder commits or rolls back. SQLite's own lock and
     busy timeout still order this process with others (an import, a second server).
+
+    The whole wait, queue and busy timeout together, is at most ``WRITER_WAIT_SECONDS``:
+    a writer that queued gets only the rest as its busy timeout, and one that cannot get
+    through the queue in time is told "database is locked" (the server's "busy, retry").
     """
     gate = threading.Lock()
-    holder: list[object] = [None]
+    holder: list[Any] = [None]
 
-    def take(conn: sa.Connection, _c: Any, statement: str, *_: Any) -> None:
+    def take(conn: sa.Connection, _c: Any, statement: str, params: Any, *_: Any) -> None:
         raw = conn.connection.dbapi_connection
-        waits = holder[0] is not raw and _WRITES.match(statement)
-        if waits and gate.acquire(timeout=WRITER_WAIT_SECONDS):
-            holder[0] = raw
+        if holder[0] is raw or not _WRITES.match(statement):
+            return
+        started = time.monotonic()
+        if not gate.acquire(timeout=WRITER_WAIT_SECONDS):
+            locked = sqlite3.OperationalError("database is locked")
+            raise sa.exc.OperationalError(statement, params, locked)
+        holder[0] = raw
+        _busy_timeout(raw, WRITER_WAIT_SECONDS - (time.monotonic() - started))
 
-    def release(raw: object) -> None:
+    def release(raw: Any) -> None:
         if raw is not None and holder[0] is raw:
             holder[0] = None
+            _busy_timeout(raw, WRITER_WAIT_SECONDS)
             gate.release()
 
     sa.event.listen(engine, "before_cursor_execute", take)

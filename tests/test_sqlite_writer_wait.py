@@ -1,0 +1,50 @@
+"""SQLite writers of one process queue for the write lock, and wait at most the limit in all."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from sijreg.store import database
+from sijreg.store.database import open_database
+
+
+def test_queued_writers_are_told_busy_within_the_wait_however_many_queue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process (a sheet import) holds the write lock: each of three writers of the
+    server's engine is told "database is locked" within one wait, not one wait per writer
+    ahead of it in the queue."""
+    monkeypatch.setattr(database, "WRITER_WAIT_SECONDS", 1.0)
+    path = tmp_path / "registry.db"
+    engine = open_database(str(path), connections=4)
+    importer = sqlite3.connect(path, isolation_level=None)
+    importer.execute("BEGIN IMMEDIATE")
+    took: list[float] = []
+    errors: list[str] = []
+
+    def write() -> None:
+        started = time.monotonic()
+        try:
+            with engine.begin() as conn:
+                conn.execute(sa.text("DELETE FROM sign_in_throttle WHERE 0"))
+        except sa.exc.OperationalError as error:
+            errors.append(str(error.orig))
+        took.append(time.monotonic() - started)
+
+    writers = [threading.Thread(target=write) for _ in range(3)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    importer.rollback()
+    assert errors == ["database is locked"] * 3
+    assert max(took) < 1.6, took  # queued one after another, they took 2 s and more
+    with engine.begin() as conn:  # the lock is free again: writing works, the wait restored
+        conn.execute(sa.text("DELETE FROM sign_in_throttle WHERE 0"))
+    engine.dispose()
