@@ -77,7 +77,14 @@ def _answer(page: Page, answers: dict[str, str]) -> None:
             page.fill(f"input[name={name}]", value)
         else:
             page.check(f'input[name="{name}"][value="{value}"]')
-    page.get_by_role("button", name="Save and continue").click()
+    _save_and_continue(page)
+
+
+def _save_and_continue(page: Page) -> None:
+    """Send the page and wait for the next one: without the wait, the next step could read
+    and send the page still shown (an answer lost or given twice)."""
+    with page.expect_navigation():
+        page.get_by_role("button", name="Save and continue").click()
 
 
 def test_a_patient_answers_from_the_e_mail_on_a_phone(
@@ -129,7 +136,7 @@ def test_a_patient_answers_from_the_e_mail_on_a_phone(
         if n == 0:
             _check(page, "02-scale-page")
     expect(page.get_by_text("Page 8 of 14")).to_be_visible()
-    page.get_by_role("button", name="Save and continue").click()  # nothing chosen: seen, blank
+    _save_and_continue(page)  # nothing chosen: seen, blank
     first.close()  # the patient closes the browser half-way
 
     again = _phone(browser)
