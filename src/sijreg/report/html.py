@@ -57,7 +57,8 @@ def render(
             (
                 "completeness",
                 "Follow-up answered at each time point: answered / due, as in the follow-up "
-                "completeness table (due: answered, or the window closed; whole registry).",
+                "completeness table (due: answered, or the window closed; the whole registry's "
+                "follow-ups whose target date fell in the report's year).",
                 charts.completeness_lines(document),
             )
         )
