@@ -28,6 +28,7 @@ import sqlalchemy as sa
 
 from sijreg.domain import dictionary as dd
 from sijreg.store import schema
+from sijreg.store.database import WRITER_WAIT_SECONDS
 
 GENESIS = "0" * 64
 """The "previous hash" of the first entry."""
@@ -38,9 +39,9 @@ _PG_LOCK_KEY = 7_301_203
 _PG_BULK_KEY = 7_301_204
 """Held (exclusively) by a bulk save while it takes and holds the chain on PostgreSQL."""
 
-LOCK_WAIT_SECONDS = 10.0
+LOCK_WAIT_SECONDS = WRITER_WAIT_SECONDS
 """How long an append waits for the chain on PostgreSQL before giving up with
-:class:`ChainBusy` (SQLite's own busy timeout is as long)."""
+:class:`ChainBusy`: the same limit a SQLite writer waits for its write lock."""
 
 
 class ChainBusy(Exception):
