@@ -13,7 +13,7 @@ import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sijreg.analysis.visits import in_window, windows
+from sijreg.analysis.visits import in_window, in_windows, windows
 
 MONTH = Decimal("30.4375")
 
@@ -89,3 +89,64 @@ def test_exact_edges_and_fractional_boundaries() -> None:
     chosen8 = in_window(_visits([486, 487]), w8)["days_since_fusion"].to_list()
     chosen24 = in_window(_visits([486, 487]), w24)["days_since_fusion"].to_list()
     assert (chosen8, chosen24) == ([486], [487])
+
+
+def test_the_visit_closest_to_the_centre_is_taken() -> None:
+    # 6 months is 182.625 days: day 183 is 0.375 days away, day 182 0.625 (a rank that
+    # doubled the distance and added one after the centre took day 182).
+    six = windows((3, 6, 12, 24))[1]
+    both = pl.DataFrame(
+        {"patient_id": [1, 1], "days_since_fusion": [182, 183], "baseline": [None, None]},
+        schema={"patient_id": pl.Int64, "days_since_fusion": pl.Int64, "baseline": pl.Float64},
+    )
+    assert in_window(both, six)["days_since_fusion"].to_list() == [183]
+    # 24 months is 730.5 days: days 730 and 731 are as close; the earlier is taken.
+    tie = both.with_columns(pl.Series("days_since_fusion", [731, 730]))
+    assert in_window(tie, windows((3, 6, 12, 24))[3])["days_since_fusion"].to_list() == [730]
+
+
+def _closest(visits: list[tuple[int, int, bool]], centres: list[int]) -> set[tuple[int, int, int]]:
+    """(patient, window, day) chosen by the rule, with exact fractions: each patient's
+    follow-up visit in the window least far from the centre, the earlier of two as far."""
+    chosen = set()
+    for position, (months, lo, hi) in enumerate(_reference(centres)):
+        centre = Decimal(months) * MONTH
+        for patient in {p for p, _, _ in visits}:
+            days = [d for p, d, base in visits if p == patient and not base and lo <= d < hi]
+            if days:
+                best = min(days, key=lambda d: (abs(d - centre), d))
+                chosen.add((patient, position, best))
+    return chosen
+
+
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 30), st.integers(-30, 1000), st.booleans()),
+        max_size=80,
+        unique_by=lambda v: (v[0], v[1]),
+    ),
+    st.lists(st.integers(1, 30), min_size=1, max_size=5),
+)
+def test_every_window_at_once_chooses_as_each_window_alone(
+    visits: list[tuple[int, int, bool]], centres: list[int]
+) -> None:
+    frame = pl.DataFrame(
+        {
+            "patient_id": [p for p, _, _ in visits],
+            "days_since_fusion": [d for _, d, _ in visits],
+            "baseline": [1.0 if b else None for _, _, b in visits],
+        },
+        schema={"patient_id": pl.Int64, "days_since_fusion": pl.Int64, "baseline": pl.Float64},
+    )
+    expected = _closest(visits, centres)
+    together = in_windows(frame, tuple(centres))
+    got = set(together.select("patient_id", "window", "days_since_fusion").iter_rows())
+    assert got == expected
+    keys = together.select("patient_id", "window").rows()
+    assert keys == sorted(keys)  # in order of patient, then window
+    alone = {
+        (p, i, d)
+        for i, w in enumerate(windows(tuple(centres)))
+        for p, d in in_window(frame, w).select("patient_id", "days_since_fusion").iter_rows()
+    }
+    assert alone == expected

@@ -86,46 +86,69 @@ class WindowResult:
     paired: dict[str, Paired]
 
 
-_SPAN = 1 << 24
-"""Above any rank ``_first_per_patient`` is given: days and their doubles, 45,000 years."""
-
-
-def _first_per_patient(visits: pl.DataFrame, rank: pl.Expr) -> pl.DataFrame:
-    """Each patient's visit of least ``rank`` (a whole number from 0 below ``_SPAN``), in
-    order of patient: one sort on one Int64 key, patient and rank, instead of a sort on
-    several columns and a group-by (the same rows, several times faster at 1M patients)."""
-    patient = pl.col("patient_id")
-    return (
-        visits.with_columns((patient.cast(pl.Int64) * _SPAN + rank).alias("_key"))
-        .sort("_key")
-        .filter(patient.ne_missing(patient.shift(1)))
-        .select(patient, pl.exclude("patient_id", "_key"))
-    )
+def _first_per_key(frame: pl.DataFrame, key: pl.Expr, rank: pl.Expr) -> pl.DataFrame:
+    """The row of least ``rank`` (a whole number >= 0) for each ``key`` (a whole number >= 0),
+    in order of key: one sort on one Int64 made of both, instead of a sort on several
+    columns and a group-by (the same rows, several times faster at 1M patients). Keys too
+    large to share an Int64 with their ranks sort on the two columns."""
+    keyed = frame.with_columns(key.cast(pl.Int64).alias("_key"), rank.cast(pl.Int64).alias("_rank"))
+    most = keyed.select(pl.col("_key").max(), pl.col("_rank").max()).row(0)
+    span = (most[1] or 0) + 1
+    if (most[0] or 0) < (1 << 62) // span:
+        ordered = keyed.sort(pl.col("_key") * span + pl.col("_rank"))
+    else:
+        ordered = keyed.sort("_key", "_rank")
+    first = pl.col("_key").ne_missing(pl.col("_key").shift(1))
+    return ordered.filter(first).drop("_key", "_rank")
 
 
 def baseline(visits: pl.DataFrame) -> pl.DataFrame:
-    """Each patient's last visit marked baseline (on or before the fusion, by the rules)."""
+    """Each patient's last visit marked baseline (on or before the fusion, by the rules),
+    in order of patient."""
     days = pl.col("days_since_fusion")
-    return _first_per_patient(visits.filter(pl.col("baseline") == 1), -days)
+    marked = visits.filter(pl.col("baseline") == 1)
+    latest = marked.select(days.max()).item()
+    return _first_per_key(marked, pl.col("patient_id"), (latest or 0) - days)
+
+
+def _closeness(window: Window) -> pl.Expr:
+    """How far a visit lies from the window's centre, as a whole number that orders the
+    visits by the rule: 16 x |days - centre| is whole (the centre is months x 487/16 days),
+    doubled, plus one after the centre, so the closer comes first and, of two as close,
+    the earlier."""
+    offset = pl.col("days_since_fusion") * 16 - window.months * 487
+    return offset.abs() * 2 + (offset > 0).cast(pl.Int64)
+
+
+def in_windows(visits: pl.DataFrame, months: tuple[int, ...]) -> pl.DataFrame:
+    """Per patient and window the visit of the window closest to its centre (the earlier on
+    a tie), in order of patient then window, with the window's position in ``windows(months)``
+    in column "window": every window in one pass (the windows follow one another)."""
+    bounds = windows(months)
+    days = pl.col("days_since_fusion")
+    inside = days.is_between(bounds[0].start_day, bounds[-1].end_day, closed="left")
+    position = pl.lit(0, pl.Int64)
+    for i, window in enumerate(bounds[1:], start=1):
+        position = pl.when(days >= window.start_day).then(i).otherwise(position)
+    closeness = pl.lit(0, pl.Int64)
+    for i, window in enumerate(bounds):
+        closeness = pl.when(pl.col("window") == i).then(_closeness(window)).otherwise(closeness)
+    chosen = visits.filter(FOLLOW_UP & inside).with_columns(position.alias("window"))
+    return _first_per_key(chosen, pl.col("patient_id") * len(bounds) + pl.col("window"), closeness)
 
 
 def in_window(visits: pl.DataFrame, window: Window) -> pl.DataFrame:
     """Per patient the visit of the window closest to its centre (the earlier on a tie)."""
     days = pl.col("days_since_fusion")
-    offset = days - window.target_day
-    return _first_per_patient(
-        visits.filter(FOLLOW_UP & (days >= window.start_day) & (days < window.end_day)),
-        offset.abs() * 2 + (offset > 0).cast(pl.Int64),
-    )
+    inside = FOLLOW_UP & (days >= window.start_day) & (days < window.end_day)
+    return _first_per_key(visits.filter(inside), pl.col("patient_id"), _closeness(window))
 
 
-def _paired(chosen: pl.DataFrame, base: pl.DataFrame, measure: str) -> Paired:
+def _paired(chosen: pl.DataFrame, measure: str) -> Paired:
+    """The change of ``measure`` from its baseline value (column ``_base_<measure>``)."""
     scale = dd.field(measure).scale
-    both = chosen.select("patient_id", measure).join(
-        base.select("patient_id", pl.col(measure).alias("_base")), on="patient_id"
-    )
-    both = both.filter(pl.col(measure).is_not_null() & pl.col("_base").is_not_null())
-    both = both.with_columns((pl.col(measure) - pl.col("_base")).alias("change"))
+    both = chosen.filter(pl.col(measure).is_not_null() & pl.col(f"_base_{measure}").is_not_null())
+    both = both.with_columns((pl.col(measure) - pl.col(f"_base_{measure}")).alias("change"))
     change = describe.continuous(both, "change", scale)
     diffs = both.get_column("change").to_numpy().astype(np.float64)
     tests = inference.compare_paired(diffs)
@@ -137,23 +160,34 @@ def _paired(chosen: pl.DataFrame, base: pl.DataFrame, measure: str) -> Paired:
     return Paired(change, ci, *(tests if tests else (None, None)))
 
 
-def over_time(visits: pl.DataFrame, months: tuple[int, ...]) -> tuple[WindowResult, ...]:
-    """Each measure per window and, where a baseline exists, the paired change."""
-    base = baseline(visits)
+PAIRED = tuple(m for m in MEASURES if m != "pain_relief_pct")
+
+
+def over_time(
+    visits: pl.DataFrame, months: tuple[int, ...], base: pl.DataFrame | None = None
+) -> tuple[WindowResult, ...]:
+    """Each measure per window and, where a baseline exists, the paired change (``base``:
+    the patients' baselines, when already chosen)."""
+    base = baseline(visits) if base is None else base
+    starts = base.select("patient_id", *(pl.col(m).alias(f"_base_{m}") for m in PAIRED))
+    chosen = in_windows(visits, months).join(
+        starts, on="patient_id", how="left", maintain_order="left"
+    )
+    parts = chosen.partition_by("window", as_dict=True, maintain_order=True)
     out = []
-    for window in windows(months):
-        chosen = in_window(visits, window)
+    for i, window in enumerate(windows(months)):
+        part = parts.get((i,), chosen.clear())
         out.append(
             WindowResult(
                 window,
-                {m: describe.continuous(chosen, m, dd.field(m).scale) for m in MEASURES},
-                {m: _paired(chosen, base, m) for m in MEASURES if m != "pain_relief_pct"},
+                {m: describe.continuous(part, m, dd.field(m).scale) for m in MEASURES},
+                {m: _paired(part, m) for m in PAIRED},
             )
         )
     return tuple(out)
 
 
-def baseline_measures(visits: pl.DataFrame) -> dict[str, Continuous]:
-    """NRS and ODI at baseline (the denominators of the paired changes' starting point)."""
-    base = baseline(visits)
-    return {m: describe.continuous(base, m, dd.field(m).scale) for m in MEASURES[1:]}
+def baseline_measures(base: pl.DataFrame) -> dict[str, Continuous]:
+    """NRS and ODI at baseline (the denominators of the paired changes' starting point),
+    from the patients' baselines (:func:`baseline`)."""
+    return {m: describe.continuous(base, m, dd.field(m).scale) for m in PAIRED}
