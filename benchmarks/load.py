@@ -285,6 +285,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--clients", default="1,8,32,64")
     parser.add_argument("--workers", type=int, default=1, help="sijreg serve --workers")
+    parser.add_argument("--threads", type=int, help="sijreg serve --threads (default: its own)")
     parser.add_argument("--no-floor", action="store_true", help="skip the trivial app's floor")
     parser.add_argument("--note", default="", help="a line about this run for the results")
     args = parser.parse_args()
@@ -297,6 +298,7 @@ def main() -> None:
         sijreg = str(Path(sys.executable).with_name("sijreg"))
         command = [sijreg, "serve", "-d", server_database(database)]
         command += ["--workers", str(args.workers)] if args.workers > 1 else []
+        command += ["--threads", str(args.threads)] if args.threads else []
         with serving(command) as (port, process):
             phases = run_levels(
                 "sijreg", port, process.pid, backends(args.postgres), tokens, levels, args.seconds
@@ -314,7 +316,8 @@ def main() -> None:
     )
     load = os.getloadavg()
     report = [
-        f"### {label}, {args.workers} worker(s), {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        f"### {label}, {args.workers} worker(s), "
+        f"{args.threads or 'default'} threads each, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
         f"Machine: {platform.machine()}, {os.cpu_count()} cores, {platform.system()} "
         f"{platform.release()}; load average {load_before[0]:.1f} before, {load[0]:.1f} after "

@@ -128,3 +128,36 @@ def test_a_record_edited_outside_the_app_is_reported(engine: sa.Engine, people: 
         f"fusion {ids['fusion']} (audit entry 7): removed outside sijreg",
         f"visit {ids['visit']} (audit entry 9): changed outside sijreg",
     ]
+
+
+def test_entries_chained_by_the_database_hash_as_the_verifier_does(engine: sa.Engine) -> None:
+    # On PostgreSQL the database stamps, chains and hashes an entry (sijreg_audit_append);
+    # on SQLite sijreg does. Either way each stored hash is entry_hash of the row before.
+    texts = ["Größe – “typo”", 'quote " backslash \\ tab \t', "line\nbreak", "日本"]
+    with engine.begin() as conn:
+        for i, text in enumerate(texts, start=1):
+            audit.append(
+                conn,
+                audit.Entry(
+                    audit.Action.UPDATE,
+                    table_name="visit",
+                    record_id=i,
+                    old_values={"note": text},
+                    new_values={"note": text[::-1], "n": i},
+                    reason=text,
+                    record_hash="ab" * 32,
+                ),
+            )
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(schema.audit_log).order_by(schema.audit_log.c.id)).mappings()
+        prev = audit.GENESIS
+        stamps = []
+        for row in rows:
+            assert row["prev_hash"] == prev
+            assert row["entry_hash"] == audit.entry_hash(prev, row)
+            prev = row["entry_hash"]
+            stamps.append(row["at"])
+            assert json.loads(row["new_values"])["note"] == texts[row["id"] - 1][::-1]
+        assert len(stamps) == len(texts)
+        assert stamps == sorted(stamps)
+        assert audit.verify(conn).chain is None

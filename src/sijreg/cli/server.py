@@ -20,6 +20,7 @@ from sijreg.cli import audit as audit_cli
 from sijreg.cli import backup as backup_cli
 from sijreg.cli.analysis import ProtocolOption
 from sijreg.cli.common import DatabaseOption, console, fail, label, open_registry
+from sijreg.server.threads import REQUEST_THREADS
 from sijreg.store.roles import Role
 
 if TYPE_CHECKING:
@@ -264,6 +265,13 @@ def serve(
             help="Server processes (PostgreSQL: one per core; SQLite has one writer, keep 1)."
         ),
     ] = 1,
+    threads: Annotated[
+        int,
+        typer.Option(
+            help="Requests each server process works on at once (more wait their turn; "
+            "reports and exports run beside them, two at a time)."
+        ),
+    ] = REQUEST_THREADS,
 ) -> None:
     """Run the registry server (pages and the JSON API at /api/v1)."""
     import sqlalchemy as sa
@@ -278,6 +286,7 @@ def serve(
         None if protocol_file is None else str(protocol_file),
         None if odi_file is None else str(odi_file),
         max_body_kb,
+        threads,
     )
     try:
         settings = options.settings()
@@ -352,6 +361,7 @@ class ServeOptions:
     protocol_file: str | None
     odi_file: str | None
     max_body_kb: int
+    threads: int = REQUEST_THREADS
 
     def settings(self) -> ServerSettings:
         """The server's settings; ValueError (or InstrumentError) names a bad option."""
@@ -364,11 +374,14 @@ class ServeOptions:
             raise ValueError("time-outs must be positive")
         if self.max_body_kb < 1:
             raise ValueError("--max-body-kb must be at least 1")
+        if self.threads < 1:
+            raise ValueError("--threads must be at least 1")
         return ServerSettings(
             Timeouts(timedelta(minutes=self.idle_minutes), timedelta(hours=self.absolute_hours)),
             load_protocol(None if self.protocol_file is None else Path(self.protocol_file)),
             default_instruments(None if self.odi_file is None else Path(self.odi_file)),
             self.max_body_kb,
+            self.threads,
         )
 
 

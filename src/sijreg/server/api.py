@@ -7,14 +7,16 @@ the generated models from the route functions' annotations at definition time.)
 
 import json
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Path, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from sijreg.server import web
+from sijreg.server import threads, web
 from sijreg.server.models import (
     INPUTS,
     MAX_ID,
@@ -263,16 +265,31 @@ def sign(request: Request, patient_id: RecordId, body: Signature) -> Response:
 
 
 @router.get(
-    "/export", summary="The analyst's pooled, de-identified rows (one per analysed patient)"
+    "/export",
+    summary="The analyst's pooled, de-identified rows (one per analysed patient)",
+    response_model=list[dict[str, Any]],
 )
-def export(request: Request) -> list[dict[str, Any]]:
+async def export(request: Request) -> Response:
+    return await threads.long_running(request.app, partial(_export, request))
+
+
+def _export(request: Request) -> Response:
+    """Read and encoded in the pool of long requests (the rows can be many)."""
     with web.transaction(request) as conn:
         rows = pooled_export(web.engine(request), conn, web.api_actor(conn, request))
-        return rows.to_dicts()
+    return JSONResponse(jsonable_encoder(rows.to_dicts()))
 
 
-@router.get("/report", summary="Tables 1-3: the site's own, or pooled for the analyst")
-def report(request: Request) -> dict[str, Any]:
+@router.get(
+    "/report",
+    summary="Tables 1-3: the site's own, or pooled for the analyst",
+    response_model=dict[str, Any],
+)
+async def report(request: Request) -> Response:
+    return await threads.long_running(request.app, partial(_report, request))
+
+
+def _report(request: Request) -> Response:
     with web.transaction(request) as conn:
         doc, _ = study_report(web.engine(request), conn, web.api_actor(conn, request))
-        return doc
+    return JSONResponse(jsonable_encoder(doc))

@@ -38,6 +38,7 @@ from sijreg.server import (
     queries_pages,
     screening_pages,
     screenings,
+    threads,
     web,
 )
 from sijreg.store.audit import ChainBusy
@@ -231,6 +232,7 @@ def _secured(path: str, headers: list[tuple[bytes, bytes]]) -> list[tuple[bytes,
 
 def create_app(engine: sa.Engine, settings: web.ServerSettings | None = None) -> FastAPI:
     """The application serving the registry at ``engine``."""
+    settings = settings or web.ServerSettings()
     app = FastAPI(
         title="sijreg registry API",
         version=__version__,
@@ -241,9 +243,10 @@ def create_app(engine: sa.Engine, settings: web.ServerSettings | None = None) ->
         redoc_url=None,
         openapi_url="/api/v1/openapi.json",
         redirect_slashes=False,  # its redirects are absolute, built from the forgeable Host
+        lifespan=threads.lifespan(settings.request_threads),
     )
     app.state.engine = engine
-    app.state.settings = settings or web.ServerSettings()
+    app.state.settings = settings
     api_docs.add_api_docs(app)
     app.include_router(health.router)
     app.include_router(api.router)

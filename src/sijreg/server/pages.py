@@ -11,6 +11,7 @@ import json
 import logging
 import re
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -24,7 +25,7 @@ from sijreg.domain.entry import Invalid, parse_form
 from sijreg.domain.followup import next_due, summary
 from sijreg.domain.types import Form, Kind
 from sijreg.domain.wording import in_words
-from sijreg.server import kept_forms, sign_in_cookie, web
+from sijreg.server import kept_forms, sign_in_cookie, threads, web
 from sijreg.server.models import MAX_ID
 from sijreg.server.reporting import pooled_export, report_page
 from sijreg.store import accounts, audit, queries, schema
@@ -605,7 +606,11 @@ def worklist(request: Request) -> Response:
 
 
 @router.get("/report")
-def report(request: Request) -> Response:
+async def report(request: Request) -> Response:
+    return await threads.long_running(request.app, partial(_report, request))
+
+
+def _report(request: Request) -> Response:
     with web.transaction(request) as conn:
         user = web.page_user(conn, request)
         nav = Markup(templates.get_template("nav.html.j2").render(user=user.actor, csrf=user.csrf))
@@ -613,7 +618,11 @@ def report(request: Request) -> Response:
 
 
 @router.get("/export.csv")
-def export_csv(request: Request) -> Response:
+async def export_csv(request: Request) -> Response:
+    return await threads.long_running(request.app, partial(_export_csv, request))
+
+
+def _export_csv(request: Request) -> Response:
     with web.transaction(request) as conn:
         user = web.page_user(conn, request)
         rows = pooled_export(web.engine(request), conn, user.actor)

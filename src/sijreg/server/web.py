@@ -20,6 +20,7 @@ from sijreg.domain.questionnaire import Instrument
 from sijreg.interop.instrument_file import default_instruments
 from sijreg.interop.protocol_file import load_protocol
 from sijreg.server.body_limit import DEFAULT_MAX_BODY_KB
+from sijreg.server.threads import REQUEST_THREADS
 from sijreg.store import accounts
 from sijreg.store.accounts import Actor, Role, Timeouts
 
@@ -38,6 +39,8 @@ class ServerSettings:
     """The follow-up questionnaires a patient's link asks (docs/follow-up.md)."""
     max_body_kb: int = DEFAULT_MAX_BODY_KB
     """Request bodies over this many KB get 413 before they are read (server/body_limit.py)."""
+    request_threads: int = REQUEST_THREADS
+    """Threads a server process runs its requests in (server/threads.py)."""
 
 
 class SignInRequired(Exception):

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 ENV_VAR = "SIJREG_DATABASE_URL"
 DEFAULT_PATH = "sijreg.db"
 MIGRATIONS = Path(__file__).with_name("migrations")
-SCHEMA_REVISION = "0014_idempotency_rls"
+SCHEMA_REVISION = "0015_audit_append"
 """The newest migration (a test checks it against Alembic's scripts). Knowing it lets an
 up-to-date registry open without loading Alembic, a third of a second of every command."""
 
