@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
 import polars as pl
 import sqlalchemy as sa
 
@@ -188,20 +189,44 @@ def _typed_visits(frame: pl.DataFrame) -> pl.DataFrame:
 
 def _dated_visits(visits: pl.DataFrame, fusions: pl.DataFrame) -> pl.DataFrame:
     """Fused patients' visits with days since their fusion, sorted by patient and date:
-    sorted once here, for the last follow-up and for every later use. Sorted before the
-    join, which keeps that order: cheaper than sorting the joined rows."""
-    fused = fusions.select("patient_id", "fusion_date").sort("patient_id")
-    return (
-        visits.sort(_by_patient_and_date(visits))
-        .join(fused, on="patient_id", maintain_order="left")
-        .with_columns(
-            (pl.col("visit_date") - pl.col("fusion_date"))
-            .dt.total_days()
-            .cast(pl.Int64)
-            .alias("days_since_fusion")
+    sorted once here, for the last follow-up and for every later use. Each visit finds its
+    patient's fusion by position (patient ids index an array of fusion rows), which keeps
+    the visits' order and is several times cheaper than a join; ids too sparse for such an
+    array join instead."""
+    ordered = visits.sort(_by_patient_and_date(visits))
+    patient = pl.col("patient_id")
+    ids = fusions.get_column("patient_id")
+    bounds = [
+        b
+        for frame in (fusions, ordered)
+        for b in frame.select(patient.min().alias("low"), patient.max().alias("top")).row(0)
+        if b is not None
+    ]
+    days = (pl.col("visit_date") - pl.col("fusion_date")).dt.total_days().cast(pl.Int64)
+    if bounds and min(bounds) >= 0 and max(bounds) <= _DENSE_IDS * (visits.height + 1):
+        top = max(bounds)
+        row_of = np.full(top + 1, -1, dtype=np.int64)
+        row_of[ids.to_numpy()] = np.arange(len(ids))
+        rows = row_of[ordered.get_column("patient_id").to_numpy()]
+        fused = rows >= 0
+        dates = fusions.get_column("fusion_date").gather(rows[fused])
+        return (
+            ordered.filter(pl.Series(fused))
+            .with_columns(dates.alias("fusion_date"))
+            .with_columns(days.alias("days_since_fusion"))
+            .drop("fusion_date")
         )
+    fused_rows = fusions.select("patient_id", "fusion_date").sort("patient_id")
+    return (
+        ordered.join(fused_rows, on="patient_id", maintain_order="left")
+        .with_columns(days.alias("days_since_fusion"))
         .drop("fusion_date")
     )
+
+
+_DENSE_IDS = 4
+"""Patient ids up to this many times the visits are looked up by position (an array of
+8 bytes per id): more sparse ids join."""
 
 
 def _by_patient_and_date(visits: pl.DataFrame) -> pl.Expr | list[str]:
