@@ -20,6 +20,7 @@ from fractions import Fraction
 
 import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 
 from sijreg.analysis import describe, inference
 from sijreg.analysis.cohort import FOLLOW_UP
@@ -144,14 +145,9 @@ def in_window(visits: pl.DataFrame, window: Window) -> pl.DataFrame:
     return _first_per_key(visits.filter(inside), pl.col("patient_id"), _closeness(window))
 
 
-def _paired(chosen: pl.DataFrame, measure: str) -> Paired:
-    """The change of ``measure`` from its baseline value (column ``_base_<measure>``)."""
-    scale = dd.field(measure).scale
-    both = chosen.filter(pl.col(measure).is_not_null() & pl.col(f"_base_{measure}").is_not_null())
-    both = both.with_columns((pl.col(measure) - pl.col(f"_base_{measure}")).alias("change"))
-    change = describe.continuous(both, "change", scale)
-    diffs = both.get_column("change").to_numpy().astype(np.float64)
-    tests = inference.compare_paired(diffs)
+def _paired(change: Continuous, differences: NDArray[np.float64]) -> Paired:
+    """The change from baseline: its summary, interval and tests."""
+    tests = inference.compare_paired(differences)
     ci = (
         inference.mean_interval(change.n, float(change.mean), change.sd)
         if change.mean is not None
@@ -163,28 +159,40 @@ def _paired(chosen: pl.DataFrame, measure: str) -> Paired:
 PAIRED = tuple(m for m in MEASURES if m != "pain_relief_pct")
 
 
+def _per_window(frame: pl.DataFrame, column: str, scale: int, count: int) -> list[Continuous]:
+    """:func:`describe.continuous` of ``column`` in each of ``count`` windows, in one pass."""
+    summaries = describe.continuous_by(frame, column, scale, "window")
+    empty = describe.continuous(frame.clear(), column, scale)
+    return [summaries[i].summary if i in summaries else empty for i in range(count)]
+
+
 def over_time(
     visits: pl.DataFrame, months: tuple[int, ...], base: pl.DataFrame | None = None
 ) -> tuple[WindowResult, ...]:
     """Each measure per window and, where a baseline exists, the paired change (``base``:
-    the patients' baselines, when already chosen)."""
+    the patients' baselines, when already chosen). Each summary is one pass over every
+    window's visits (grouped by window), not a pass per window."""
+    bounds = windows(months)
     base = baseline(visits) if base is None else base
     starts = base.select("patient_id", *(pl.col(m).alias(f"_base_{m}") for m in PAIRED))
     chosen = in_windows(visits, months).join(
         starts, on="patient_id", how="left", maintain_order="left"
     )
-    parts = chosen.partition_by("window", as_dict=True, maintain_order=True)
-    out = []
-    for i, window in enumerate(windows(months)):
-        part = parts.get((i,), chosen.clear())
-        out.append(
-            WindowResult(
-                window,
-                {m: describe.continuous(part, m, dd.field(m).scale) for m in MEASURES},
-                {m: _paired(part, m) for m in PAIRED},
-            )
-        )
-    return tuple(out)
+    measures = {m: _per_window(chosen, m, dd.field(m).scale, len(bounds)) for m in MEASURES}
+    paired: dict[str, list[Paired]] = {}
+    for m in PAIRED:
+        change = (pl.col(m) - pl.col(f"_base_{m}")).alias("change")  # null unless both known
+        both = chosen.select("patient_id", "window", change).drop_nulls("change")
+        summaries = _per_window(both, "change", dd.field(m).scale, len(bounds))
+        window = both.get_column("window").to_numpy()
+        differences = both.get_column("change").to_numpy().astype(np.float64)
+        paired[m] = [
+            _paired(summary, differences[window == i]) for i, summary in enumerate(summaries)
+        ]
+    return tuple(
+        WindowResult(w, {m: measures[m][i] for m in MEASURES}, {m: paired[m][i] for m in PAIRED})
+        for i, w in enumerate(bounds)
+    )
 
 
 def baseline_measures(base: pl.DataFrame) -> dict[str, Continuous]:
