@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextvars
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,40 +71,33 @@ def extended(tables: StudyTables) -> Extended:
     frame = tables.cohort.frame
     method = settings.ci_method
     missing_sites, missing = missing_table(frame)
-    # The visits (several times the patients' rows) are worked through in Polars, which
-    # leaves the interpreter lock free for the analyses of the patients' rows: computed
-    # beside them, in this context (whether patient sets are tracked, see
-    # describe.without_members), and taken last.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        timed = pool.submit(
-            contextvars.copy_context().run, _over_time, tables.cohort.visits, settings.windows
-        )
-        return Extended(
-            comparisons=tuple(
-                compare(frame, grouping_variable(name), settings.thresholds, settings.tests)
-                for name in settings.compare
-            ),
-            curve=responders.curve(frame, method),
-            subgroup_curves=tuple(
-                (code, label, responders.curve(frame.filter(cond), method))
-                for code, label, cond in groups(frame, tables.subgroup)
-            ),
-            histogram=responders.histogram(frame),
-            subgroup_histograms=tuple(
-                (code, label, responders.histogram(frame.filter(cond)))
-                for code, label, cond in groups(frame, tables.subgroup)
-            ),
-            relief_vs_time=correlation(frame),
-            sites=sites.by_site(frame, settings.pooling),
-            missing_sites=missing_sites,
-            missing=missing,
-            person_time=followup.person_time(frame),
-            sensitivity=followup.sensitivity(frame, settings.thresholds),
-            outcome_at=None
-            if settings.outcome_at is None
-            else followup.outcome_at(
-                tables.cohort, settings.outcome_at, settings.windows, settings.thresholds
-            ),
-            over_time=timed.result()[0],
-            baseline=timed.result()[1],
-        )
+    over_time, baseline = _over_time(tables.cohort.visits, settings.windows)
+    return Extended(
+        comparisons=tuple(
+            compare(frame, grouping_variable(name), settings.thresholds, settings.tests)
+            for name in settings.compare
+        ),
+        curve=responders.curve(frame, method),
+        subgroup_curves=tuple(
+            (code, label, responders.curve(frame.filter(cond), method))
+            for code, label, cond in groups(frame, tables.subgroup)
+        ),
+        histogram=responders.histogram(frame),
+        subgroup_histograms=tuple(
+            (code, label, responders.histogram(frame.filter(cond)))
+            for code, label, cond in groups(frame, tables.subgroup)
+        ),
+        over_time=over_time,
+        baseline=baseline,
+        relief_vs_time=correlation(frame),
+        sites=sites.by_site(frame, settings.pooling),
+        missing_sites=missing_sites,
+        missing=missing,
+        person_time=followup.person_time(frame),
+        sensitivity=followup.sensitivity(frame, settings.thresholds),
+        outcome_at=None
+        if settings.outcome_at is None
+        else followup.outcome_at(
+            tables.cohort, settings.outcome_at, settings.windows, settings.thresholds
+        ),
+    )
