@@ -121,7 +121,7 @@ def _report(
     # Importing them meanwhile saves two seconds of a report.
     renderers = ThreadPoolExecutor(max_workers=1)
     loading = renderers.submit(importlib.import_module, "sijreg.report.write")
-    showing = renderers.submit(importlib.import_module, "sijreg.report.terminal")
+    showing = None if quiet else renderers.submit(importlib.import_module, "sijreg.report.terminal")
     suppressing = options is not None and options.min_cell is not None
     with nullcontext() if suppressing else without_members():
         with step("Computing the study tables"):
@@ -150,7 +150,7 @@ def _report(
                 completeness=follow_up,
                 data_quality=source.data_quality() if data_quality else None,
             )
-    if not quiet:
+    if showing is not None:
         showing.result().show(document, console)
     console.print(f"Report written to {out}/ ({', '.join(write.FILES)})")
 
