@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import itertools
 from decimal import ROUND_CEILING, Decimal
+from fractions import Fraction
 
 import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from sijreg.analysis.visits import in_window, in_windows, windows
+from sijreg.analysis.visits import in_window, in_windows, over_time, windows
 
 MONTH = Decimal("30.4375")
 
@@ -150,3 +151,59 @@ def test_every_window_at_once_chooses_as_each_window_alone(
         for p, d in in_window(frame, w).select("patient_id", "days_since_fusion").iter_rows()
     }
     assert alone == expected
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 25),
+            st.integers(-60, 900),
+            st.booleans(),
+            st.one_of(st.none(), st.integers(0, 10)),
+        ),
+        max_size=60,
+        unique_by=lambda v: (v[0], v[1]),
+    )
+)
+def test_baselines_found_by_position_or_by_join_give_the_same_changes(
+    visits: list[tuple[int, int, bool, int | None]],
+) -> None:
+    # Patient ids dense enough are looked up by position; the same ids made sparse join.
+    def frame(offset: int) -> pl.DataFrame:
+        return pl.DataFrame(
+            {
+                "patient_id": [p + offset for p, _, _, _ in visits],
+                "days_since_fusion": [d for _, d, _, _ in visits],
+                "baseline": [1.0 if b else None for _, _, b, _ in visits],
+                "pain_relief_pct": [None] * len(visits),
+                "nrs_pain": [None if n is None else float(n) for _, _, _, n in visits],
+                "odi": [None] * len(visits),
+            },
+            schema={
+                "patient_id": pl.Int64,
+                "days_since_fusion": pl.Int64,
+                "baseline": pl.Float64,
+                "pain_relief_pct": pl.Float64,
+                "nrs_pain": pl.Float64,
+                "odi": pl.Float64,
+            },
+        )
+
+    dense, sparse = over_time(frame(0), (3, 6, 12)), over_time(frame(100_000), (3, 6, 12))
+    assert dense == sparse
+    # Each window's change: the patient's chosen NRS minus the last baseline NRS, by hand.
+    last_base: dict[int, int | None] = {}
+    for p, _, b, n in sorted(visits, key=lambda v: v[1]):
+        if b:
+            last_base[p] = n
+    chosen = _closest([(p, d, b) for p, d, b, _ in visits], [3, 6, 12])
+    nrs = {(p, d): n for p, d, _, n in visits}
+    for i, result in enumerate(dense):
+        changes = []
+        for p, window, d in chosen:
+            at, before = nrs[(p, d)], last_base.get(p)
+            if window == i and at is not None and before is not None:
+                changes.append(at - before)
+        assert result.paired["nrs_pain"].change.n == len(changes)
+        if changes:
+            assert result.paired["nrs_pain"].change.mean == Fraction(sum(changes), len(changes))

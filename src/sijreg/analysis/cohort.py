@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 import numpy as np
 import polars as pl
 import sqlalchemy as sa
+from numpy.typing import NDArray
 
 from sijreg.analysis.describe import PATIENT_KEY, members
 from sijreg.analysis.methods import DEFAULT_MIN_FOLLOWUP_DAYS
@@ -190,43 +192,43 @@ def _typed_visits(frame: pl.DataFrame) -> pl.DataFrame:
 def _dated_visits(visits: pl.DataFrame, fusions: pl.DataFrame) -> pl.DataFrame:
     """Fused patients' visits with days since their fusion, sorted by patient and date:
     sorted once here, for the last follow-up and for every later use. Each visit finds its
-    patient's fusion by position (patient ids index an array of fusion rows), which keeps
-    the visits' order and is several times cheaper than a join; ids too sparse for such an
-    array join instead."""
+    patient's fusion by position (:func:`rows_of`), which keeps the visits' order and is
+    several times cheaper than a join; ids too sparse for that join instead."""
     ordered = visits.sort(_by_patient_and_date(visits))
-    patient = pl.col("patient_id")
-    ids = fusions.get_column("patient_id")
-    bounds = [
-        b
-        for frame in (fusions, ordered)
-        for b in frame.select(patient.min().alias("low"), patient.max().alias("top")).row(0)
-        if b is not None
-    ]
     days = (pl.col("visit_date") - pl.col("fusion_date")).dt.total_days().cast(pl.Int64)
-    if bounds and min(bounds) >= 0 and max(bounds) <= _DENSE_IDS * (visits.height + 1):
-        top = max(bounds)
-        row_of = np.full(top + 1, -1, dtype=np.int64)
-        row_of[ids.to_numpy()] = np.arange(len(ids))
-        rows = row_of[ordered.get_column("patient_id").to_numpy()]
+    rows = rows_of(fusions.get_column("patient_id"), ordered.get_column("patient_id"))
+    if rows is None:
+        fused_rows = fusions.select("patient_id", "fusion_date").sort("patient_id")
+        joined = ordered.join(fused_rows, on="patient_id", maintain_order="left")
+    else:
         fused = rows >= 0
         dates = fusions.get_column("fusion_date").gather(rows[fused])
-        return (
-            ordered.filter(pl.Series(fused))
-            .with_columns(dates.alias("fusion_date"))
-            .with_columns(days.alias("days_since_fusion"))
-            .drop("fusion_date")
-        )
-    fused_rows = fusions.select("patient_id", "fusion_date").sort("patient_id")
-    return (
-        ordered.join(fused_rows, on="patient_id", maintain_order="left")
-        .with_columns(days.alias("days_since_fusion"))
-        .drop("fusion_date")
-    )
+        joined = ordered.filter(pl.Series(fused)).with_columns(dates.alias("fusion_date"))
+    return joined.with_columns(days.alias("days_since_fusion")).drop("fusion_date")
+
+
+def rows_of(ids: pl.Series, wanted: pl.Series) -> NDArray[np.int64] | None:
+    """The row of ``ids`` (distinct, not null) holding each of ``wanted`` (-1 where none
+    does), looked up in an array indexed by id: the work of a left join, in ``wanted``'s
+    order, several times cheaper. None when ids are negative or too sparse for such an
+    array (more than :data:`_DENSE_IDS` slots per row): then join."""
+    if wanted.has_nulls():
+        return None
+    bounds: list[Any] = [b for s in (ids, wanted) for b in (s.min(), s.max()) if b is not None]
+    if not bounds:
+        return np.full(len(wanted), -1, dtype=np.int64)
+    low, top = int(min(bounds)), int(max(bounds))
+    if low < 0 or top > _DENSE_IDS * (len(ids) + len(wanted) + 1):
+        return None
+    row_of = np.full(top + 1, -1, dtype=np.int64)
+    row_of[ids.to_numpy()] = np.arange(len(ids))
+    rows: NDArray[np.int64] = row_of[wanted.to_numpy()]
+    return rows
 
 
 _DENSE_IDS = 4
-"""Patient ids up to this many times the visits are looked up by position (an array of
-8 bytes per id): more sparse ids join."""
+"""Ids up to this many times the rows are looked up by position (an array of 8 bytes per
+id): more sparse ids join."""
 
 
 def _by_patient_and_date(visits: pl.DataFrame) -> pl.Expr | list[str]:

@@ -23,7 +23,7 @@ import polars as pl
 from numpy.typing import NDArray
 
 from sijreg.analysis import describe, inference
-from sijreg.analysis.cohort import FOLLOW_UP
+from sijreg.analysis.cohort import FOLLOW_UP, rows_of
 from sijreg.analysis.describe import Continuous
 from sijreg.analysis.inference import TestResult
 from sijreg.domain import dictionary as dd
@@ -166,6 +166,20 @@ def _per_window(frame: pl.DataFrame, column: str, scale: int, count: int) -> lis
     return [summaries[i].summary if i in summaries else empty for i in range(count)]
 
 
+def _with_baselines(chosen: pl.DataFrame, base: pl.DataFrame) -> pl.DataFrame:
+    """``chosen`` with each patient's baseline NRS and ODI (``_base_<measure>``, null
+    without a baseline): looked up by position where ids allow (``rows_of``), else joined."""
+    rows = rows_of(base.get_column("patient_id"), chosen.get_column("patient_id"))
+    if rows is None or base.is_empty():
+        starts = base.select("patient_id", *(pl.col(m).alias(f"_base_{m}") for m in PAIRED))
+        return chosen.join(starts, on="patient_id", how="left", maintain_order="left")
+    found = pl.Series(rows >= 0)
+    at = pl.Series(np.maximum(rows, 0))
+    return chosen.with_columns(
+        pl.when(found).then(base.get_column(m).gather(at)).alias(f"_base_{m}") for m in PAIRED
+    )
+
+
 def over_time(
     visits: pl.DataFrame, months: tuple[int, ...], base: pl.DataFrame | None = None
 ) -> tuple[WindowResult, ...]:
@@ -174,10 +188,7 @@ def over_time(
     window's visits (grouped by window), not a pass per window."""
     bounds = windows(months)
     base = baseline(visits) if base is None else base
-    starts = base.select("patient_id", *(pl.col(m).alias(f"_base_{m}") for m in PAIRED))
-    chosen = in_windows(visits, months).join(
-        starts, on="patient_id", how="left", maintain_order="left"
-    )
+    chosen = _with_baselines(in_windows(visits, months), base)
     measures = {m: _per_window(chosen, m, dd.field(m).scale, len(bounds)) for m in MEASURES}
     paired: dict[str, list[Paired]] = {}
     for m in PAIRED:
