@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from contextlib import nullcontext
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -334,6 +335,29 @@ def test_continuous_by_group_equals_continuous_of_each_group(
         assert summary == expected
         assert summary.members == expected.members
         assert summary.missing_members == expected.missing_members
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.integers(-(10**6), 10**6),  # summed in Int64
+            st.integers(-(10**13), 10**13),  # squares past Int64: summed in Int128
+        ),
+        max_size=30,
+    )
+)
+def test_mean_and_variance_are_exact_however_large_the_values(values: list[int | None]) -> None:
+    """The sums go to Int64 or Int128 by the largest value: either way exact (Fractions)."""
+    frame = pl.DataFrame({"x": values}, schema={"x": pl.Float64})
+    summary = describe.continuous(frame, "x")
+    known = [Fraction(v) for v in values if v is not None]
+    assert (summary.n, summary.missing) == (len(known), len(values) - len(known))
+    if known:
+        mean = sum(known) / len(known)
+        assert summary.mean == mean
+        if len(known) > 1:
+            assert summary.variance == sum((v - mean) ** 2 for v in known) / (len(known) - 1)
 
 
 @pytest.mark.parametrize("tests", list(ContinuousTests))

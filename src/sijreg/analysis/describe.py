@@ -93,16 +93,22 @@ def members(frame: pl.DataFrame, condition: pl.Expr | None = None) -> int:
 
 
 def _scaled(column: pl.Expr, scale: int, dtype: type[pl.DataType] = pl.Int64) -> pl.Expr:
-    """Values as whole numbers of 1/scale; sums of squares need Int128 not to overflow."""
+    """Values as whole numbers of 1/scale (sums of squares may need Int128: ``_sums``)."""
     return (column * scale).round().cast(dtype)
 
 
-def _sums(column: str, scale: int) -> list[pl.Expr]:
+def _sums(frame: pl.DataFrame, column: str, scale: int) -> list[pl.Expr]:
+    """The count, missing count, sum and sum of squares of the scaled values: summed in
+    Int64 when no sum of squares over the frame can overflow it (its largest value looked
+    up first, a fraction of the cost), in Int128 otherwise (half as fast)."""
+    top = frame.select(_scaled(pl.col(column).abs().max(), scale)).item()
+    wide = top is not None and frame.height * (top + 1) ** 2 >= 2**62
+    dtype = pl.Int128 if wide else pl.Int64
     return [
         pl.col(column).is_not_null().sum().alias("n"),
         pl.col(column).is_null().sum().alias("missing"),
-        _scaled(pl.col(column), scale, pl.Int128).sum().alias("total"),
-        (_scaled(pl.col(column), scale, pl.Int128) ** 2).sum().alias("squares"),
+        _scaled(pl.col(column), scale, dtype).sum().alias("total"),
+        (_scaled(pl.col(column), scale, dtype) ** 2).sum().alias("squares"),
     ]
 
 
@@ -116,7 +122,7 @@ def _summary(sums: tuple[Any, ...], scale: int, members: int, missing: int) -> C
 def continuous(frame: pl.DataFrame, column: str, scale: int = 1) -> Continuous:
     """Summarise a numeric column holding values with at most log10(scale) decimals."""
     return _summary(
-        frame.select(_sums(column, scale)).row(0),
+        frame.select(_sums(frame, column, scale)).row(0),
         scale,
         members(frame, pl.col(column).is_not_null()),
         members(frame, pl.col(column).is_null()),
@@ -139,7 +145,7 @@ def continuous_by(
     sums in one pass over the frame however many groups there are; the patient sets, when
     tracked, from each group's own rows."""
     grouped = frame.filter(pl.col(by).is_not_null())
-    sums = grouped.group_by(by).agg(pl.len().alias("_rows"), *_sums(column, scale))
+    sums = grouped.group_by(by).agg(pl.len().alias("_rows"), *_sums(grouped, column, scale))
     parts = grouped.partition_by(by, as_dict=True) if TRACKING_MEMBERS.get() else {}
     known, untracked = pl.col(column).is_not_null(), grouped.clear()
     out: dict[object, GroupSummary] = {}
