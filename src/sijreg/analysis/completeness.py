@@ -39,7 +39,6 @@ from sijreg.analysis.variables import RELIEF
 from sijreg.domain.followup import WINDOW_ENDS, time_points, window_dates
 from sijreg.domain.schedule import Window, add_months
 from sijreg.store import schema
-from sijreg.store.scope import set_database_scope
 
 
 @dataclass(frozen=True)
@@ -294,6 +293,8 @@ def registry_completeness(
 
 def read_patients(conn: sa.Connection, site_id: int | None) -> list[Patient]:
     """Fused patients (one site's, or all when ``site_id`` is None) with their visits."""
+    from sijreg.store.scope import set_database_scope  # accounts and all: not for a freeze
+
     f, v, p, s = schema.fusion, schema.visit, schema.patient, schema.site
     set_database_scope(conn, site_id, pooled=site_id is None)
     visits: dict[int, list[tuple[date, float | None]]] = {}

@@ -19,7 +19,6 @@ import sqlalchemy as sa
 
 from sijreg.domain.queries import QueryState
 from sijreg.domain.schedule import Window
-from sijreg.store import integrity, queries, schema
 
 NOTE = (
     "Queries are counted as queries (open, answered, closed), not patients. Breaches and "
@@ -33,6 +32,10 @@ def read_data_quality(
     conn: sa.Connection, site_id: int | None, today: date, windows: Sequence[Window]
 ) -> dict[str, Any]:
     """Counts per site code (one site's, or every site's when ``site_id`` is None)."""
+    # Imported here: the queries and their accounts load only when the section is read,
+    # never for a report that does not ask for it (every report imports this module).
+    from sijreg.store import integrity, queries, schema
+
     s = schema.site
     codes = sa.select(s.c.site_code).order_by(s.c.site_code)
     if site_id is not None:

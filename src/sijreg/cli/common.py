@@ -50,7 +50,11 @@ def fail(message: str) -> typer.Exit:
 
 @contextmanager
 def step(text: str) -> Iterator[None]:
-    """A spinner for a step that can take more than a second."""
+    """A spinner for a step that can take more than a second (none unless on a terminal:
+    then Rich's progress display is not even imported, a tenth of a second)."""
+    if not errors.is_terminal:
+        yield
+        return
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -59,7 +63,6 @@ def step(text: str) -> Iterator[None]:
         TimeElapsedColumn(),
         console=errors,
         transient=True,
-        disable=not errors.is_terminal,
     ) as progress:
         progress.add_task(text, total=None)
         yield
