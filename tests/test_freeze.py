@@ -23,7 +23,8 @@ from sijreg.domain.records import PatientRecord
 from sijreg.interop import freeze
 from sijreg.interop.freeze import FreezeError, manifest_id, read_freeze
 from sijreg.store import audit
-from sijreg.store.database import DatabaseError, open_database
+from sijreg.store.database import open_database
+from sijreg.store.errors import DatabaseError
 from sijreg.store.writer import save_patients
 from sijreg.synthetic.followup_demo import PATIENTS_PER_SITE
 from sijreg.synthetic.seed_study import SITES

@@ -16,12 +16,12 @@ from sijreg.domain.records import PatientRecord
 from sijreg.store import schema
 from sijreg.store.database import (
     SCHEMA_REVISION,
-    DatabaseError,
     alembic_config,
     current_revision,
     open_database,
     resolve_url,
 )
+from sijreg.store.errors import DatabaseError
 from sijreg.store.writer import save_patients
 
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
-import sqlalchemy as sa
 from numpy.typing import NDArray
 
 from sijreg.analysis.describe import PATIENT_KEY, members
@@ -31,8 +30,9 @@ from sijreg.analysis.variables import (
 )
 from sijreg.domain import dictionary as dd
 from sijreg.domain.types import Kind
-from sijreg.store import schema
-from sijreg.store.frames import Statement, read_frames
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 PATIENT_COLUMNS = tuple(var.name for var in PATIENT_FIELDS)
 
@@ -104,41 +104,10 @@ class Cohort:
         return self.frame.height
 
 
-def _patients(site_code: str | None) -> Statement:
-    """Patients with their site's id: joined to the site codes in Polars, which is cheaper
-    than a million joined rows in SQLite."""
-    p, s = schema.patient, schema.site
-    statement = sa.select(
-        p.c.id.label("patient_id"), p.c.site_id, *(p.c[var.name] for var in PATIENT_FIELDS)
-    )
-    if site_code is None:
-        return statement
-    return statement.where(
-        p.c.site_id == sa.select(s.c.id).where(s.c.site_code == site_code).scalar_subquery()
-    )
-
-
-def _sites() -> Statement:
-    s = schema.site
-    return sa.select(s.c.id.label("site_id"), s.c.site_code.label("site"))
-
-
 def _with_site_codes(patients: pl.DataFrame, sites: pl.DataFrame) -> pl.DataFrame:
     """The site code in place of the site id, as the second column."""
     coded = patients.join(sites, on="site_id", how="left", maintain_order="left")
     return coded.select("patient_id", "site", *PATIENT_COLUMNS)
-
-
-def _fusions() -> Statement:
-    f = schema.fusion
-    return sa.select(f.c.patient_id, *(f.c[v.name] for v in FUSION_FIELDS))
-
-
-def _prior_procedures() -> Statement:
-    pp = schema.prior_procedure
-    return sa.select(pp.c.patient_id, pp.c.procedure).where(
-        pp.c.procedure.in_(dd.ADVANCED_PROCEDURES)
-    )
 
 
 def _prior_flags(rows: pl.DataFrame) -> list[pl.Expr]:
@@ -160,24 +129,6 @@ VISIT_MEASURES = tuple(
     f.name for f in dd.VISIT.fields if f.kind in (Kind.INTEGER, Kind.DECIMAL, Kind.BOOLEAN)
 )
 """The visit fields read as numbers (a yes/no as 1/0); choices such as PGIC are not measures."""
-
-
-def _visits() -> Statement:
-    """Every visit with its measures: read once, for the outcome and for the visit tables."""
-    v = schema.visit
-    return sa.select(v.c.patient_id, v.c.visit_date, *(v.c[name] for name in VISIT_MEASURES))
-
-
-def _visits_in_halves(engine: sa.Engine) -> list[Statement]:
-    """The visits as two reads split at the middle id, run side by side (one per core):
-    the visit table is the largest, and its rows are sorted once read (``_dated_visits``)."""
-    v = schema.visit
-    with engine.connect() as conn:
-        low, high = conn.execute(sa.select(sa.func.min(v.c.id), sa.func.max(v.c.id))).one()
-    if low is None:
-        return [_visits()]
-    middle = (low + high) // 2
-    return [_visits().where(v.c.id <= middle), _visits().where(v.c.id > middle)]
 
 
 def _typed_visits(frame: pl.DataFrame) -> pl.DataFrame:
@@ -344,16 +295,9 @@ def registry_schema() -> tuple[pl.Schema, pl.Schema]:
 
 def read_registry(engine: sa.Engine, site_code: str | None = None) -> Registry:
     """Read the registry (one site's patients, or all) as its two analysis frames."""
-    patients, sites, fusions, procedures, *visits = read_frames(
-        engine,
-        [
-            _patients(site_code),
-            _sites(),
-            _fusions(),
-            _prior_procedures(),
-            *_visits_in_halves(engine),
-        ],
-    )
+    from sijreg.analysis import registry_sql  # SQLAlchemy and the reader: not for a freeze
+
+    patients, sites, fusions, procedures, *visits = registry_sql.read(engine, site_code)
     patients, fusions = _normalise(_with_site_codes(patients, sites)), _normalise(fusions)
     dated = _dated_visits(pl.concat([_typed_visits(part) for part in visits]), fusions)
     every = (

@@ -29,16 +29,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
 import polars as pl
-import sqlalchemy as sa
 
 from sijreg.analysis.cohort import Registry
 from sijreg.analysis.describe import PATIENT_KEY, TRACKING_MEMBERS, members
 from sijreg.analysis.variables import RELIEF
 from sijreg.domain.followup import WINDOW_ENDS, time_points, window_dates
 from sijreg.domain.schedule import Window, add_months
-from sijreg.store import schema
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 
 @dataclass(frozen=True)
@@ -293,7 +295,10 @@ def registry_completeness(
 
 def read_patients(conn: sa.Connection, site_id: int | None) -> list[Patient]:
     """Fused patients (one site's, or all when ``site_id`` is None) with their visits."""
-    from sijreg.store.scope import set_database_scope  # accounts and all: not for a freeze
+    import sqlalchemy as sa  # the database stack: not for a report from a freeze
+
+    from sijreg.store import schema
+    from sijreg.store.scope import set_database_scope
 
     f, v, p, s = schema.fusion, schema.visit, schema.patient, schema.site
     set_database_scope(conn, site_id, pooled=site_id is None)

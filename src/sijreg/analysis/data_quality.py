@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any
 
 from sijreg.domain.queries import QueryState
 from sijreg.domain.schedule import Window
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 NOTE = (
     "Queries are counted as queries (open, answered, closed), not patients. Breaches and "
@@ -32,8 +33,10 @@ def read_data_quality(
     conn: sa.Connection, site_id: int | None, today: date, windows: Sequence[Window]
 ) -> dict[str, Any]:
     """Counts per site code (one site's, or every site's when ``site_id`` is None)."""
-    # Imported here: the queries and their accounts load only when the section is read,
-    # never for a report that does not ask for it (every report imports this module).
+    # Imported here: the database stack loads only when the section is read, never for a
+    # report that does not ask for it (every report imports this module).
+    import sqlalchemy as sa
+
     from sijreg.store import integrity, queries, schema
 
     s = schema.site

@@ -14,14 +14,14 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any
 
 from sijreg.analysis.cohort import Cohort
 from sijreg.domain.protocol import Protocol
 from sijreg.domain.screening import Status, Verdict, evaluate
-from sijreg.store.screenings import load_screenings
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 Screened = tuple[Mapping[str, object], bool]
 """A screening record's values, and whether a patient was enrolled from it."""
@@ -126,5 +126,7 @@ def study_flow(cohort: Cohort, screenings: Iterable[Screened], protocol: Protoco
 
 def read_screenings(engine: sa.Engine) -> list[Screened]:
     """The registry's screening log, as the flow reads it."""
+    from sijreg.store.screenings import load_screenings  # the database stack: not for a freeze
+
     with engine.connect() as conn:
         return [(s.values, s.patient_id is not None) for s in load_screenings(conn)]

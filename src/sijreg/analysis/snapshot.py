@@ -11,16 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import sqlalchemy as sa
+from typing import TYPE_CHECKING, Any
 
 from sijreg.analysis.cohort import Registry, read_registry
 from sijreg.analysis.flow import Screened, read_screenings
 from sijreg.domain.schedule import DEFAULT_WINDOWS, Window
-from sijreg.store import audit
-from sijreg.store.database import DatabaseError
-from sijreg.store.registry_settings import visit_windows
+from sijreg.store.errors import DatabaseError
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 READ_ATTEMPTS = 3
 
@@ -37,6 +36,9 @@ class Snapshot:
 
 def _head(engine: sa.Engine) -> tuple[dict[str, Any] | None, tuple[Window, ...]]:
     """The newest audit entry and the visit windows (a change of them is audited too)."""
+    from sijreg.store import audit  # the database stack: a freeze's Snapshot needs none
+    from sijreg.store.registry_settings import visit_windows
+
     with engine.connect() as conn:
         newest, windows = audit.head(conn), visit_windows(conn)
     return ({"entry": newest[0], "hash": newest[1]} if newest else None), windows

@@ -232,7 +232,7 @@ export_app = typer.Typer(help="Export the study tables or the de-identified anal
 @contextmanager
 def _user_errors(out: Path) -> Iterator[None]:
     """Bad options, database and file problems end as one message (see cli.common.fail)."""
-    from sijreg.store.database import DatabaseError
+    from sijreg.store.errors import DatabaseError
 
     try:
         yield

@@ -163,7 +163,7 @@ def import_sheet_command(
     """Import a one-row-per-patient study sheet. All or nothing: one bad row, nothing written."""
     from sijreg.interop.problems import InputRejected
     from sijreg.interop.sheet import import_sheet
-    from sijreg.store.database import DatabaseError
+    from sijreg.store.errors import DatabaseError
 
     try:
         engine = open_registry(database)
@@ -235,7 +235,7 @@ def report(
     """Compute the study's Tables 1-3, the study flow and the further analyses; write the report."""
     from sijreg.domain.protocol import ProtocolError
     from sijreg.interop.protocol_file import load_protocol
-    from sijreg.store.database import DatabaseError
+    from sijreg.store.errors import DatabaseError
 
     try:
         settings = _settings(min_followup_days, threshold, subgroup)
@@ -278,7 +278,7 @@ def demo(
     """
     from sijreg.analysis.tables import Settings
     from sijreg.interop.protocol_file import load_protocol
-    from sijreg.store.database import DatabaseError
+    from sijreg.store.errors import DatabaseError
     from sijreg.synthetic.demo import SEED_PERIOD, OtherSites, load_demo
 
     try:

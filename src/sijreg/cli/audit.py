@@ -142,7 +142,7 @@ def audit_adopt(
 
 
 def _engine(database: str | None) -> sa.Engine:
-    from sijreg.store.database import DatabaseError
+    from sijreg.store.errors import DatabaseError
 
     try:
         return open_registry(database)

@@ -22,7 +22,7 @@ def check(
 ) -> None:
     """List stored records that break a rule (a date in the future, a visit before the fusion…)."""
     from sijreg.store import accounts
-    from sijreg.store.database import DatabaseError
+    from sijreg.store.errors import DatabaseError
     from sijreg.store.integrity import stored_breaches, stored_doubts
     from sijreg.store.registry_settings import visit_windows
     from sijreg.store.scope import set_database_scope

@@ -78,7 +78,7 @@ def _live(
     from sijreg.interop import invitation_letters as letters
     from sijreg.interop.instrument_file import InstrumentError, default_instruments
     from sijreg.store import accounts, followup, schema
-    from sijreg.store.database import DatabaseError
+    from sijreg.store.errors import DatabaseError
     from sijreg.store.registry_settings import reminder_days, visit_windows
 
     try:

@@ -135,7 +135,7 @@ def screen(
     from sijreg.interop.problems import InputRejected
     from sijreg.interop.protocol_file import load_protocol
     from sijreg.interop.screening_sheet import import_screening_sheet, read_screening_sheet
-    from sijreg.store.database import DatabaseError
+    from sijreg.store.errors import DatabaseError
     from sijreg.store.screenings import judge, load_screenings, stored_results
 
     try:
@@ -210,7 +210,7 @@ def pathway(
     """Show a patient's care pathway against the protocol's rules (screening support only)."""
     from sijreg.domain.protocol import ProtocolError
     from sijreg.interop.protocol_file import load_protocol
-    from sijreg.store.database import DatabaseError
+    from sijreg.store.errors import DatabaseError
     from sijreg.store.reader import patient_pathway
 
     try:

@@ -48,7 +48,7 @@ def _password(confirm: bool = True) -> str:
 
 
 def _run(database: str | None) -> sa.Engine:
-    from sijreg.store.database import DatabaseError
+    from sijreg.store.errors import DatabaseError
 
     try:
         return open_registry(database)
@@ -208,12 +208,12 @@ def server_engine(database: str | None) -> sa.Engine:
     """SQLite: open and migrate. PostgreSQL: the app role may not migrate, so check only."""
     from sijreg.store.database import (
         SCHEMA_REVISION,
-        DatabaseError,
         create_engine,
         current_revision,
         open_database,
         resolve_url,
     )
+    from sijreg.store.errors import DatabaseError
 
     url = resolve_url(database)
     if url.get_backend_name() == "sqlite":
@@ -277,7 +277,7 @@ def serve(
     import sqlalchemy as sa
 
     from sijreg.interop.instrument_file import InstrumentError
-    from sijreg.store.database import DatabaseError
+    from sijreg.store.errors import DatabaseError
 
     options = ServeOptions(
         database,

@@ -71,7 +71,7 @@ def _show_or_set(
     show: Callable[[T], str],
 ) -> None:
     """Show setting ``what``, or set it to ``text`` (audited with the command as the reason)."""
-    from sijreg.store.database import DatabaseError
+    from sijreg.store.errors import DatabaseError
 
     try:
         engine = open_registry(database)

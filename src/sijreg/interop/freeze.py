@@ -21,10 +21,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
-import sqlalchemy as sa
 
 from sijreg import __version__
 from sijreg.analysis.cohort import POLARS_TYPES, Registry, registry_schema, select_cohort
@@ -34,6 +33,9 @@ from sijreg.analysis.provenance import fingerprint
 from sijreg.analysis.snapshot import Snapshot, read_snapshot
 from sijreg.domain.dictionary import SCREENING
 from sijreg.domain.schedule import DEFAULT_WINDOWS, parse_windows, windows_text
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 FORMAT = "sijreg.freeze"
 FORMAT_VERSION = 1

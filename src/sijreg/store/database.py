@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
+from sijreg.store.errors import DatabaseError
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -30,10 +32,6 @@ up-to-date registry open without loading Alembic, a third of a second of every c
 
 _ENGINES: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
 """Every engine create_engine made that is still in use, for close_all."""
-
-
-class DatabaseError(Exception):
-    """The database cannot be opened or is not a sijreg registry; the message says why."""
 
 
 def resolve_url(database: str | None = None) -> sa.URL:
