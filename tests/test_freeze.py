@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +156,22 @@ def _frozen_demo(tmp_path: Path) -> Path:
     freeze = tmp_path / "freeze"
     _invoke("freeze", str(freeze), "-d", database)
     return freeze
+
+
+def test_a_report_from_a_freeze_loads_no_database_stack(tmp_path: Path) -> None:
+    # The freeze's own report reads no database: SQLAlchemy, the store's modules and the
+    # Arrow reader are never imported (a tenth of a second of each report at any size).
+    freeze = _frozen_demo(tmp_path)
+    command = [sys.executable, "-X", "importtime", "-m", "sijreg", "report"]
+    command += ["--freeze", str(freeze), "-o", str(tmp_path / "r"), "-q", "--compare", "fbss"]
+    run = subprocess.run(command, capture_output=True, text=True, check=True)
+    imported = {line.rsplit("|", 1)[-1].strip() for line in run.stderr.splitlines()}
+    assert (tmp_path / "r" / "report.html").exists()
+    assert "sijreg.report.document" in imported  # the imports were listed
+    loaded = {m for m in imported if m.split(".")[0] in ("sqlalchemy", "connectorx", "psycopg")}
+    assert not loaded
+    light = {"sijreg.store.errors", "sijreg.store.roles"}  # no database code in either
+    assert not {m for m in imported if m.startswith("sijreg.store.")} - light
 
 
 def _rewrite(path: Path, frame: pl.DataFrame) -> None:
