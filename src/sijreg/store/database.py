@@ -5,6 +5,7 @@ SQLite (a file, WAL mode) is the default; PostgreSQL is used when a URL names it
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import sqlite3
@@ -67,6 +68,12 @@ WRITER_WAIT_SECONDS = 10.0
 SQLite's busy timeout together (then "database is locked": the server's busy, retry)."""
 
 
+OUTSIDE_WAIT_SECONDS = 1.0
+"""A writer of this process holding the write queue this long waits for another process's
+write lock (a server's own transactions hold it for milliseconds)."""
+_QUEUE_POLL_SECONDS = 0.05
+
+
 def _busy_timeout(raw: Any, seconds: float) -> None:
     raw.execute(f"PRAGMA busy_timeout={max(0, int(seconds * 1000))}")
 
@@ -83,24 +90,32 @@ def _queue_writers(engine: sa.Engine) -> None:
     The whole wait, queue and busy timeout together, is at most ``WRITER_WAIT_SECONDS``:
     a writer that queued gets only the rest as its busy timeout, and one that cannot get
     through the queue in time is told "database is locked" (the server's "busy, retry").
+    Once the queue's holder has held it ``OUTSIDE_WAIT_SECONDS``, it waits for another
+    process (an import): writers are then told so at once instead of queueing, for each
+    would keep one of the server's few request threads for the whole wait.
     """
     gate = threading.Lock()
     holder: list[Any] = [None]
+    since = [math.inf]  # when the holder took the queue (infinity: none yet)
 
     def take(conn: sa.Connection, _c: Any, statement: str, params: Any, *_: Any) -> None:
         raw = conn.connection.dbapi_connection
         if holder[0] is raw or not _WRITES.match(statement):
             return
         started = time.monotonic()
-        if not gate.acquire(timeout=WRITER_WAIT_SECONDS):
-            locked = sqlite3.OperationalError("database is locked")
-            raise sa.exc.OperationalError(statement, params, locked)
-        holder[0] = raw
+        taken = gate.acquire(blocking=False)
+        while not taken:
+            now = time.monotonic()
+            if now - started >= WRITER_WAIT_SECONDS or now - since[0] >= OUTSIDE_WAIT_SECONDS:
+                locked = sqlite3.OperationalError("database is locked")
+                raise sa.exc.OperationalError(statement, params, locked)
+            taken = gate.acquire(timeout=_QUEUE_POLL_SECONDS)
+        holder[0], since[0] = raw, time.monotonic()
         _busy_timeout(raw, WRITER_WAIT_SECONDS - (time.monotonic() - started))
 
     def release(raw: Any) -> None:
         if raw is not None and holder[0] is raw:
-            holder[0] = None
+            holder[0], since[0] = None, math.inf
             _busy_timeout(raw, WRITER_WAIT_SECONDS)
             gate.release()
 
