@@ -48,7 +48,7 @@ typecheck:
 pytest:
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
-benchmark: setup            ## the report at 100k and 1M patients against tableone; where its time goes; suppression's cost; start-up; rank tests; pooling; sheet import; completeness; server load
+benchmark: setup            ## the report at 100k and 1M patients against tableone; where its time goes; suppression's cost; start-up; rank tests; pooling; sheet import; completeness; server load; an import beside the server
 	$(VENV)/bin/python -m benchmarks.run
 	$(VENV)/bin/python -m benchmarks.phases
 	$(VENV)/bin/python -m benchmarks.suppression
@@ -58,6 +58,7 @@ benchmark: setup            ## the report at 100k and 1M patients against tableo
 	$(VENV)/bin/python -m benchmarks.import_sheet
 	$(VENV)/bin/python -m benchmarks.completeness
 	$(VENV)/bin/python -m benchmarks.load
+	$(VENV)/bin/python -m benchmarks.import_beside
 
 clean:
 	rm -rf .venv .tools report sijreg.db sijreg.db-wal sijreg.db-shm
