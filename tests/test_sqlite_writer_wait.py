@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,17 @@ import sqlalchemy as sa
 
 from sijreg.store import database
 from sijreg.store.database import open_database
+
+
+def _write(engine: sa.Engine, took: list[float], errors: list[str]) -> None:
+    """One write through ``engine``: its time goes to ``took``, its refusal to ``errors``."""
+    started = time.monotonic()
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("DELETE FROM sign_in_throttle WHERE 0"))
+    except sa.exc.OperationalError as error:
+        errors.append(str(error.orig))
+    took.append(time.monotonic() - started)
 
 
 def test_queued_writers_are_told_busy_within_the_wait_however_many_queue(
@@ -27,15 +39,7 @@ def test_queued_writers_are_told_busy_within_the_wait_however_many_queue(
     importer.execute("BEGIN IMMEDIATE")
     took: list[float] = []
     errors: list[str] = []
-
-    def write() -> None:
-        started = time.monotonic()
-        try:
-            with engine.begin() as conn:
-                conn.execute(sa.text("DELETE FROM sign_in_throttle WHERE 0"))
-        except sa.exc.OperationalError as error:
-            errors.append(str(error.orig))
-        took.append(time.monotonic() - started)
+    write = partial(_write, engine, took, errors)
 
     writers = [threading.Thread(target=write) for _ in range(3)]
     for writer in writers:
@@ -65,15 +69,7 @@ def test_writers_behind_one_waiting_for_another_process_are_told_busy_at_once(
     importer.execute("BEGIN IMMEDIATE")
     took: list[float] = []
     errors: list[str] = []
-
-    def write() -> None:
-        started = time.monotonic()
-        try:
-            with engine.begin() as conn:
-                conn.execute(sa.text("DELETE FROM sign_in_throttle WHERE 0"))
-        except sa.exc.OperationalError as error:
-            errors.append(str(error.orig))
-        took.append(time.monotonic() - started)
+    write = partial(_write, engine, took, errors)
 
     first = threading.Thread(target=write)
     first.start()

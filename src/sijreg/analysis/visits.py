@@ -42,10 +42,6 @@ class Window:
     """Days since fusion: start inclusive, end exclusive."""
 
     @property
-    def target_day(self) -> float:
-        return self.months * DAYS_PER_MONTH
-
-    @property
     def key(self) -> str:
         return f"m{self.months}"
 
@@ -114,10 +110,10 @@ def baseline(visits: pl.DataFrame) -> pl.DataFrame:
 
 def _closeness(window: Window) -> pl.Expr:
     """How far a visit lies from the window's centre, as a whole number that orders the
-    visits by the rule: 16 x |days - centre| is whole (the centre is months x 487/16 days),
-    doubled, plus one after the centre, so the closer comes first and, of two as close,
-    the earlier."""
-    offset = pl.col("days_since_fusion") * 16 - window.months * 487
+    visits by the rule: 16 x |days - centre| is whole (the centre is months x 487/16 days,
+    ``_MONTH``), doubled, plus one after the centre, so the closer comes first and, of two
+    as close, the earlier."""
+    offset = pl.col("days_since_fusion") * _MONTH.denominator - window.months * _MONTH.numerator
     return offset.abs() * 2 + (offset > 0).cast(pl.Int64)
 
 

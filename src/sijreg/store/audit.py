@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -240,15 +241,30 @@ def _take_head(conn: sa.Connection, bulk: bool = False) -> tuple[int, str] | Non
     if bulk:  # saves arriving meanwhile are told busy at once (a shared lock they cannot get)
         conn.execute(_TAKE_BULK, {"k": _PG_BULK_KEY})
     elif not conn.execute(_NO_BULK, {"k": _PG_BULK_KEY}).scalar_one():
-        raise ChainBusy("the audit trail is busy (a large import is being written)")
-    wait = f"{int(LOCK_WAIT_SECONDS * 1000)}ms"
+        raise ChainBusy(_BUSY)
+    with _busy_chain():
+        last = conn.execute(_TAKE_HEAD, {"k": _PG_LOCK_KEY, "wait": _lock_wait()}).first()
+    return (int(last.id), str(last.entry_hash)) if last else None
+
+
+_BUSY = "the audit trail is busy (a large import is being written)"
+
+
+def _lock_wait() -> str:
+    """:data:`LOCK_WAIT_SECONDS` as PostgreSQL's ``lock_timeout`` takes it."""
+    return f"{int(LOCK_WAIT_SECONDS * 1000)}ms"
+
+
+@contextmanager
+def _busy_chain() -> Iterator[None]:
+    """PostgreSQL's "lock not available" (the wait for the chain ran out, or a bulk save
+    holds it) as :class:`ChainBusy`."""
     try:
-        last = conn.execute(_TAKE_HEAD, {"k": _PG_LOCK_KEY, "wait": wait}).first()
+        yield
     except sa.exc.OperationalError as error:
         if getattr(error.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
-            raise ChainBusy("the audit trail is busy (a large import is being written)") from None
+            raise ChainBusy(_BUSY) from None
         raise
-    return (int(last.id), str(last.entry_hash)) if last else None
 
 
 _SQLITE_WRITE_LOCK = sa.delete(schema.sign_in_throttle).where(sa.false())
@@ -313,24 +329,16 @@ def _append_on_postgresql(conn: sa.Connection, entry: Entry) -> int:
     """:func:`append` by the database: it takes the lock and the head, stamps the time and
     chains the entry, from its canonical JSON around the id and the time (``entry_hash``)."""
     staged = stage(entry)
-    try:
-        return int(
-            conn.execute(
-                _APPEND,
-                {
-                    **staged._asdict(),
-                    "k": _PG_LOCK_KEY,
-                    "bulk": _PG_BULK_KEY,
-                    "wait": f"{int(LOCK_WAIT_SECONDS * 1000)}ms",
-                    "genesis": GENESIS,
-                    "lead": '{"action":' + json.dumps(staged.action) + ",",
-                },
-            ).scalar_one()
-        )
-    except sa.exc.OperationalError as error:
-        if getattr(error.orig, "sqlstate", None) == LOCK_NOT_AVAILABLE:
-            raise ChainBusy("the audit trail is busy (a large import is being written)") from None
-        raise
+    values = {
+        **staged._asdict(),
+        "k": _PG_LOCK_KEY,
+        "bulk": _PG_BULK_KEY,
+        "wait": _lock_wait(),
+        "genesis": GENESIS,
+        "lead": '{"action":' + json.dumps(staged.action) + ",",
+    }
+    with _busy_chain():
+        return int(conn.execute(_APPEND, values).scalar_one())
 
 
 class Staged(NamedTuple):
